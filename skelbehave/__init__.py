@@ -1,0 +1,45 @@
+"""skelbehave: skeleton-based behaviour analytics.
+
+Pose files or videos in, behaviour labels out: per clip, or frame by frame
+along long recordings.
+
+Examples
+--------
+>>> import skelbehave
+>>> skelbehave.get_layout("msr20").n_joints
+20
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from .errors import SkelbehaveError
+from .layouts import get_layout
+from .poses import PoseSequence
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BehaviorModel",
+    "PoseSequence",
+    "SkelbehaveError",
+    "__version__",
+    "fit",
+    "get_layout",
+    "load",
+]
+
+# The modelling stack (numba, scikit-learn) loads on first use, keeping
+# ``import skelbehave`` fast for readers and the CLI.
+_LAZY = {"fit": "pipeline", "load": "pipeline", "BehaviorModel": "pipeline"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'skelbehave' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,85 @@
+"""Exception types of skelbehave.
+
+Every error a user can cause with bad input derives from :class:`SkelbehaveError`,
+so ``except skelbehave.SkelbehaveError`` catches all of them.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SkelbehaveError",
+    "PoseDataError",
+    "LayoutError",
+    "ModelFileError",
+    "MissingDependencyError",
+]
+
+
+class SkelbehaveError(Exception):
+    """Base class of every exception raised by skelbehave on purpose."""
+
+
+class PoseDataError(SkelbehaveError, ValueError):
+    """Pose data that cannot be read or does not fit what was expected.
+
+    The message names the file (when there is one), the line, column or joint,
+    what was expected and what was found.
+
+    Parameters
+    ----------
+    message : str
+        What was expected and what was found.
+    path : str or path-like, optional
+        The file being read.
+    line : int, optional
+        1-based line number in the file.
+    column : str or int, optional
+        Column name or 1-based column number.
+
+    Examples
+    --------
+    >>> err = PoseDataError("expected 60 numbers, found 59", path="a.csv", line=3)
+    >>> str(err)
+    'a.csv, line 3: expected 60 numbers, found 59'
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: object | None = None,
+        line: int | None = None,
+        column: object | None = None,
+    ) -> None:
+        self.path = None if path is None else str(path)
+        self.line = line
+        self.column = column
+        self.reason = message
+        where = []
+        if self.path is not None:
+            where.append(self.path)
+        if line is not None:
+            where.append(f"line {line}")
+        if column is not None:
+            where.append(f"column {column!r}" if isinstance(column, str) else f"column {column}")
+        prefix = ", ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+    def __reduce__(self):  # keep keyword arguments when pickled across processes
+        return (_rebuild_pose_error, (self.reason, self.path, self.line, self.column))
+
+
+def _rebuild_pose_error(reason, path, line, column):
+    return PoseDataError(reason, path=path, line=line, column=column)
+
+
+class LayoutError(SkelbehaveError, ValueError):
+    """An unknown layout name, or joints/groups that do not fit a layout."""
+
+
+class ModelFileError(SkelbehaveError, ValueError):
+    """A saved model file that is truncated, tampered with, or of a newer format."""
+
+
+class MissingDependencyError(SkelbehaveError, ImportError):
+    """An optional dependency is needed; the message says how to install it."""

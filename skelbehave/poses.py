@@ -1,0 +1,307 @@
+"""`PoseSequence`: one track of one subject, validated.
+
+Positions are a float array ``(T, J, C)`` (C = 3 for x, y, z; 2 for 2-D
+inputs). Missing joints are NaN, never 0. ``fps`` is explicit metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from scipy.interpolate import interp1d
+
+from .errors import PoseDataError
+from .layouts import JointLayout, get_layout
+
+__all__ = ["PoseSequence", "as_sequences"]
+
+
+class PoseSequence:
+    """Joint positions of one subject over time.
+
+    Parameters
+    ----------
+    position : array-like, shape (T, J, C)
+        Joint coordinates, C = 2 or 3. NaN marks a missing joint.
+    layout : str or JointLayout
+        Joint layout; ``J`` must equal its joint count.
+    fps : float or None
+        Frames per second. ``None`` means unknown: operations that need time
+        in seconds then raise instead of guessing.
+    confidence : array-like, shape (T, J), optional
+        Per-joint confidence in [0, 1] (likelihood, visibility).
+    meta : mapping, optional
+        Free-form metadata: source file, subject, person id, ...
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> seq = PoseSequence(np.zeros((10, 20, 3)), layout="kinect_v1", fps=30)
+    >>> seq.n_frames, seq.n_joints, seq.n_dims
+    (10, 20, 3)
+    >>> seq.duration
+    0.3333333333333333
+    """
+
+    __slots__ = ("position", "confidence", "fps", "layout", "meta")
+
+    def __init__(
+        self,
+        position,
+        layout: str | JointLayout,
+        fps: float | None = None,
+        confidence=None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.meta: dict[str, Any] = dict(meta or {})
+        src = self.meta.get("source")
+        self.layout = get_layout(layout)
+        try:
+            pos = np.asarray(position, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise PoseDataError(f"positions must be numeric, got {exc}", path=src) from None
+        if pos.ndim != 3:
+            raise PoseDataError(
+                f"positions must have shape (frames, joints, coords), got {pos.ndim} dimensions {pos.shape}",
+                path=src,
+            )
+        T, J, C = pos.shape
+        if J != self.layout.n_joints:
+            raise PoseDataError(
+                f"layout {self.layout.name!r} expects {self.layout.n_joints} joints, found {J}",
+                path=src,
+            )
+        if C not in (2, 3):
+            raise PoseDataError(f"expected 2 or 3 coordinates per joint, found {C}", path=src)
+        if np.isinf(pos).any():
+            t, j, _ = np.argwhere(np.isinf(pos))[0]
+            raise PoseDataError(
+                f"infinite coordinate at frame {t}, joint {self.layout.joints[j]!r}; use NaN for missing",
+                path=src,
+            )
+        self.position = pos
+        if confidence is not None:
+            conf = np.asarray(confidence, dtype=np.float64)
+            if conf.shape != (T, J):
+                raise PoseDataError(
+                    f"confidence must have shape (frames, joints) = {(T, J)}, got {conf.shape}", path=src
+                )
+            self.confidence = conf
+        else:
+            self.confidence = None
+        if fps is not None:
+            fps = float(fps)
+            if not np.isfinite(fps) or fps <= 0:
+                raise PoseDataError(f"fps must be a positive number, got {fps}", path=src)
+        self.fps = fps
+
+    # ---------------------------------------------------------------- basics
+    @classmethod
+    def from_numpy(cls, position, layout, fps=None, confidence=None, **meta) -> PoseSequence:
+        """Build from a ``(T, J, C)`` array; keyword arguments become ``meta``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> PoseSequence.from_numpy(np.ones((5, 17, 2)), "coco17", fps=25, subject=3).meta
+        {'subject': 3}
+        """
+        return cls(position, layout, fps=fps, confidence=confidence, meta=meta)
+
+    @property
+    def n_frames(self) -> int:
+        """Number of frames T."""
+        return self.position.shape[0]
+
+    @property
+    def n_joints(self) -> int:
+        """Number of joints J."""
+        return self.position.shape[1]
+
+    @property
+    def n_dims(self) -> int:
+        """Coordinates per joint C (2 or 3)."""
+        return self.position.shape[2]
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds; needs ``fps``."""
+        return self.n_frames / self.require_fps()
+
+    @property
+    def times(self) -> np.ndarray:
+        """Time of each frame in seconds; needs ``fps``."""
+        return np.arange(self.n_frames) / self.require_fps()
+
+    def require_fps(self) -> float:
+        """Return ``fps`` or raise a clear error when it is unknown."""
+        if self.fps is None:
+            raise PoseDataError(
+                "this operation needs the frame rate, but fps is unknown; pass fps=... when reading",
+                path=self.meta.get("source"),
+            )
+        return self.fps
+
+    def __len__(self) -> int:
+        return self.n_frames
+
+    def __repr__(self) -> str:
+        src = self.meta.get("source")
+        where = f", source={src!r}" if src else ""
+        return (
+            f"PoseSequence(frames={self.n_frames}, joints={self.n_joints}, dims={self.n_dims}, "
+            f"layout={self.layout.name!r}, fps={self.fps}{where})"
+        )
+
+    def copy(self, **changes) -> PoseSequence:
+        """A deep copy, with ``position``, ``confidence``, ``fps`` or ``meta`` replaced."""
+        pos = changes.pop("position", self.position.copy())
+        conf = changes.pop("confidence", None if self.confidence is None else self.confidence.copy())
+        fps = changes.pop("fps", self.fps)
+        meta = changes.pop("meta", dict(self.meta))
+        layout = changes.pop("layout", self.layout)
+        if changes:
+            raise TypeError(f"unexpected fields {sorted(changes)}")
+        return PoseSequence(pos, layout, fps=fps, confidence=conf, meta=meta)
+
+    @property
+    def missing(self) -> np.ndarray:
+        """Boolean (T, J): True where a joint is missing (any coordinate NaN)."""
+        return np.isnan(self.position).any(axis=2)
+
+    def __getitem__(self, frames) -> PoseSequence:
+        """Frames by slice or index array; metadata is kept."""
+        if isinstance(frames, (int, np.integer)):
+            frames = slice(int(frames), int(frames) + 1)
+        conf = None if self.confidence is None else self.confidence[frames]
+        return PoseSequence(self.position[frames], self.layout, self.fps, conf, self.meta)
+
+    # --------------------------------------------------------------- cleaning
+    def mark_zero_frames_missing(self) -> PoseSequence:
+        """Kinect writes all-zero frames when it saw no skeleton: make them NaN.
+
+        A frame counts as "no skeleton" when every coordinate of every joint
+        is exactly 0. Returns a new sequence.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = np.ones((3, 20, 3)); p[1] = 0
+        >>> s = PoseSequence(p, "kinect_v1").mark_zero_frames_missing()
+        >>> bool(np.isnan(s.position[1]).all()), bool(np.isnan(s.position[0]).any())
+        (True, False)
+        """
+        pos = self.position.copy()
+        zero = np.all(pos == 0, axis=(1, 2))
+        pos[zero] = np.nan
+        conf = None
+        if self.confidence is not None:
+            conf = self.confidence.copy()
+            conf[zero] = 0.0
+        return self.copy(position=pos, confidence=conf)
+
+    def fill_gaps(self, max_gap: int = 5) -> PoseSequence:
+        """Linearly interpolate runs of at most ``max_gap`` missing frames per joint.
+
+        Longer gaps, and gaps at the start or end, stay NaN.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = np.arange(5.0)[:, None, None] * np.ones((5, 17, 2)); p[2] = np.nan
+        >>> float(PoseSequence(p, "coco17").fill_gaps(1).position[2, 0, 0])
+        2.0
+        """
+        if max_gap < 0:
+            raise ValueError(f"max_gap must be >= 0, got {max_gap}")
+        pos = self.position.copy()
+        T = self.n_frames
+        t = np.arange(T)
+        miss = self.missing
+        for j in np.flatnonzero(miss.any(axis=0)):
+            m = miss[:, j]
+            ok = ~m
+            if ok.sum() < 2:
+                continue
+            # label runs of missing frames
+            edges = np.diff(np.r_[0, m.astype(np.int8), 0])
+            starts = np.flatnonzero(edges == 1)
+            ends = np.flatnonzero(edges == -1)  # exclusive
+            fill = np.zeros(T, dtype=bool)
+            for s, e in zip(starts, ends, strict=True):
+                if s > 0 and e < T and e - s <= max_gap:
+                    fill[s:e] = True
+            if fill.any():
+                for c in range(self.n_dims):
+                    pos[fill, j, c] = np.interp(t[fill], t[ok], pos[ok, j, c])
+        return self.copy(position=pos)
+
+    def resample(self, n_frames: int) -> PoseSequence:
+        """Linear resampling in time to exactly ``n_frames`` frames.
+
+        ``fps`` is scaled so that the duration is unchanged. NaN joints stay
+        NaN where either neighbour is NaN.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> s = PoseSequence(np.random.rand(41, 20, 3), "msr20", fps=15)
+        >>> r = s.resample(64)
+        >>> r.n_frames, round(r.duration, 6) == round(s.duration, 6)
+        (64, True)
+        """
+        if n_frames < 1:
+            raise ValueError(f"n_frames must be >= 1, got {n_frames}")
+        T = self.n_frames
+        if T == 0:
+            raise PoseDataError("cannot resample an empty sequence", path=self.meta.get("source"))
+        if T == 1:
+            pos = np.repeat(self.position, n_frames, axis=0)
+            conf = None if self.confidence is None else np.repeat(self.confidence, n_frames, axis=0)
+        else:
+            src_t = np.linspace(0.0, 1.0, T)
+            dst_t = np.linspace(0.0, 1.0, n_frames)
+            pos = interp1d(src_t, self.position, axis=0, assume_sorted=True)(dst_t)
+            conf = (
+                None
+                if self.confidence is None
+                else interp1d(src_t, self.confidence, axis=0, assume_sorted=True)(dst_t)
+            )
+        fps = None if self.fps is None else self.fps * n_frames / T
+        return self.copy(position=pos, confidence=conf, fps=fps)
+
+
+def as_sequences(X, layout=None, fps=None) -> list[PoseSequence]:
+    """Normalise user input to a list of :class:`PoseSequence`.
+
+    Accepts a PoseSequence, a ``(T, J, C)`` array, or a list mixing both
+    (arrays need ``layout``). Validation errors name the item's position.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> seqs = as_sequences([np.zeros((4, 20, 3)), np.zeros((6, 20, 3))], layout="msr20")
+    >>> [s.n_frames for s in seqs]
+    [4, 6]
+    """
+    if isinstance(X, PoseSequence):
+        return [X]
+    if isinstance(X, np.ndarray) and X.ndim == 3 and X.dtype != object:
+        X = [X]
+    out = []
+    for i, item in enumerate(X):
+        if isinstance(item, PoseSequence):
+            out.append(item)
+            continue
+        if layout is None:
+            raise PoseDataError(
+                f"item {i} is a plain array; pass layout=... (one of the registered layouts) "
+                "or give PoseSequence objects"
+            )
+        try:
+            out.append(PoseSequence(item, layout, fps=fps, meta={"index": i}))
+        except PoseDataError as exc:
+            raise PoseDataError(f"item {i}: {exc.reason}") from None
+    return out
