@@ -91,6 +91,14 @@ class LocalDescriptors:
         seq_len = np.repeat(self.n_frames, self.lengths()).astype(np.float64)
         return (self.frame_index + 0.5) / np.maximum(seq_len, 1.0)
 
+    def concat(self) -> np.ndarray:
+        """All groups side by side: one ``(N, sum(dims))`` array (per-frame feature rows)."""
+        return np.hstack(self.blocks) if self.blocks else np.zeros((self.n_rows, 0))
+
+    def split(self, rows: np.ndarray) -> list[np.ndarray]:
+        """Cut an ``(N, ...)`` array into one piece per sequence by :attr:`offsets`."""
+        return np.split(rows, self.offsets[1:-1])
+
     def sequence(self, i: int) -> list[np.ndarray]:
         """The per-group blocks of sequence ``i``."""
         a, b = self.offsets[i], self.offsets[i + 1]
