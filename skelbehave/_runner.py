@@ -1,0 +1,431 @@
+"""Shared batch runner: many items, local processes or a Dask cluster, resumable.
+
+Used by :mod:`skelbehave.pose` (video -> pose CSV) and :mod:`skelbehave.batch`
+(pose files -> predictions). One *item* is a picklable ``dict`` with a unique
+``"key"`` and an ``"output"`` path; ``func(item)`` does the work, writes the
+output (atomically, see :func:`atomic_write` / :func:`atomic_path`) and
+returns a ``dict`` of extra result fields for the manifest.
+
+The manifest is a CSV file with one row per item (``key``, ``output``,
+``status``, ``reason``, ``error``, ``seconds`` and the extra fields). It is
+rewritten atomically after every finished item, so killing the run at any
+moment loses nothing that was done; running it again skips the items whose
+status is ``"done"`` and whose output file exists.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import logging
+import multiprocessing
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from .errors import MissingDependencyError, SkelbehaveError
+
+__all__ = ["BatchItemError", "atomic_path", "atomic_write", "read_manifest", "run_batch"]
+
+logger = logging.getLogger(__name__)
+
+#: Columns every manifest has, in this order; extra result fields follow.
+MANIFEST_COLUMNS = ("key", "output", "status", "reason", "error", "seconds")
+
+
+class BatchItemError(SkelbehaveError):
+    """An expected, per-item failure with a short machine-readable ``reason``.
+
+    ``func`` raises it for a bad input it recognises (an unreadable video,
+    no frames, ...); :func:`run_batch` records ``status="failed"``, the
+    ``reason`` and the message, and goes on with the next item. Any other
+    exception is recorded the same way with its class name as the reason.
+
+    Parameters
+    ----------
+    reason : str
+        Short code, e.g. ``"unreadable"``, ``"zero_frames"``, ``"no_person"``.
+    message : str
+        Human-readable explanation (names the file).
+
+    Examples
+    --------
+    >>> err = BatchItemError("zero_frames", "a.mp4: the video has no frames")
+    >>> err.reason, str(err)
+    ('zero_frames', 'a.mp4: the video has no frames')
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+    def __reduce__(self):  # keep both arguments across processes
+        return (BatchItemError, (self.reason, self.message))
+
+
+# --------------------------------------------------------------------------- atomic writes
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
+
+    The temporary name keeps the suffix of ``path`` (writers that choose the
+    format from the extension, such as ``cv2.VideoWriter``, still work). If
+    the block raises, the temporary file is removed and ``path`` is left
+    untouched.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_path(d / "out.txt") as tmp:
+    ...     _ = tmp.write_text("hello")
+    >>> (d / "out.txt").read_text()
+    'hello'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs: Any) -> Iterator[IO]:
+    """Open a temporary file next to ``path``; rename it onto ``path`` on success.
+
+    Readers never see a half-written file: either the old content or the
+    new one. ``mode`` is ``"w"`` (text, UTF-8 unless ``encoding=`` is given)
+    or ``"wb"``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
+    >>> with atomic_write(p) as f:
+    ...     _ = f.write("x,y\\n1,2\\n")
+    >>> p.read_text().splitlines()
+    ['x,y', '1,2']
+    """
+    if mode not in ("w", "wb", "wt"):
+        raise ValueError(f"atomic_write mode must be 'w', 'wt' or 'wb', got {mode!r}")
+    if "b" not in mode:
+        open_kwargs.setdefault("encoding", "utf-8")
+        open_kwargs.setdefault("newline", "")
+    with atomic_path(path) as tmp, open(tmp, mode, **open_kwargs) as fh:
+        yield fh
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+# --------------------------------------------------------------------------- manifest
+def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a manifest CSV written by :func:`run_batch` (empty table if absent).
+
+    Examples
+    --------
+    >>> read_manifest("/nonexistent/manifest.csv").columns.tolist()[:3]
+    ['key', 'output', 'status']
+    """
+    path = Path(path)
+    if not path.exists():
+        return pd.DataFrame(columns=list(MANIFEST_COLUMNS))
+    df = pd.read_csv(path, dtype={"key": str, "output": str, "status": str, "reason": str, "error": str})
+    for col in MANIFEST_COLUMNS:
+        if col not in df.columns:
+            df[col] = pd.NA
+    for col in ("reason", "error"):
+        df[col] = df[col].fillna("")
+    return df
+
+
+def _write_manifest(path: Path, rows: Mapping[str, dict]) -> None:
+    df = pd.DataFrame(list(rows.values()))
+    cols = list(MANIFEST_COLUMNS) + [c for c in df.columns if c not in MANIFEST_COLUMNS]
+    df = df.reindex(columns=cols)
+    with atomic_write(path) as fh:
+        df.to_csv(fh, index=False)
+
+
+# --------------------------------------------------------------------------- worker side
+_INITIALISED: set[tuple] = set()
+
+
+def _call(func: Callable, item: dict, initializer: Callable | None, initargs: tuple) -> dict:
+    """Run one item in whatever process we are in; never raises for item errors."""
+    if initializer is not None:
+        tag = (getattr(initializer, "__module__", ""), getattr(initializer, "__qualname__", ""), initargs)
+        try:
+            hash(tag)
+        except TypeError:
+            tag = (tag[0], tag[1], repr(initargs))
+        if tag not in _INITIALISED:
+            initializer(*initargs)
+            _INITIALISED.add(tag)
+    t0 = time.perf_counter()
+    try:
+        extra = func(item) or {}
+        if not isinstance(extra, Mapping):
+            raise TypeError(f"batch function must return a dict or None, got {type(extra).__name__}")
+        out = {"status": "done", "reason": "", "error": ""}
+        out.update(extra)
+    except BatchItemError as exc:
+        out = {"status": "failed", "reason": exc.reason, "error": exc.message}
+    except Exception as exc:  # keep going past any bad item
+        out = {"status": "failed", "reason": type(exc).__name__, "error": str(exc)}
+    out["seconds"] = round(time.perf_counter() - t0, 4)
+    return out
+
+
+def _get_client(scheduler: Any):
+    try:
+        from dask.distributed import Client
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise MissingDependencyError(
+            "a Dask scheduler was given but dask.distributed is not installed; "
+            "install it with: pip install 'skelbehave[dask]'"
+        ) from exc
+    if isinstance(scheduler, Client):
+        return scheduler, False
+    if isinstance(scheduler, str):
+        return Client(scheduler), True
+    if hasattr(scheduler, "submit") and hasattr(scheduler, "gather"):
+        return scheduler, False
+    raise TypeError(f"scheduler must be an address string or a dask.distributed.Client, got {scheduler!r}")
+
+
+# --------------------------------------------------------------------------- driver
+def run_batch(
+    func: Callable[[dict], Mapping[str, Any] | None],
+    items: Iterable[Mapping[str, Any]],
+    *,
+    manifest: str | os.PathLike,
+    jobs: int = 1,
+    scheduler: Any = None,
+    progress: bool = True,
+    desc: str | None = None,
+    initializer: Callable[..., Any] | None = None,
+    initargs: tuple = (),
+    retry_failed: bool = True,
+    max_in_flight: int | None = None,
+) -> pd.DataFrame:
+    """Run ``func`` over many items, resumably, in this process, local processes or Dask.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(item) -> dict | None``; must be importable by module path
+        (a module-level function) when ``jobs > 1`` or with Dask. It writes
+        ``item["output"]`` itself, atomically. The returned dict's fields are
+        added to the item's manifest row. Raise :class:`BatchItemError` for
+        an expected bad input; any exception marks the item failed, and the
+        run goes on.
+    items : iterable of dict
+        Each has a unique ``"key"`` (str) and an ``"output"`` path; other
+        fields are passed through to ``func``.
+    manifest : path
+        CSV file recording every item's status; rewritten atomically after
+        each finished item. Items already ``"done"`` there whose output
+        exists are skipped.
+    jobs : int
+        Number of local worker processes (``"spawn"`` context, so libraries
+        with threads such as MediaPipe are safe). ``1`` runs in this process.
+    scheduler : str or dask.distributed.Client, optional
+        Run on a Dask cluster instead: a scheduler address (a client is
+        opened and closed here) or an existing ``Client``.
+    progress : bool
+        Show a tqdm progress bar.
+    desc : str, optional
+        Progress bar label.
+    initializer, initargs : callable, tuple
+        Called once per worker process (or once in this process) before its
+        first item, e.g. to build one heavy model per process.
+    retry_failed : bool
+        Run items that failed in an earlier run again (default). ``False``
+        keeps their old row.
+    max_in_flight : int, optional
+        Most items submitted but not finished at once (default ``2 * jobs``,
+        or ``2 *`` the Dask worker threads), so memory stays flat however many
+        items there are.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The manifest: one row per item of this run in input order (then any
+        older rows for keys not in this run), with ``key, output, status
+        ("done" / "failed" / "pending"), reason, error, seconds`` and the
+        extra fields.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from skelbehave._runner import run_batch
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> def work(item):
+    ...     pathlib.Path(item["output"]).write_text(str(item["n"] ** 2))
+    ...     return {"square": item["n"] ** 2}
+    >>> items = [{"key": f"k{n}", "output": str(d / f"{n}.txt"), "n": n} for n in range(3)]
+    >>> df = run_batch(work, items, manifest=d / "manifest.csv", progress=False)
+    >>> df["status"].tolist(), df["square"].tolist()
+    (['done', 'done', 'done'], [0, 1, 4])
+    """
+    from tqdm.auto import tqdm
+
+    manifest = Path(manifest)
+    items = [dict(it) for it in items]
+    keys = [str(it.get("key", "")) for it in items]
+    for i, (it, k) in enumerate(zip(items, keys, strict=True)):
+        if not k or "output" not in it:
+            raise ValueError(f"batch item {i} needs a non-empty 'key' and an 'output' path, got {it!r}")
+        it["key"] = k
+        it["output"] = str(it["output"])
+    dupes = pd.Series(keys)[pd.Series(keys).duplicated()].unique().tolist()
+    if dupes:
+        raise ValueError(f"batch item keys must be unique; repeated: {dupes[:5]}")
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+
+    # rows: current items (input order) then older rows for other keys
+    old = read_manifest(manifest)
+    old_rows = {str(r["key"]): {k: v for k, v in r.items() if not _isna(v)} for r in old.to_dict("records")}
+    rows: dict[str, dict] = {}
+    todo: list[dict] = []
+    for it in items:
+        prev = old_rows.get(it["key"])
+        finished = (
+            prev is not None
+            and prev.get("output") == it["output"]
+            and (
+                (prev.get("status") == "done" and Path(it["output"]).exists())
+                or (prev.get("status") == "failed" and not retry_failed)
+            )
+        )
+        if finished:
+            rows[it["key"]] = prev
+        else:
+            rows[it["key"]] = {"key": it["key"], "output": it["output"], "status": "pending"}
+            todo.append(it)
+    for k, r in old_rows.items():
+        rows.setdefault(k, r)
+    n_skip = len(items) - len(todo)
+    if n_skip:
+        logger.info("%s: %d of %d items already finished, skipping them", manifest, n_skip, len(items))
+    _write_manifest(manifest, rows)
+
+    bar = tqdm(total=len(items), initial=n_skip, desc=desc, disable=not progress, unit="item")
+
+    def record(item: dict, result: Mapping[str, Any]) -> None:
+        row = {"key": item["key"], "output": item["output"]}
+        row.update(result)
+        rows[item["key"]] = row
+        _write_manifest(manifest, rows)
+        if row["status"] != "done":
+            logger.warning("%s failed (%s): %s", item["key"], row.get("reason"), row.get("error"))
+        bar.update(1)
+
+    try:
+        if not todo:
+            pass
+        elif scheduler is not None:
+            _run_dask(func, todo, scheduler, initializer, initargs, max_in_flight, record)
+        elif jobs == 1:
+            for it in todo:
+                record(it, _call(func, it, initializer, initargs))
+        else:
+            _run_processes(func, todo, jobs, initializer, initargs, max_in_flight, record)
+    finally:
+        bar.close()
+    df = pd.DataFrame(list(rows.values()))
+    cols = list(MANIFEST_COLUMNS) + [c for c in df.columns if c not in MANIFEST_COLUMNS]
+    return df.reindex(columns=cols)
+
+
+def _isna(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _run_processes(func, todo, jobs, initializer, initargs, max_in_flight, record) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    limit = max_in_flight or 2 * jobs
+    ctx = multiprocessing.get_context("spawn")
+    queue = list(reversed(todo))
+    while queue:
+        with cf.ProcessPoolExecutor(max_workers=min(jobs, len(queue)), mp_context=ctx) as ex:
+            pending: dict[cf.Future, dict] = {}
+            broken = False
+            while queue or pending:
+                while queue and len(pending) < limit and not broken:
+                    it = queue.pop()
+                    pending[ex.submit(_call, func, it, initializer, initargs)] = it
+                if not pending:
+                    break
+                done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for fut in done:
+                    it = pending.pop(fut)
+                    try:
+                        res = fut.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        res = {
+                            "status": "failed",
+                            "reason": "worker_crashed",
+                            "error": "the worker process died while running this item "
+                            "(or another item in flight at the same time); run again to retry",
+                        }
+                    except Exception as exc:  # e.g. unpicklable result
+                        res = {"status": "failed", "reason": type(exc).__name__, "error": str(exc)}
+                    record(it, res)
+            # a broken pool: start a fresh one for what is left in the queue
+
+
+def _run_dask(func, todo, scheduler, initializer, initargs, max_in_flight, record) -> None:
+    from dask.distributed import as_completed
+
+    client, own = _get_client(scheduler)
+    try:
+        if max_in_flight is None:
+            try:
+                nthreads = sum(client.nthreads().values())
+            except Exception:
+                nthreads = 1
+            max_in_flight = max(2, 2 * nthreads)
+        queue = list(reversed(todo))
+        pending: dict[Any, dict] = {}
+
+        def submit():
+            it = queue.pop()
+            fut = client.submit(_call, func, it, initializer, initargs, pure=False)
+            pending[fut] = it
+            return fut
+
+        while queue and len(pending) < max_in_flight:
+            submit()
+        ac = as_completed(list(pending))
+        for fut in ac:
+            it = pending.pop(fut)
+            try:
+                res = fut.result()
+            except Exception as exc:  # worker died, task lost
+                res = {"status": "failed", "reason": type(exc).__name__, "error": str(exc)}
+            record(it, res)
+            if queue:
+                ac.add(submit())
+    finally:
+        if own:
+            client.close()

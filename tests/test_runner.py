@@ -1,0 +1,255 @@
+"""Tests of the shared batch runner (atomic writes, manifest, resume, processes, Dask)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from skelbehave._runner import BatchItemError, atomic_path, atomic_write, read_manifest, run_batch
+
+# ----------------------------------------------------------------------------- module-level work functions
+# (module level so that spawned worker processes can import them)
+
+_INIT_CALLS = 0
+
+
+def _init(tag: str) -> None:
+    global _INIT_CALLS
+    _INIT_CALLS += 1
+
+
+def square(item: dict) -> dict:
+    n = item["n"]
+    if n == 3:
+        raise BatchItemError("bad_input", f"{item['key']}: three is not allowed")
+    if n == 4:
+        raise ZeroDivisionError("boom")
+    with atomic_write(item["output"]) as fh:
+        fh.write(str(n * n))
+    calls = item.get("calls")
+    if calls:
+        Path(calls, f"{item['key']}.{os.getpid()}.{time.time_ns()}").touch()
+    return {"square": n * n, "pid": os.getpid(), "inits": _INIT_CALLS}
+
+
+def square_or_abort(item: dict) -> dict:
+    if item["n"] == item["abort_at"]:
+        raise KeyboardInterrupt("user pressed Ctrl-C")
+    return square(item)
+
+
+def square_or_crash(item: dict) -> dict:
+    if item["n"] == 5:
+        os._exit(3)  # the worker process dies without a word
+    time.sleep(0.05)
+    return square(item)
+
+
+def _items(d: Path, n: int, **extra) -> list[dict]:
+    return [
+        {"key": f"clip{i:02d}", "output": str(d / "out" / f"clip{i:02d}.txt"), "n": i, **extra}
+        for i in range(n)
+    ]
+
+
+# ----------------------------------------------------------------------------- atomic writes
+def test_atomic_write_replaces_only_on_success(tmp_path):
+    p = tmp_path / "a.csv"
+    with atomic_write(p) as fh:
+        fh.write("old\n")
+    with pytest.raises(RuntimeError), atomic_write(p) as fh:
+        fh.write("half a line")
+        raise RuntimeError("crash while writing")
+    assert p.read_text() == "old\n"
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["a.csv"]  # no temp file left behind
+    with atomic_write(p, "wb") as fh:
+        fh.write(b"\x00\x01")
+    assert p.read_bytes() == b"\x00\x01"
+
+
+def test_atomic_path_keeps_suffix(tmp_path):
+    with atomic_path(tmp_path / "sub" / "video.mp4") as tmp:
+        assert tmp.suffix == ".mp4" and tmp.parent == tmp_path / "sub"
+        tmp.write_bytes(b"x")
+    assert (tmp_path / "sub" / "video.mp4").read_bytes() == b"x"
+    with pytest.raises(ValueError):
+        with atomic_write(tmp_path / "x", mode="a"):
+            pass
+
+
+# ----------------------------------------------------------------------------- serial run, manifest
+def test_run_batch_records_each_item_and_keeps_going(tmp_path):
+    items = _items(tmp_path, 6)
+    man = tmp_path / "manifest.csv"
+    df = run_batch(square, items, manifest=man, progress=False)
+    assert df["key"].tolist() == [it["key"] for it in items]
+    st = df.set_index("key")
+    assert st.loc["clip03", "status"] == "failed" and st.loc["clip03", "reason"] == "bad_input"
+    assert "three is not allowed" in st.loc["clip03", "error"]
+    assert st.loc["clip04", "status"] == "failed" and st.loc["clip04", "reason"] == "ZeroDivisionError"
+    done = st[st["status"] == "done"]
+    assert sorted(done.index) == ["clip00", "clip01", "clip02", "clip05"]
+    assert done["square"].tolist() == [0, 1, 4, 25]
+    # the file on disk is the same table
+    on_disk = read_manifest(man)
+    assert on_disk["status"].tolist() == df["status"].tolist()
+    assert (tmp_path / "out" / "clip05.txt").read_text() == "25"
+    assert not (tmp_path / "out" / "clip03.txt").exists()
+
+
+def test_bad_items_are_rejected(tmp_path):
+    with pytest.raises(ValueError, match="unique"):
+        run_batch(
+            square, [{"key": "a", "output": "x"}, {"key": "a", "output": "y"}], manifest=tmp_path / "m.csv"
+        )
+    with pytest.raises(ValueError, match="output"):
+        run_batch(square, [{"key": "a"}], manifest=tmp_path / "m.csv")
+
+
+def test_resume_after_interrupt_skips_finished_items(tmp_path):
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    man = tmp_path / "manifest.csv"
+    items = _items(tmp_path, 7, abort_at=2, calls=str(calls))
+    items = [it for it in items if it["n"] not in (3, 4)]  # only good items: 0 1 2 5 6
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(square_or_abort, items, manifest=man, progress=False)
+    m = read_manifest(man).set_index("key")
+    assert m.loc[["clip00", "clip01"], "status"].tolist() == ["done", "done"]
+    assert (m.loc[["clip02", "clip05", "clip06"], "status"] == "pending").all()
+    assert len(list(calls.iterdir())) == 2
+    # a finished output that was deleted must be redone; the others are skipped
+    (tmp_path / "out" / "clip01.txt").unlink()
+    for it in items:
+        it["abort_at"] = -1
+    df = run_batch(square_or_abort, items, manifest=man, progress=False)
+    assert (df["status"] == "done").all()
+    ran = sorted(p.name.split(".")[0] for p in calls.iterdir())
+    assert ran == ["clip00", "clip01", "clip01", "clip02", "clip05", "clip06"]
+    # a third run does nothing at all
+    run_batch(square_or_abort, items, manifest=man, progress=False)
+    assert len(list(calls.iterdir())) == 6
+
+
+def test_resume_after_sigkill(tmp_path):
+    """A run killed with SIGKILL leaves a readable manifest; the re-run finishes only the rest."""
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from pathlib import Path
+        from skelbehave._runner import run_batch
+        import test_runner as t
+
+        def slow(item):
+            time.sleep(0.15)
+            return t.square(item)
+
+        items = [{{"key": f"k{{i}}", "output": {str(tmp_path)!r} + f"/out/k{{i}}.txt", "n": 10 + i,
+                  "calls": {str(calls)!r}}} for i in range(40)]
+        run_batch(slow, items, manifest={str(tmp_path / "m.csv")!r}, progress=False)
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if len(list(calls.iterdir())) >= 3:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the batch subprocess made no progress")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    m = read_manifest(tmp_path / "m.csv")  # never half-written
+    assert len(m) == 40
+    n_done = int((m["status"] == "done").sum())
+    assert 3 <= n_done < 40
+    before = [p.name.split(".")[0] for p in calls.iterdir()]
+    items = [
+        {"key": f"k{i}", "output": str(tmp_path / "out" / f"k{i}.txt"), "n": 10 + i, "calls": str(calls)}
+        for i in range(40)
+    ]
+    df = run_batch(square, items, manifest=tmp_path / "m.csv", progress=False)
+    assert (df["status"] == "done").all()
+    ran_again = [p.name.split(".")[0] for p in calls.iterdir()]
+    done_before = set(m.loc[m["status"] == "done", "key"])
+    # nothing finished before ran again; everything else ran exactly once more
+    assert len(ran_again) == len(before) + (40 - n_done)
+    assert all(ran_again.count(k) == 1 for k in done_before)
+    assert sorted(set(ran_again)) == sorted(f"k{i}" for i in range(40))
+
+
+# ----------------------------------------------------------------------------- local processes
+def test_processes_one_initialiser_per_process(tmp_path):
+    items = [it for it in _items(tmp_path, 10) if it["n"] not in (3, 4)]
+    df = run_batch(
+        square, items, manifest=tmp_path / "m.csv", jobs=2, progress=False, initializer=_init, initargs=("x",)
+    )
+    assert (df["status"] == "done").all()
+    assert df["square"].tolist() == [it["n"] ** 2 for it in items]
+    assert df["pid"].nunique() <= 2 and os.getpid() not in set(df["pid"])
+    assert (df["inits"] == 1).all()  # initialiser ran exactly once in each worker
+
+
+def test_processes_survive_a_crashing_worker(tmp_path):
+    items = [it for it in _items(tmp_path, 9) if it["n"] not in (3, 4)]
+    man = tmp_path / "m.csv"
+    df = run_batch(square_or_crash, items, manifest=man, jobs=2, progress=False, max_in_flight=2)
+    st = df.set_index("key")
+    assert st.loc["clip05", "status"] == "failed" and st.loc["clip05", "reason"] == "worker_crashed"
+    assert st.loc["clip08", "status"] == "done"  # items after the crash still ran
+    assert not (st["status"] == "pending").any()
+    # re-running retries what failed; the crashing item fails again, the rest are done
+    df2 = run_batch(square_or_crash, items, manifest=man, jobs=2, progress=False).set_index("key")
+    assert df2.drop(index="clip05")["status"].eq("done").all()
+
+
+# ----------------------------------------------------------------------------- Dask
+def test_dask_client_and_address(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    items = _items(tmp_path, 6)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        df = run_batch(
+            square, items, manifest=tmp_path / "m.csv", scheduler=client, progress=False, max_in_flight=2
+        )
+        st = df.set_index("key")
+        assert st.loc["clip03", "reason"] == "bad_input" and st.loc["clip04", "reason"] == "ZeroDivisionError"
+        assert st.loc[["clip00", "clip01", "clip02", "clip05"], "square"].tolist() == [0, 1, 4, 25]
+        # by address: a second client is opened and closed by run_batch; finished items are skipped
+        more = items + _items(tmp_path / "more", 3)
+        for it in more[6:]:
+            it["key"] = "more-" + it["key"]
+        df2 = run_batch(
+            square, more, manifest=tmp_path / "m.csv", scheduler=cluster.scheduler_address, progress=False
+        )
+        assert len(df2) == 9
+        assert df2.set_index("key").loc[["more-clip00", "more-clip02"], "status"].eq("done").all()
+        assert not client.status == "closed"
+
+
+def test_manifest_round_trip_types(tmp_path):
+    items = _items(tmp_path, 3)
+    run_batch(square, items, manifest=tmp_path / "m.csv", progress=False)
+    m = pd.read_csv(tmp_path / "m.csv")
+    assert list(m.columns[:6]) == ["key", "output", "status", "reason", "error", "seconds"]
+    assert (m["seconds"] >= 0).all()
