@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "SkelbehaveError",
     "PoseDataError",
+    "PoseFileNotFoundError",
     "LayoutError",
     "ModelFileError",
     "MissingDependencyError",
@@ -69,8 +70,23 @@ class PoseDataError(SkelbehaveError, ValueError):
         return (_rebuild_pose_error, (self.reason, self.path, self.line, self.column))
 
 
-def _rebuild_pose_error(reason, path, line, column):
-    return PoseDataError(reason, path=path, line=line, column=column)
+def _rebuild_pose_error(reason, path, line, column, cls=None):
+    return (cls or PoseDataError)(reason, path=path, line=line, column=column)
+
+
+class PoseFileNotFoundError(PoseDataError, FileNotFoundError):
+    """A pose file or dataset folder that does not exist.
+
+    Caught by ``except PoseDataError`` and by ``except FileNotFoundError``.
+
+    Examples
+    --------
+    >>> str(PoseFileNotFoundError("no such file", path="a.csv"))
+    'a.csv: no such file'
+    """
+
+    def __reduce__(self):
+        return (_rebuild_pose_error, (self.reason, self.path, self.line, self.column, PoseFileNotFoundError))
 
 
 class LayoutError(SkelbehaveError, ValueError):
