@@ -1,0 +1,173 @@
+"""Plain, vectorised NumPy references of the numba kernels in ``_kernels``.
+
+Written as a careful NumPy user would: whole-collection array operations on
+the concatenated ``(N, J, C)`` array and its ``offsets``, no Python loop per
+sequence. They define what the kernels must compute; the tests compare both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._kernels import OP_ABS, OP_DISP, OP_PAIR, OP_POS, SIZE_NONE, SIZE_SETS
+
+__all__ = [
+    "fused_features_numpy",
+    "motion_energy_numpy",
+    "normalization_params_numpy",
+    "top_k_rows_numpy",
+]
+
+
+def _seq_ids(offsets: np.ndarray) -> np.ndarray:
+    return np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+
+
+def _set_mean(X: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """NaN-aware mean over joints ``idx``: (N, C), NaN where none is present."""
+    sub = X[:, idx, :]
+    ok = ~np.isnan(sub)
+    cnt = ok.sum(axis=1)
+    tot = np.where(ok, sub, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return tot / cnt
+
+
+def _seq_nanmean(values: np.ndarray, seq: np.ndarray, n: int) -> np.ndarray:
+    """Per-sequence sum of the valid rows of ``values`` (N, k) (rows with NaN skipped)."""
+    ok = ~np.isnan(values).any(axis=1)
+    return np.stack(
+        [np.bincount(seq[ok], weights=values[ok, c], minlength=n) for c in range(values.shape[1])], 1
+    )
+
+
+def normalization_params_numpy(X, offsets, root_idx, size_a, size_b, size_mode, face_l, face_r, rotate, vert):
+    """Per-sequence ``(n, C, C)`` maps: body-size scale times rotation (see ``_kernels``)."""
+    N, C = X.shape[0], X.shape[2]
+    n = len(offsets) - 1
+    seq = _seq_ids(offsets)
+    scale = np.ones(n)
+    if size_mode != SIZE_NONE and N:
+        if size_mode == SIZE_SETS:
+            d = np.sqrt(((_set_mean(X, size_a) - _set_mean(X, size_b)) ** 2).sum(axis=1))
+        else:
+            root = _set_mean(X, root_idx)
+            q = ((X - root[:, None, :]) ** 2).sum(axis=2)  # (N, J), NaN where missing
+            ok = ~np.isnan(q)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                d = np.sqrt(np.where(ok, q, 0.0).sum(axis=1) / ok.sum(axis=1))
+        valid = ~np.isnan(d)
+        cnt = np.bincount(seq, weights=valid, minlength=n).astype(np.int64)
+        # sort by (sequence, distance); NaN sorts last inside each sequence
+        order = np.lexsort((d, seq))
+        ds = d[order]
+        start = offsets[:-1]
+        has = cnt > 0
+        lo = start[has] + (cnt[has] - 1) // 2
+        hi = start[has] + cnt[has] // 2
+        med = np.full(n, np.nan)
+        med[has] = 0.5 * (ds[lo] + ds[hi])
+        good = has & (med > 0)
+        scale[good] = 1.0 / med[good]
+    M = np.zeros((n, C, C))
+    M[:, np.arange(C), np.arange(C)] = scale[:, None]
+    if rotate and N:
+        if C == 2:
+            h1, h2 = 0, 1
+        else:
+            h1 = 0 if vert != 0 else 1
+            h2 = 2 if vert != 2 else 1
+        f = _set_mean(X, face_r) - _set_mean(X, face_l)
+        fs = _seq_nanmean(f[:, [h1, h2]], seq, n)
+        norm = np.hypot(fs[:, 0], fs[:, 1])
+        ok = norm > 0
+        cs = np.where(ok, fs[:, 0] / np.where(ok, norm, 1.0), 1.0)
+        sn = np.where(ok, fs[:, 1] / np.where(ok, norm, 1.0), 0.0)
+        M[:, h1, h1] = scale * cs
+        M[:, h1, h2] = scale * sn
+        M[:, h2, h1] = -scale * sn
+        M[:, h2, h2] = scale * cs
+    return M
+
+
+def fused_features_numpy(
+    X,
+    offsets,
+    rows,
+    key_offsets,
+    root_idx,
+    size_a,
+    size_b,
+    size_mode,
+    face_l,
+    face_r,
+    rotate,
+    vert,
+    normalize,
+    ops,
+    step,
+    rate,
+    fill,
+):
+    """NumPy twin of :func:`skelbehave.features._kernels.fused_features` (returns ``out``)."""
+    C = X.shape[2]
+    n = len(offsets) - 1
+    n_key = len(rows)
+    if normalize:
+        M = normalization_params_numpy(
+            X, offsets, root_idx, size_a, size_b, size_mode, face_l, face_r, rotate, vert
+        )
+    else:
+        M = np.broadcast_to(np.eye(C), (n, C, C))
+    kseq = _seq_ids(key_offsets)
+    Mk = M[kseq]  # (K, C, C)
+    kinds, ii, jj = ops[:, 0], ops[:, 1], ops[:, 2]
+    V = np.empty((n_key, len(ops), C))
+    P = X[rows]  # (K, J, C)
+    sel = kinds == OP_POS
+    if sel.any():
+        root = _set_mean(P, root_idx)
+        V[:, sel] = P[:, ii[sel]] - root[:, None, :]
+    sel = kinds == OP_PAIR
+    if sel.any():
+        V[:, sel] = P[:, ii[sel]] - P[:, jj[sel]]
+    sel = kinds == OP_ABS
+    if sel.any():
+        V[:, sel] = P[:, ii[sel]]
+    sel = kinds == OP_DISP
+    if sel.any():
+        start = offsets[:-1][kseq]
+        last = offsets[1:][kseq] - 1
+        lo = np.maximum(rows - step, start)
+        hi = np.minimum(rows + step, last)
+        span = hi - lo
+        with np.errstate(divide="ignore"):
+            dscale = np.where(span > 0, rate[kseq] / np.maximum(span, 1), 0.0)
+        idx = ii[sel]
+        V[:, sel] = (X[hi[:, None], idx[None, :]] - X[lo[:, None], idx[None, :]]) * dscale[:, None, None]
+    out = np.matmul(V, Mk.transpose(0, 2, 1)).reshape(n_key, len(ops) * C)
+    if not np.isnan(fill):
+        out[np.isnan(out)] = fill
+    return out
+
+
+def motion_energy_numpy(X, offsets):
+    """NumPy twin of :func:`skelbehave.features._kernels.motion_energy`."""
+    N = X.shape[0]
+    seq = _seq_ids(offsets)
+    t = np.arange(N)
+    lo = np.maximum(t - 1, offsets[:-1][seq])
+    hi = np.minimum(t + 1, offsets[1:][seq] - 1)
+    q = ((X[hi] - X[lo]) ** 2).sum(axis=2)
+    return np.where(np.isnan(q), 0.0, q).sum(axis=1)
+
+
+def top_k_rows_numpy(energy, offsets, k, key_offsets):
+    """NumPy twin of :func:`skelbehave.features._kernels.top_k_rows`."""
+    N = len(energy)
+    seq = _seq_ids(offsets)
+    # stable: by sequence, then energy descending, then time
+    order = np.lexsort((np.arange(N), -energy, seq))
+    rank = np.arange(N) - offsets[:-1][seq]  # rank of order[p] inside its sequence
+    keep = order[rank < k]
+    return np.sort(keep)
