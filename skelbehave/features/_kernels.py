@@ -138,6 +138,13 @@ def normalization_params(X, offsets, root_idx, size_a, size_b, size_mode, face_l
     return out
 
 
+@njit(cache=True, inline="always")
+def _put(out, k, col, x, fill):
+    if x != x:
+        x = fill
+    out[k, col] = x
+
+
 @njit(cache=True, parallel=True)
 def fused_features(
     X,
@@ -163,58 +170,141 @@ def fused_features(
 
     ``rows`` are global frame indices (into ``X``) grouped by sequence with
     ``key_offsets``; ``rate[s]`` is the frame rate of sequence ``s`` (1 for
-    per-frame units). Output row ``k`` describes frame ``rows[k]``.
+    per-frame units). Output row ``k`` describes frame ``rows[k]``; op ``o``
+    writes columns ``o * C : (o + 1) * C``.
     """
     n = offsets.shape[0] - 1
     C = X.shape[2]
+    # split the op list by kind (no branch per op in the frame loop)
     n_ops = ops.shape[0]
+    cnt = np.zeros(4, dtype=np.int64)
+    for o in range(n_ops):
+        cnt[ops[o, 0]] += 1
+    pos_i = np.empty(cnt[OP_POS], dtype=np.int64)
+    pos_c = np.empty(cnt[OP_POS], dtype=np.int64)
+    pair_i = np.empty(cnt[OP_PAIR], dtype=np.int64)
+    pair_j = np.empty(cnt[OP_PAIR], dtype=np.int64)
+    pair_c = np.empty(cnt[OP_PAIR], dtype=np.int64)
+    disp_i = np.empty(cnt[OP_DISP], dtype=np.int64)
+    disp_c = np.empty(cnt[OP_DISP], dtype=np.int64)
+    abs_i = np.empty(cnt[OP_ABS], dtype=np.int64)
+    abs_c = np.empty(cnt[OP_ABS], dtype=np.int64)
+    fillc = np.zeros(4, dtype=np.int64)
+    for o in range(n_ops):
+        kind = ops[o, 0]
+        q = fillc[kind]
+        fillc[kind] += 1
+        if kind == OP_POS:
+            pos_i[q] = ops[o, 1]
+            pos_c[q] = o * C
+        elif kind == OP_PAIR:
+            pair_i[q] = ops[o, 1]
+            pair_j[q] = ops[o, 2]
+            pair_c[q] = o * C
+        elif kind == OP_DISP:
+            disp_i[q] = ops[o, 1]
+            disp_c[q] = o * C
+        else:
+            abs_i[q] = ops[o, 1]
+            abs_c[q] = o * C
     for s in prange(n):
         a = offsets[s]
         b = offsets[s + 1]
-        M = np.empty((C, C))
+        M = np.zeros((3, 3))
         if normalize:
-            _seq_params(X, a, b, root_idx, size_a, size_b, size_mode, face_l, face_r, rotate, vert, M)
+            _seq_params(X, a, b, root_idx, size_a, size_b, size_mode, face_l, face_r, rotate, vert, M[:C, :C])
         else:
             for c in range(C):
-                for d in range(C):
-                    M[c, d] = 0.0
                 M[c, c] = 1.0
-        root = np.empty(C)
-        v = np.empty(C)
+        m00 = M[0, 0]
+        m01 = M[0, 1]
+        m02 = M[0, 2]
+        m10 = M[1, 0]
+        m11 = M[1, 1]
+        m12 = M[1, 2]
+        m20 = M[2, 0]
+        m21 = M[2, 1]
+        m22 = M[2, 2]
         fps = rate[s]
         for k in range(key_offsets[s], key_offsets[s + 1]):
             r = rows[k]
-            for c in range(C):
-                root[c] = _set_mean(X, r, root_idx, c)
             lo = max(r - step, a)
             hi = min(r + step, b - 1)
             span = hi - lo
-            dscale = fps / span if span > 0 else 0.0
-            col = 0
-            for o in range(n_ops):
-                kind = ops[o, 0]
-                i = ops[o, 1]
-                if kind == OP_POS:
-                    for c in range(C):
-                        v[c] = X[r, i, c] - root[c]
-                elif kind == OP_DISP:
-                    for c in range(C):
-                        v[c] = (X[hi, i, c] - X[lo, i, c]) * dscale
-                elif kind == OP_PAIR:
-                    j = ops[o, 2]
-                    for c in range(C):
-                        v[c] = X[r, i, c] - X[r, j, c]
-                else:
-                    for c in range(C):
-                        v[c] = X[r, i, c]
-                for c in range(C):
-                    acc = 0.0
-                    for d in range(C):
-                        acc += M[c, d] * v[d]
-                    if acc != acc:
-                        acc = fill
-                    out[k, col + c] = acc
-                col += C
+            ds = fps / span if span > 0 else 0.0
+            if C == 3:
+                rx = _set_mean(X, r, root_idx, 0)
+                ry = _set_mean(X, r, root_idx, 1)
+                rz = _set_mean(X, r, root_idx, 2)
+                for q in range(pos_i.shape[0]):
+                    i = pos_i[q]
+                    col = pos_c[q]
+                    vx = X[r, i, 0] - rx
+                    vy = X[r, i, 1] - ry
+                    vz = X[r, i, 2] - rz
+                    _put(out, k, col, m00 * vx + m01 * vy + m02 * vz, fill)
+                    _put(out, k, col + 1, m10 * vx + m11 * vy + m12 * vz, fill)
+                    _put(out, k, col + 2, m20 * vx + m21 * vy + m22 * vz, fill)
+                for q in range(pair_i.shape[0]):
+                    i = pair_i[q]
+                    j = pair_j[q]
+                    col = pair_c[q]
+                    vx = X[r, i, 0] - X[r, j, 0]
+                    vy = X[r, i, 1] - X[r, j, 1]
+                    vz = X[r, i, 2] - X[r, j, 2]
+                    _put(out, k, col, m00 * vx + m01 * vy + m02 * vz, fill)
+                    _put(out, k, col + 1, m10 * vx + m11 * vy + m12 * vz, fill)
+                    _put(out, k, col + 2, m20 * vx + m21 * vy + m22 * vz, fill)
+                for q in range(disp_i.shape[0]):
+                    i = disp_i[q]
+                    col = disp_c[q]
+                    vx = (X[hi, i, 0] - X[lo, i, 0]) * ds
+                    vy = (X[hi, i, 1] - X[lo, i, 1]) * ds
+                    vz = (X[hi, i, 2] - X[lo, i, 2]) * ds
+                    _put(out, k, col, m00 * vx + m01 * vy + m02 * vz, fill)
+                    _put(out, k, col + 1, m10 * vx + m11 * vy + m12 * vz, fill)
+                    _put(out, k, col + 2, m20 * vx + m21 * vy + m22 * vz, fill)
+                for q in range(abs_i.shape[0]):
+                    i = abs_i[q]
+                    col = abs_c[q]
+                    vx = X[r, i, 0]
+                    vy = X[r, i, 1]
+                    vz = X[r, i, 2]
+                    _put(out, k, col, m00 * vx + m01 * vy + m02 * vz, fill)
+                    _put(out, k, col + 1, m10 * vx + m11 * vy + m12 * vz, fill)
+                    _put(out, k, col + 2, m20 * vx + m21 * vy + m22 * vz, fill)
+            else:
+                rx = _set_mean(X, r, root_idx, 0)
+                ry = _set_mean(X, r, root_idx, 1)
+                for q in range(pos_i.shape[0]):
+                    i = pos_i[q]
+                    col = pos_c[q]
+                    vx = X[r, i, 0] - rx
+                    vy = X[r, i, 1] - ry
+                    _put(out, k, col, m00 * vx + m01 * vy, fill)
+                    _put(out, k, col + 1, m10 * vx + m11 * vy, fill)
+                for q in range(pair_i.shape[0]):
+                    i = pair_i[q]
+                    j = pair_j[q]
+                    col = pair_c[q]
+                    vx = X[r, i, 0] - X[r, j, 0]
+                    vy = X[r, i, 1] - X[r, j, 1]
+                    _put(out, k, col, m00 * vx + m01 * vy, fill)
+                    _put(out, k, col + 1, m10 * vx + m11 * vy, fill)
+                for q in range(disp_i.shape[0]):
+                    i = disp_i[q]
+                    col = disp_c[q]
+                    vx = (X[hi, i, 0] - X[lo, i, 0]) * ds
+                    vy = (X[hi, i, 1] - X[lo, i, 1]) * ds
+                    _put(out, k, col, m00 * vx + m01 * vy, fill)
+                    _put(out, k, col + 1, m10 * vx + m11 * vy, fill)
+                for q in range(abs_i.shape[0]):
+                    i = abs_i[q]
+                    col = abs_c[q]
+                    vx = X[r, i, 0]
+                    vy = X[r, i, 1]
+                    _put(out, k, col, m00 * vx + m01 * vy, fill)
+                    _put(out, k, col + 1, m10 * vx + m11 * vy, fill)
     return out
 
 
