@@ -191,7 +191,7 @@ class Dataset:
     --------
     >>> ds = load_precog()
     >>> tr, te = ds.train_test_split()
-    >>> sorted(set(ds.subjects[tr]))
+    >>> sorted(set(ds.subjects[tr].tolist()))
     [1, 3, 5, 7, 9, 11]
     >>> ds.subset(te).name
     'precog_2016'
