@@ -241,7 +241,9 @@ def run_batch(
         exists are skipped.
     jobs : int
         Number of local worker processes (``"spawn"`` context, so libraries
-        with threads such as MediaPipe are safe). ``1`` runs in this process.
+        with threads such as MediaPipe are safe; a script that starts them
+        needs the ``if __name__ == "__main__":`` guard). ``1`` runs in this
+        process.
     scheduler : str or dask.distributed.Client, optional
         Run on a Dask cluster instead: a scheduler address (a client is
         opened and closed here) or an existing ``Client``.
@@ -386,7 +388,9 @@ def _run_processes(func, todo, jobs, initializer, initargs, max_in_flight, recor
                             "status": "failed",
                             "reason": "worker_crashed",
                             "error": "the worker process died while running this item "
-                            "(or another item in flight at the same time); run again to retry",
+                            "(or another item in flight at the same time); run again to retry. "
+                            "If every item fails so, the script that starts the batch probably "
+                            "lacks the guard `if __name__ == '__main__':`",
                         }
                     except Exception as exc:  # e.g. unpicklable result
                         res = {"status": "failed", "reason": type(exc).__name__, "error": str(exc)}

@@ -1,0 +1,221 @@
+"""Pose extraction from many videos: parallel processes or Dask, resumable, one pose CSV each."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .._runner import BatchItemError, atomic_write, run_batch
+from ..errors import PoseDataError
+from .landmarker import VideoReadError, extract
+from .models import resolve_model
+
+__all__ = ["VIDEO_SUFFIXES", "extract_many", "find_videos"]
+
+logger = logging.getLogger(__name__)
+
+#: File name endings taken as videos when a folder is given.
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
+IMAGE_COORDINATES = (
+    "image landmarks: x, y in image widths / heights from the top-left corner; z relative depth"
+)
+
+
+def find_videos(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
+    """Expand files and folders into a sorted, de-duplicated list of video files.
+
+    A folder contributes the files inside it (recursively) whose suffix is in
+    :data:`VIDEO_SUFFIXES`; a file is taken as given, whatever its suffix
+    (a bad one ends up in the manifest with its reason).
+
+    Examples
+    --------
+    >>> [p.name for p in find_videos("../shared/videos")][:2]  # doctest: +SKIP
+    ['intel_one-by-one-person-detection.mp4', 'person01_boxing_d2_uncomp.mp4']
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES))
+        else:
+            out.append(p)
+    seen: set[Path] = set()
+    uniq = []
+    for p in out:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            uniq.append(p)
+    return uniq
+
+
+def _output_names(videos: list[Path]) -> list[str]:
+    stems = [v.stem for v in videos]
+    counts = pd.Series(stems).value_counts()
+    names = []
+    for v, stem in zip(videos, stems, strict=True):
+        if counts[stem] > 1:  # same name in different folders: add a short hash of the folder
+            tag = hashlib.sha1(str(v.resolve().parent).encode()).hexdigest()[:8]
+            stem = f"{stem}-{tag}"
+        names.append(stem)
+    return names
+
+
+def _warm_up() -> None:
+    """Per-process initialiser: import MediaPipe and OpenCV once, before the first video."""
+    import cv2  # noqa: F401
+    import mediapipe  # noqa: F401
+
+
+def _extract_one(item: dict) -> dict:
+    """Batch worker: one video -> one pose CSV (atomically). Module-level so it pickles."""
+    from ..io import write_poses
+
+    video = item["video"]
+    try:
+        seqs = extract(video, model=item["model"], progress=False, **item["options"])
+    except VideoReadError as exc:
+        raise BatchItemError(exc.kind, str(exc)) from None
+    except PoseDataError as exc:
+        raise BatchItemError("bad_video", str(exc)) from None
+    if not seqs:
+        raise BatchItemError("no_person", f"{video}: no person was found in any frame")
+    n = seqs[0].n_frames
+    seen = sum(~s.missing.all(axis=1) for s in seqs)
+    if item.get("image_output"):
+        img = [
+            s.copy(
+                position=s.meta["image_landmarks"],
+                meta={**{k: v for k, v in s.meta.items() if k != "image_landmarks"}, "units": "normalized"},
+            )
+            for s in seqs
+        ]
+        write_poses(item["image_output"], img, coordinates=IMAGE_COORDINATES)
+    write_poses(item["output"], seqs)
+    return {
+        "frames": n,
+        "persons": len(seqs),
+        "frames_with_person": int((seen > 0).sum()),
+        "fps": seqs[0].fps,
+        "width": seqs[0].meta.get("width"),
+        "height": seqs[0].meta.get("height"),
+    }
+
+
+def extract_many(
+    videos: str | os.PathLike | Iterable[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    *,
+    model: str | os.PathLike | bytes | None = None,
+    variant: str = "full",
+    num_poses: int = 1,
+    jobs: int = 1,
+    scheduler: Any = None,
+    manifest: str | os.PathLike | None = None,
+    image_landmarks: bool = False,
+    progress: bool = True,
+    retry_failed: bool = True,
+    **extract_options: Any,
+) -> pd.DataFrame:
+    """Extract poses from many videos, one pose CSV per video, resumably.
+
+    Each video becomes ``<out_dir>/<name>.pose.csv`` (the package's pose CSV,
+    ``data_specs/pose_csv.md``, world landmarks in metres), written
+    atomically. A manifest CSV records every video's status; a bad video
+    (unreadable, truncated, no frames, nobody in it) is recorded with its
+    reason and the run goes on. Running the same call again skips the videos
+    already done.
+
+    Parameters
+    ----------
+    videos : path or iterable of paths
+        Video files, or folders searched recursively for :data:`VIDEO_SUFFIXES`.
+    out_dir : path
+        Output folder (created).
+    model : path, bytes or {"lite", "full", "heavy"}, optional
+        Pose Landmarker bundle, resolved once here (downloaded at most once);
+        see :func:`skelbehave.pose.models.resolve_model`. With Dask the path
+        must be readable by the workers (as must the videos).
+    variant : {"lite", "full", "heavy"}
+        Official model used when ``model`` is not given.
+    num_poses : int
+        Most people per frame (see :func:`skelbehave.pose.extract`).
+    jobs : int
+        Local worker processes (each runs one landmarker at a time).
+    scheduler : str or dask.distributed.Client, optional
+        Run on a Dask cluster: a scheduler address or a ``Client``.
+    manifest : path, optional
+        Manifest CSV (default ``<out_dir>/manifest.csv``).
+    image_landmarks : bool
+        Also write ``<name>.image.pose.csv`` with the normalised image
+        landmarks (for overlays).
+    progress : bool
+        Progress bar over videos.
+    retry_failed : bool
+        Try again the videos that failed in an earlier run (default).
+    **extract_options
+        Passed to :func:`skelbehave.pose.extract` (``fps``, thresholds,
+        ``max_frames``, ``reuse_landmarker``, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The manifest: ``key`` (the video path), ``output``, ``status``
+        (``done`` / ``failed``), ``reason`` (``unreadable``, ``corrupt``,
+        ``zero_frames``, ``no_person``, ``bad_video``, ``worker_crashed`` or an
+        exception name), ``error``, ``seconds``, ``frames``, ``persons``,
+        ``frames_with_person``, ``fps``, ``width``, ``height``.
+
+    Examples
+    --------
+    >>> from skelbehave.pose import extract_many
+    >>> table = extract_many(["a.mp4", "b.avi"], "poses/", jobs=2,
+    ...                      model="pose_landmarker_full.task")  # doctest: +SKIP
+    >>> table[["key", "status", "reason"]]  # doctest: +SKIP
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = find_videos(videos)
+    if not paths:
+        raise PoseDataError(f"no videos given (or none found with suffixes {', '.join(VIDEO_SUFFIXES)})")
+    model_src = resolve_model(model, variant=variant)
+    if isinstance(model_src, bytes):  # ship a path, not megabytes per task
+        tag = hashlib.sha256(model_src).hexdigest()[:12]
+        mpath = out_dir / f".pose_model-{tag}.task"
+        if not mpath.exists():
+            with atomic_write(mpath, "wb") as fh:
+                fh.write(model_src)
+        model_src = mpath
+    model_str = str(Path(model_src).resolve())
+    options = dict(extract_options, num_poses=num_poses)
+    items = []
+    for p, name in zip(paths, _output_names(paths), strict=True):
+        items.append(
+            {
+                "key": str(p.resolve()),
+                "output": str(out_dir / f"{name}.pose.csv"),
+                "image_output": str(out_dir / f"{name}.image.pose.csv") if image_landmarks else None,
+                "video": str(p),
+                "model": model_str,
+                "options": options,
+            }
+        )
+    return run_batch(
+        _extract_one,
+        items,
+        manifest=manifest if manifest is not None else out_dir / "manifest.csv",
+        jobs=jobs,
+        scheduler=scheduler,
+        progress=progress,
+        desc="videos",
+        initializer=_warm_up,
+        retry_failed=retry_failed,
+    )

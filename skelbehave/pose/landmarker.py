@@ -1,0 +1,548 @@
+"""Pose extraction from a video, an image folder or frames with MediaPipe Pose Landmarker."""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import logging
+import math
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import MissingDependencyError, PoseDataError
+from ..poses import PoseSequence
+from .models import resolve_model
+from .tracking import PoseTracker
+
+__all__ = ["NOMINAL_FPS", "IMAGE_SUFFIXES", "VideoReadError", "extract", "iter_frames"]
+
+logger = logging.getLogger(__name__)
+
+#: Frame rate used for MediaPipe's internal timestamps when a source has no
+#: known frame rate (image folders and frame iterables without ``fps=``).
+#: Only MediaPipe's frame-to-frame tracking sees it; the sequences returned
+#: then have ``fps=None``.
+NOMINAL_FPS = 30.0
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+WORLD_COORDINATES = (
+    "mediapipe world landmarks: x image-right, y down, z away from the camera; origin between the hips"
+)
+_GAP_BETWEEN_SOURCES_MS = 10_000
+
+
+class VideoReadError(PoseDataError):
+    """A video or image source that cannot be read.
+
+    ``kind`` is ``"unreadable"`` (missing file, not a video, unknown codec),
+    ``"zero_frames"`` (opens but yields no frame) or ``"corrupt"`` (decoding
+    stops well before the frame count the container declares).
+
+    Examples
+    --------
+    >>> err = VideoReadError("zero_frames", "the video has no frames", path="a.mp4")
+    >>> err.kind, str(err)
+    ('zero_frames', 'a.mp4: the video has no frames')
+    """
+
+    def __init__(self, kind: str, message: str, *, path: object | None = None) -> None:
+        super().__init__(message, path=path)
+        self.kind = kind
+
+    def __reduce__(self):
+        return (_rebuild_video_error, (self.kind, self.reason, self.path))
+
+
+def _rebuild_video_error(kind, message, path):
+    return VideoReadError(kind, message, path=path)
+
+
+def _cv2():
+    try:
+        import cv2
+    except ImportError as exc:  # pragma: no cover - mediapipe depends on OpenCV
+        raise MissingDependencyError(
+            "video decoding needs OpenCV; install it with: pip install opencv-contrib-python"
+        ) from exc
+    return cv2
+
+
+# ----------------------------------------------------------------------------- frame sources
+@dataclass
+class _Source:
+    frames: Iterator[np.ndarray]  # RGB uint8 (H, W, 3)
+    name: str
+    fps: float | None  # frame rate of the output sequences (None = unknown)
+    expected: int | None  # frame count declared by the container
+    kind: str  # "video" | "images" | "frames"
+    info: dict = field(default_factory=dict)
+
+
+def _to_rgb(frame: Any, bgr: bool, index: int, name: str) -> np.ndarray:
+    cv2 = _cv2()
+    a = np.asarray(frame)
+    if a.dtype != np.uint8:
+        if np.issubdtype(a.dtype, np.floating) and a.size and np.nanmax(a) <= 1.0:
+            a = np.clip(a * 255.0, 0, 255)
+        a = np.clip(a, 0, 255).astype(np.uint8)
+    if a.ndim == 2:
+        return cv2.cvtColor(a, cv2.COLOR_GRAY2RGB)
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise PoseDataError(
+            f"frame {index}: expected an image (H, W), (H, W, 3) or (H, W, 4), found {a.shape}", path=name
+        )
+    if a.shape[2] == 4:
+        a = cv2.cvtColor(a, cv2.COLOR_BGRA2RGB if bgr else cv2.COLOR_RGBA2RGB)
+    elif bgr:
+        a = cv2.cvtColor(a, cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(a)
+
+
+def _open_video(path: Path, fps: float | None) -> _Source:
+    cv2 = _cv2()
+    if not path.exists():
+        raise VideoReadError("unreadable", "no such file", path=path)
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        cap.release()
+        raise VideoReadError(
+            "unreadable", "cannot be opened as a video (not a video file, or a codec OpenCV lacks)", path=path
+        )
+    container_fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
+    height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+    if fps is None:
+        if not (math.isfinite(container_fps) and 0 < container_fps < 10_000):
+            cap.release()
+            raise PoseDataError(
+                f"the video container reports no usable frame rate (found {container_fps}); pass fps=... "
+                "(skelbehave never guesses it)",
+                path=path,
+            )
+        fps = container_fps
+
+    def frames() -> Iterator[np.ndarray]:
+        try:
+            while True:
+                ok, bgr = cap.read()
+                if not ok:
+                    return
+                yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        finally:
+            cap.release()
+
+    return _Source(
+        frames(),
+        str(path),
+        fps,
+        count if count > 0 else None,
+        "video",
+        {"container_fps": container_fps, "width": width, "height": height},
+    )
+
+
+def _open_folder(path: Path, fps: float | None) -> _Source:
+    cv2 = _cv2()
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise VideoReadError(
+            "zero_frames", f"no image files ({', '.join(IMAGE_SUFFIXES)}) in the folder", path=path
+        )
+
+    def frames() -> Iterator[np.ndarray]:
+        for f in files:
+            bgr = cv2.imread(str(f), cv2.IMREAD_COLOR)
+            if bgr is None:
+                raise VideoReadError("unreadable", "cannot be read as an image", path=f)
+            yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+    return _Source(frames(), str(path), fps, len(files), "images", {"files": [f.name for f in files]})
+
+
+def iter_frames(
+    source: Any, *, fps: float | None = None, bgr: bool = False
+) -> tuple[Iterator[np.ndarray], dict]:
+    """Open a video file, an image folder or an iterable of frames; yield RGB frames.
+
+    Parameters
+    ----------
+    source : path or iterable of arrays
+        A video file, a folder of images (read in sorted file-name order),
+        or frames (``(H, W, 3)`` RGB uint8; ``bgr=True`` for OpenCV's order).
+    fps : float, optional
+        Frame rate; overrides the container's.
+    bgr : bool
+        Frames given as an iterable are BGR (OpenCV order).
+
+    Returns
+    -------
+    frames : iterator of ndarray
+        RGB uint8 frames.
+    info : dict
+        ``name``, ``fps`` (None when unknown), ``expected`` (declared frame
+        count or None), ``kind`` and source-specific fields.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> frames, info = iter_frames([np.zeros((4, 6, 3), np.uint8)] * 2, fps=10)
+    >>> [f.shape for f in frames], info["fps"], info["kind"]
+    ([(4, 6, 3), (4, 6, 3)], 10.0, 'frames')
+    """
+    src = _open(source, fps, bgr)
+    return src.frames, {
+        "name": src.name,
+        "fps": src.fps,
+        "expected": src.expected,
+        "kind": src.kind,
+        **src.info,
+    }
+
+
+def _open(source: Any, fps: float | None, bgr: bool) -> _Source:
+    if fps is not None:
+        fps = float(fps)
+        if not (math.isfinite(fps) and fps > 0):
+            raise PoseDataError(f"fps must be a positive number, got {fps}")
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if path.is_dir():
+            return _open_folder(path, fps)
+        return _open_video(path, fps)
+    if isinstance(source, np.ndarray):  # (T, H, W[, C]): frames along the first axis
+        source = list(source)
+    if not isinstance(source, Iterable):
+        raise TypeError(
+            f"source must be a video path, an image folder or an iterable of frames, got {source!r}"
+        )
+    name = "<frames>"
+    return _Source(
+        (_to_rgb(f, bgr, i, name) for i, f in enumerate(source)),
+        name,
+        fps,
+        len(source) if hasattr(source, "__len__") else None,
+        "frames",
+    )
+
+
+# ----------------------------------------------------------------------------- landmarker cache
+@dataclass
+class _Landmarker:
+    landmarker: Any
+    last_ts: int = -_GAP_BETWEEN_SOURCES_MS  # last timestamp (ms) given to MediaPipe
+
+
+_LANDMARKERS: dict[tuple, _Landmarker] = {}
+
+
+def _model_key(model: Path | bytes) -> str:
+    if isinstance(model, bytes):
+        return "sha256:" + hashlib.sha256(model).hexdigest()
+    return str(Path(model).resolve())
+
+
+def get_landmarker(
+    model: Path | bytes,
+    *,
+    num_poses: int = 1,
+    min_pose_detection_confidence: float = 0.5,
+    min_pose_presence_confidence: float = 0.5,
+    min_tracking_confidence: float = 0.5,
+    fresh: bool = False,
+) -> _Landmarker:
+    """A VIDEO-mode PoseLandmarker: cached per process and option set, or ``fresh`` (caller closes it)."""
+    key = (
+        _model_key(model),
+        int(num_poses),
+        float(min_pose_detection_confidence),
+        float(min_pose_presence_confidence),
+        float(min_tracking_confidence),
+    )
+    handle = None if fresh else _LANDMARKERS.get(key)
+    if handle is None:
+        try:
+            from mediapipe.tasks.python import BaseOptions, vision
+        except ImportError as exc:  # pragma: no cover - mediapipe is a dependency
+            raise MissingDependencyError("pose extraction needs mediapipe: pip install mediapipe") from exc
+        base = (
+            BaseOptions(model_asset_buffer=model)
+            if isinstance(model, bytes)
+            else BaseOptions(model_asset_path=str(model))
+        )
+        opts = vision.PoseLandmarkerOptions(
+            base_options=base,
+            running_mode=vision.RunningMode.VIDEO,
+            num_poses=int(num_poses),
+            min_pose_detection_confidence=float(min_pose_detection_confidence),
+            min_pose_presence_confidence=float(min_pose_presence_confidence),
+            min_tracking_confidence=float(min_tracking_confidence),
+        )
+        try:
+            lm = vision.PoseLandmarker.create_from_options(opts)
+        except (RuntimeError, ValueError) as exc:
+            from ..errors import ModelFileError
+
+            where = "the model bytes given" if isinstance(model, bytes) else str(model)
+            raise ModelFileError(f"{where}: not a usable MediaPipe Pose Landmarker bundle ({exc})") from None
+        handle = _Landmarker(lm)
+        if fresh:
+            return handle
+        if not _LANDMARKERS:
+            _register_exit_close()
+        _LANDMARKERS[key] = handle
+        logger.debug("built a PoseLandmarker for %s in process %d", key, os.getpid())
+    return handle
+
+
+def _register_exit_close() -> None:
+    # MediaPipe's landmarker closes through a thread pool that is shut down
+    # before ``atexit`` handlers run; closing from threading's exit hook
+    # (run before that) avoids "cannot schedule new futures after shutdown".
+    register = getattr(threading, "_register_atexit", None)
+    try:
+        if register is None:
+            raise RuntimeError
+        register(_close_landmarkers)
+    except RuntimeError:
+        atexit.register(_close_landmarkers)
+
+
+def close_landmarkers() -> None:
+    """Close the landmarkers this process has cached (they are rebuilt on next use)."""
+    _close_landmarkers()
+
+
+def _close_landmarkers() -> None:
+    while _LANDMARKERS:
+        _, h = _LANDMARKERS.popitem()
+        try:
+            h.landmarker.close()
+        except Exception:  # pragma: no cover - interpreter shutting down
+            pass
+
+
+def _landmarks(poses) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(k, 33, 3) coordinates, (k, 33) visibility, (k, 33) presence."""
+    xyz = np.array([[(lm.x, lm.y, lm.z) for lm in p] for p in poses], dtype=np.float64)
+    vis = np.array(
+        [[np.nan if lm.visibility is None else lm.visibility for lm in p] for p in poses], dtype=np.float64
+    )
+    pres = np.array(
+        [[np.nan if lm.presence is None else lm.presence for lm in p] for p in poses], dtype=np.float64
+    )
+    return xyz, vis, pres
+
+
+# ----------------------------------------------------------------------------- extract
+def extract(
+    source: Any,
+    model: str | os.PathLike | bytes | None = None,
+    *,
+    num_poses: int = 1,
+    fps: float | None = None,
+    variant: str = "full",
+    min_pose_detection_confidence: float = 0.5,
+    min_pose_presence_confidence: float = 0.5,
+    min_tracking_confidence: float = 0.5,
+    max_track_distance: float = 0.5,
+    max_track_gap: int | None = None,
+    min_track_frames: int | None = None,
+    max_frames: int | None = None,
+    allow_truncated: bool = False,
+    bgr: bool = False,
+    reuse_landmarker: bool = False,
+    progress: bool = False,
+) -> list[PoseSequence]:
+    """Extract 3-D poses of the people in a video with MediaPipe Pose Landmarker.
+
+    Runs the Tasks ``PoseLandmarker`` in VIDEO mode (timestamps from frame
+    index and fps, strictly increasing). The 33 world landmarks (metres,
+    origin between the hips) become the ``mediapipe33`` joints; every frame
+    of the source is a frame of every returned sequence, NaN where that
+    person was not found.
+
+    Parameters
+    ----------
+    source : path or iterable of arrays
+        A video file, a folder of images (sorted by file name), or an
+        iterable of frames (``(H, W, 3)`` RGB uint8, or BGR with ``bgr=True``).
+    model : path, bytes or {"lite", "full", "heavy"}, optional
+        The Pose Landmarker ``.task`` bundle; see
+        :func:`skelbehave.pose.models.resolve_model` for the search order
+        (``SKELBEHAVE_POSE_MODEL``, the user cache, a checked download).
+    num_poses : int
+        Most people to find per frame. With 1 (default) every detection
+        belongs to the single subject, id 0; with more, identities are kept
+        across frames by :class:`~skelbehave.pose.tracking.PoseTracker`.
+    fps : float, optional
+        Frame rate. Videos: overrides the container's, and is required
+        when the container reports none. Image folders and frame iterables:
+        without it the sequences get ``fps=None`` and MediaPipe is fed
+        timestamps at ``NOMINAL_FPS`` (30).
+    variant : {"lite", "full", "heavy"}
+        Official model used when ``model`` is not given.
+    min_pose_detection_confidence, min_pose_presence_confidence, min_tracking_confidence : float
+        MediaPipe's thresholds.
+    max_track_distance : float
+        Identity gate: the largest distance between the centres of a
+        person's bounding boxes (of the image landmarks) in consecutive
+        frames, in person sizes (see :class:`~skelbehave.pose.tracking.PoseTracker`).
+    max_track_gap : int, optional
+        Frames a person may go unseen and keep the identity (default: one
+        second of frames, or 30).
+    min_track_frames : int, optional
+        Drop identities seen in fewer frames than this: spurious detections
+        (default 5 when ``num_poses > 1``, capped at the number of frames;
+        1 with a single pose).
+    max_frames : int, optional
+        Stop after this many frames.
+    allow_truncated : bool
+        Return what could be decoded when a video stops well before the
+        frame count its container declares, instead of raising
+        :class:`VideoReadError` (``kind="corrupt"``).
+    bgr : bool
+        Frames given as arrays are in OpenCV's BGR order.
+    reuse_landmarker : bool
+        Keep one landmarker per process and option set across calls instead
+        of building one per source (about 0.2 s each). MediaPipe's VIDEO mode
+        carries tracking and smoothing state from one clip into the next (a
+        few centimetres in the first frames), so the default, ``False``,
+        gives the same poses for a video whatever ran before it.
+    progress : bool
+        Show a progress bar over the frames.
+
+    Returns
+    -------
+    list of PoseSequence
+        One per person (ordered by identity; empty when nobody was found):
+        ``position`` (T, 33, 3) world landmarks in metres; ``confidence``
+        (T, 33) = visibility x presence (the chance the joint is in view and
+        not occluded); ``fps``; ``meta`` with ``source``, ``person``,
+        ``image_landmarks`` (T, 33, 3: x, y normalised to the image width and
+        height, z relative depth), ``width``, ``height``, ``n_frames``,
+        ``units`` and ``coordinates``.
+
+    Raises
+    ------
+    VideoReadError
+        Unreadable source, no frames, or a truncated video.
+    PoseDataError
+        A video without frame rate and no ``fps=``; bad frames.
+
+    Examples
+    --------
+    >>> from skelbehave.pose import extract
+    >>> seqs = extract("../shared/videos/person01_boxing_d2_uncomp.mp4",
+    ...                model="../shared/models/pose_landmarker_full.task")  # doctest: +SKIP
+    >>> seqs[0].position.shape, seqs[0].fps  # doctest: +SKIP
+    ((390, 33, 3), 25.0)
+    """
+    from tqdm.auto import tqdm
+
+    if num_poses < 1:
+        raise ValueError(f"num_poses must be >= 1, got {num_poses}")
+    src = _open(source, fps, bgr)
+    model_src = resolve_model(model, variant=variant)
+    handle = get_landmarker(
+        model_src,
+        num_poses=num_poses,
+        min_pose_detection_confidence=min_pose_detection_confidence,
+        min_pose_presence_confidence=min_pose_presence_confidence,
+        min_tracking_confidence=min_tracking_confidence,
+        fresh=not reuse_landmarker,
+    )
+    import mediapipe as mp
+
+    lm = handle.landmarker
+    step_ms = 1000.0 / (src.fps or NOMINAL_FPS)
+    base = handle.last_ts + _GAP_BETWEEN_SOURCES_MS
+    last = handle.last_ts
+    gap = max_track_gap if max_track_gap is not None else round(src.fps or NOMINAL_FPS)
+    tracker = PoseTracker(max_distance=max_track_distance, max_gap=gap) if num_poses > 1 else None
+    # per track: list of (frame, world (33,3), image (33,3), conf (33,))
+    tracks: dict[int, list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]] = {}
+    width = height = None
+    n = 0
+    bar = tqdm(total=src.expected, desc=Path(src.name).name, unit="frame", disable=not progress, leave=False)
+    try:
+        for rgb in src.frames:
+            if max_frames is not None and n >= max_frames:
+                break
+            if width is None:
+                height, width = rgb.shape[:2]
+            ts = max(base + round(n * step_ms), last + 1)
+            last = ts
+            res = lm.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), ts)
+            if res.pose_landmarks:
+                img, vis, pres = _landmarks(res.pose_landmarks)
+                world, _, _ = _landmarks(res.pose_world_landmarks)
+                conf = np.nan_to_num(vis, nan=1.0) * np.nan_to_num(pres, nan=1.0)
+                if tracker is None:
+                    ids: list[int | None] = [0] + [None] * (len(img) - 1)
+                else:
+                    h, w = rgb.shape[:2]
+                    xy = img[:, :, :2] * np.array([w / h, 1.0])
+                    ids = tracker.update(n, xy, scores=np.nanmean(conf, axis=1))
+                for k, tid in enumerate(ids):
+                    if tid is not None:
+                        tracks.setdefault(tid, []).append((n, world[k], img[k], conf[k]))
+            n += 1
+            bar.update(1)
+    finally:
+        handle.last_ts = last
+        if not reuse_landmarker:
+            handle.landmarker.close()
+        bar.close()
+        close = getattr(src.frames, "close", None)
+        if close is not None:
+            close()
+    if n == 0:
+        raise VideoReadError("zero_frames", "no frame could be read", path=src.name)
+    if (
+        src.kind == "video"
+        and src.expected
+        and max_frames is None
+        and n < src.expected - max(2, 0.05 * src.expected)
+        and not allow_truncated
+    ):
+        raise VideoReadError(
+            "corrupt",
+            f"the container declares {src.expected} frames but only {n} could be decoded: "
+            "the file is truncated or corrupt (allow_truncated=True keeps what was read)",
+            path=src.name,
+        )
+    if min_track_frames is None:
+        min_track_frames = 1 if num_poses == 1 else min(5, n)
+    out = []
+    for tid in sorted(tracks):
+        rows = tracks[tid]
+        if len(rows) < min_track_frames:
+            continue
+        pos = np.full((n, 33, 3), np.nan)
+        img = np.full((n, 33, 3), np.nan)
+        conf = np.zeros((n, 33))
+        idx = np.array([r[0] for r in rows])
+        pos[idx] = np.stack([r[1] for r in rows])
+        img[idx] = np.stack([r[2] for r in rows])
+        conf[idx] = np.stack([r[3] for r in rows])
+        meta = {
+            "source": src.name,
+            "person": len(out),
+            "image_landmarks": img,
+            "width": int(width),
+            "height": int(height),
+            "n_frames": int(n),
+            "frames_seen": len(rows),
+            "units": "m",
+            "coordinates": WORLD_COORDINATES,
+        }
+        out.append(PoseSequence(pos, "mediapipe33", fps=src.fps, confidence=conf, meta=meta))
+    if not out:
+        logger.info("%s: no person found in %d frames", src.name, n)
+    return out
