@@ -19,6 +19,8 @@ the vertical axis); ``lo = max(r - D, start)``, ``hi = min(r + D, end - 1)``.
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 from numba import njit, prange
 
@@ -114,26 +116,13 @@ def _seq_params(X, a, b, root_idx, size_a, size_b, size_mode, face_l, face_r, ro
             M[h2, h2] = scale * cs
 
 
-@njit(cache=True, parallel=True)
-def normalization_params(X, offsets, root_idx, size_a, size_b, size_mode, face_l, face_r, rotate, vert):
-    """Per-sequence linear maps ``(n, C, C)`` (scale times rotation)."""
+def _params_impl(X, offsets, root_idx, size_a, size_b, size_mode, face_l, face_r, rotate, vert):
     n = offsets.shape[0] - 1
     C = X.shape[2]
     out = np.empty((n, C, C))
     for s in prange(n):
         _seq_params(
-            X,
-            offsets[s],
-            offsets[s + 1],
-            root_idx,
-            size_a,
-            size_b,
-            size_mode,
-            face_l,
-            face_r,
-            rotate,
-            vert,
-            out[s],
+            X, offsets[s], offsets[s + 1], root_idx, size_a, size_b, size_mode, face_l, face_r, rotate, vert, out[s]
         )
     return out
 
@@ -145,7 +134,274 @@ def _put(out, k, col, x, fill):
     out[k, col] = x
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
+def _fused_seq(
+    s,
+    X,
+    offsets,
+    rows,
+    key_offsets,
+    root_idx,
+    size_a,
+    size_b,
+    size_mode,
+    face_l,
+    face_r,
+    rotate,
+    vert,
+    normalize,
+    pos_i,
+    pos_c,
+    pair_i,
+    pair_j,
+    pair_c,
+    disp_i,
+    disp_c,
+    abs_i,
+    abs_c,
+    step,
+    rate,
+    fill,
+    out,
+):
+    """Descriptor rows of sequence ``s`` (see :func:`fused_features`)."""
+    C = X.shape[2]
+    a = offsets[s]
+    b = offsets[s + 1]
+    M = np.zeros((3, 3))
+    if normalize:
+        _seq_params(X, a, b, root_idx, size_a, size_b, size_mode, face_l, face_r, rotate, vert, M[:C, :C])
+    else:
+        for c in range(C):
+            M[c, c] = 1.0
+    m00 = M[0, 0]
+    m01 = M[0, 1]
+    m02 = M[0, 2]
+    m10 = M[1, 0]
+    m11 = M[1, 1]
+    m12 = M[1, 2]
+    m20 = M[2, 0]
+    m21 = M[2, 1]
+    m22 = M[2, 2]
+    fps = rate[s]
+    for k in range(key_offsets[s], key_offsets[s + 1]):
+        r = rows[k]
+        lo = max(r - step, a)
+        hi = min(r + step, b - 1)
+        span = hi - lo
+        ds = fps / span if span > 0 else 0.0
+        if C == 3:
+            rx = _set_mean(X, r, root_idx, 0)
+            ry = _set_mean(X, r, root_idx, 1)
+            rz = _set_mean(X, r, root_idx, 2)
+            for q in range(pos_i.shape[0]):
+                i = pos_i[q]
+                col = pos_c[q]
+                vx = X[r, i, 0] - rx
+                vy = X[r, i, 1] - ry
+                vz = X[r, i, 2] - rz
+                _put(out, k, col, m00 * vx + m01 * vy + m02 * vz, fill)
+                _put(out, k, col + 1, m10 * vx + m11 * vy + m12 * vz, fill)
+                _put(out, k, col + 2, m20 * vx + m21 * vy + m22 * vz, fill)
+            for q in range(pair_i.shape[0]):
+                i = pair_i[q]
+                j = pair_j[q]
+                col = pair_c[q]
+                vx = X[r, i, 0] - X[r, j, 0]
+                vy = X[r, i, 1] - X[r, j, 1]
+                vz = X[r, i, 2] - X[r, j, 2]
+                _put(out, k, col, m00 * vx + m01 * vy + m02 * vz, fill)
+                _put(out, k, col + 1, m10 * vx + m11 * vy + m12 * vz, fill)
+                _put(out, k, col + 2, m20 * vx + m21 * vy + m22 * vz, fill)
+            for q in range(disp_i.shape[0]):
+                i = disp_i[q]
+                col = disp_c[q]
+                vx = (X[hi, i, 0] - X[lo, i, 0]) * ds
+                vy = (X[hi, i, 1] - X[lo, i, 1]) * ds
+                vz = (X[hi, i, 2] - X[lo, i, 2]) * ds
+                _put(out, k, col, m00 * vx + m01 * vy + m02 * vz, fill)
+                _put(out, k, col + 1, m10 * vx + m11 * vy + m12 * vz, fill)
+                _put(out, k, col + 2, m20 * vx + m21 * vy + m22 * vz, fill)
+            for q in range(abs_i.shape[0]):
+                i = abs_i[q]
+                col = abs_c[q]
+                vx = X[r, i, 0]
+                vy = X[r, i, 1]
+                vz = X[r, i, 2]
+                _put(out, k, col, m00 * vx + m01 * vy + m02 * vz, fill)
+                _put(out, k, col + 1, m10 * vx + m11 * vy + m12 * vz, fill)
+                _put(out, k, col + 2, m20 * vx + m21 * vy + m22 * vz, fill)
+        else:
+            rx = _set_mean(X, r, root_idx, 0)
+            ry = _set_mean(X, r, root_idx, 1)
+            for q in range(pos_i.shape[0]):
+                i = pos_i[q]
+                col = pos_c[q]
+                vx = X[r, i, 0] - rx
+                vy = X[r, i, 1] - ry
+                _put(out, k, col, m00 * vx + m01 * vy, fill)
+                _put(out, k, col + 1, m10 * vx + m11 * vy, fill)
+            for q in range(pair_i.shape[0]):
+                i = pair_i[q]
+                j = pair_j[q]
+                col = pair_c[q]
+                vx = X[r, i, 0] - X[r, j, 0]
+                vy = X[r, i, 1] - X[r, j, 1]
+                _put(out, k, col, m00 * vx + m01 * vy, fill)
+                _put(out, k, col + 1, m10 * vx + m11 * vy, fill)
+            for q in range(disp_i.shape[0]):
+                i = disp_i[q]
+                col = disp_c[q]
+                vx = (X[hi, i, 0] - X[lo, i, 0]) * ds
+                vy = (X[hi, i, 1] - X[lo, i, 1]) * ds
+                _put(out, k, col, m00 * vx + m01 * vy, fill)
+                _put(out, k, col + 1, m10 * vx + m11 * vy, fill)
+            for q in range(abs_i.shape[0]):
+                i = abs_i[q]
+                col = abs_c[q]
+                vx = X[r, i, 0]
+                vy = X[r, i, 1]
+                _put(out, k, col, m00 * vx + m01 * vy, fill)
+                _put(out, k, col + 1, m10 * vx + m11 * vy, fill)
+
+
+def _fused_impl(
+    X,
+    offsets,
+    rows,
+    key_offsets,
+    root_idx,
+    size_a,
+    size_b,
+    size_mode,
+    face_l,
+    face_r,
+    rotate,
+    vert,
+    normalize,
+    pos_i,
+    pos_c,
+    pair_i,
+    pair_j,
+    pair_c,
+    disp_i,
+    disp_c,
+    abs_i,
+    abs_c,
+    step,
+    rate,
+    fill,
+    out,
+):
+    for s in prange(offsets.shape[0] - 1):
+        _fused_seq(
+            s,
+            X,
+            offsets,
+            rows,
+            key_offsets,
+            root_idx,
+            size_a,
+            size_b,
+            size_mode,
+            face_l,
+            face_r,
+            rotate,
+            vert,
+            normalize,
+            pos_i,
+            pos_c,
+            pair_i,
+            pair_j,
+            pair_c,
+            disp_i,
+            disp_c,
+            abs_i,
+            abs_c,
+            step,
+            rate,
+            fill,
+            out,
+        )
+    return out
+
+
+def _energy_impl(X, offsets):
+    N, J, C = X.shape
+    e = np.zeros(N)
+    for s in prange(offsets.shape[0] - 1):
+        a = offsets[s]
+        b = offsets[s + 1]
+        for t in range(a, b):
+            lo = max(t - 1, a)
+            hi = min(t + 1, b - 1)
+            acc = 0.0
+            for j in range(J):
+                q = 0.0
+                for c in range(C):
+                    diff = X[hi, j, c] - X[lo, j, c]
+                    q += diff * diff
+                if q == q:
+                    acc += q
+            e[t] = acc
+    return e
+
+
+def _top_k_impl(energy, offsets, k, key_offsets):
+    rows = np.empty(key_offsets[-1], dtype=np.int64)
+    for s in prange(offsets.shape[0] - 1):
+        a = offsets[s]
+        b = offsets[s + 1]
+        m = key_offsets[s + 1] - key_offsets[s]
+        if m == 0:
+            continue
+        order = np.argsort(-energy[a:b], kind="mergesort")
+        keep = np.sort(order[:m])
+        for q in range(m):
+            rows[key_offsets[s] + q] = a + keep[q]
+    return rows
+
+
+def _variant(fn, suffix: str):
+    """A copy of ``fn`` under its own qualified name, so that numba caches it separately."""
+    g = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix, fn.__defaults__, fn.__closure__)
+    g.__qualname__ = fn.__qualname__ + suffix
+    g.__doc__ = fn.__doc__
+    return g
+
+
+# Each driver exists twice: serial (one thread; no threading-layer start-up,
+# faster to load from the cache) and parallel (prange over sequences). They
+# need distinct names: numba's cache key does not include ``parallel``.
+_params_serial = njit(cache=True)(_variant(_params_impl, "_serial"))
+_params_parallel = njit(cache=True, parallel=True)(_variant(_params_impl, "_parallel"))
+_fused_serial = njit(cache=True)(_variant(_fused_impl, "_serial"))
+_fused_parallel = njit(cache=True, parallel=True)(_variant(_fused_impl, "_parallel"))
+_energy_serial = njit(cache=True)(_variant(_energy_impl, "_serial"))
+_energy_parallel = njit(cache=True, parallel=True)(_variant(_energy_impl, "_parallel"))
+_top_k_serial = njit(cache=True)(_variant(_top_k_impl, "_serial"))
+_top_k_parallel = njit(cache=True, parallel=True)(_variant(_top_k_impl, "_parallel"))
+
+
+def _split_ops(ops: np.ndarray, C: int):
+    kinds = ops[:, 0]
+    cols = np.arange(len(ops), dtype=np.int64) * C
+    parts = []
+    for kind in (OP_POS, OP_PAIR, OP_DISP, OP_ABS):
+        sel = kinds == kind
+        parts.append(np.ascontiguousarray(ops[sel, 1]))
+        if kind == OP_PAIR:
+            parts.append(np.ascontiguousarray(ops[sel, 2]))
+        parts.append(np.ascontiguousarray(cols[sel]))
+    return parts
+
+
+def normalization_params(X, offsets, root_idx, size_a, size_b, size_mode, face_l, face_r, rotate, vert, parallel=False):
+    """Per-sequence linear maps ``(n, C, C)`` (scale times rotation)."""
+    fn = _params_parallel if parallel else _params_serial
+    return fn(X, offsets, root_idx, size_a, size_b, size_mode, face_l, face_r, rotate, vert)
+
+
 def fused_features(
     X,
     offsets,
@@ -165,192 +421,49 @@ def fused_features(
     rate,
     fill,
     out,
+    parallel=False,
 ):
     """Normalisation + position + displacement for key rows, in one pass.
 
     ``rows`` are global frame indices (into ``X``) grouped by sequence with
     ``key_offsets``; ``rate[s]`` is the frame rate of sequence ``s`` (1 for
     per-frame units). Output row ``k`` describes frame ``rows[k]``; op ``o``
-    writes columns ``o * C : (o + 1) * C``.
+    writes columns ``o * C : (o + 1) * C``. Runs in place on ``out``.
     """
-    n = offsets.shape[0] - 1
-    C = X.shape[2]
-    # split the op list by kind (no branch per op in the frame loop)
-    n_ops = ops.shape[0]
-    cnt = np.zeros(4, dtype=np.int64)
-    for o in range(n_ops):
-        cnt[ops[o, 0]] += 1
-    pos_i = np.empty(cnt[OP_POS], dtype=np.int64)
-    pos_c = np.empty(cnt[OP_POS], dtype=np.int64)
-    pair_i = np.empty(cnt[OP_PAIR], dtype=np.int64)
-    pair_j = np.empty(cnt[OP_PAIR], dtype=np.int64)
-    pair_c = np.empty(cnt[OP_PAIR], dtype=np.int64)
-    disp_i = np.empty(cnt[OP_DISP], dtype=np.int64)
-    disp_c = np.empty(cnt[OP_DISP], dtype=np.int64)
-    abs_i = np.empty(cnt[OP_ABS], dtype=np.int64)
-    abs_c = np.empty(cnt[OP_ABS], dtype=np.int64)
-    fillc = np.zeros(4, dtype=np.int64)
-    for o in range(n_ops):
-        kind = ops[o, 0]
-        q = fillc[kind]
-        fillc[kind] += 1
-        if kind == OP_POS:
-            pos_i[q] = ops[o, 1]
-            pos_c[q] = o * C
-        elif kind == OP_PAIR:
-            pair_i[q] = ops[o, 1]
-            pair_j[q] = ops[o, 2]
-            pair_c[q] = o * C
-        elif kind == OP_DISP:
-            disp_i[q] = ops[o, 1]
-            disp_c[q] = o * C
-        else:
-            abs_i[q] = ops[o, 1]
-            abs_c[q] = o * C
-    for s in prange(n):
-        a = offsets[s]
-        b = offsets[s + 1]
-        M = np.zeros((3, 3))
-        if normalize:
-            _seq_params(X, a, b, root_idx, size_a, size_b, size_mode, face_l, face_r, rotate, vert, M[:C, :C])
-        else:
-            for c in range(C):
-                M[c, c] = 1.0
-        m00 = M[0, 0]
-        m01 = M[0, 1]
-        m02 = M[0, 2]
-        m10 = M[1, 0]
-        m11 = M[1, 1]
-        m12 = M[1, 2]
-        m20 = M[2, 0]
-        m21 = M[2, 1]
-        m22 = M[2, 2]
-        fps = rate[s]
-        for k in range(key_offsets[s], key_offsets[s + 1]):
-            r = rows[k]
-            lo = max(r - step, a)
-            hi = min(r + step, b - 1)
-            span = hi - lo
-            ds = fps / span if span > 0 else 0.0
-            if C == 3:
-                rx = _set_mean(X, r, root_idx, 0)
-                ry = _set_mean(X, r, root_idx, 1)
-                rz = _set_mean(X, r, root_idx, 2)
-                for q in range(pos_i.shape[0]):
-                    i = pos_i[q]
-                    col = pos_c[q]
-                    vx = X[r, i, 0] - rx
-                    vy = X[r, i, 1] - ry
-                    vz = X[r, i, 2] - rz
-                    _put(out, k, col, m00 * vx + m01 * vy + m02 * vz, fill)
-                    _put(out, k, col + 1, m10 * vx + m11 * vy + m12 * vz, fill)
-                    _put(out, k, col + 2, m20 * vx + m21 * vy + m22 * vz, fill)
-                for q in range(pair_i.shape[0]):
-                    i = pair_i[q]
-                    j = pair_j[q]
-                    col = pair_c[q]
-                    vx = X[r, i, 0] - X[r, j, 0]
-                    vy = X[r, i, 1] - X[r, j, 1]
-                    vz = X[r, i, 2] - X[r, j, 2]
-                    _put(out, k, col, m00 * vx + m01 * vy + m02 * vz, fill)
-                    _put(out, k, col + 1, m10 * vx + m11 * vy + m12 * vz, fill)
-                    _put(out, k, col + 2, m20 * vx + m21 * vy + m22 * vz, fill)
-                for q in range(disp_i.shape[0]):
-                    i = disp_i[q]
-                    col = disp_c[q]
-                    vx = (X[hi, i, 0] - X[lo, i, 0]) * ds
-                    vy = (X[hi, i, 1] - X[lo, i, 1]) * ds
-                    vz = (X[hi, i, 2] - X[lo, i, 2]) * ds
-                    _put(out, k, col, m00 * vx + m01 * vy + m02 * vz, fill)
-                    _put(out, k, col + 1, m10 * vx + m11 * vy + m12 * vz, fill)
-                    _put(out, k, col + 2, m20 * vx + m21 * vy + m22 * vz, fill)
-                for q in range(abs_i.shape[0]):
-                    i = abs_i[q]
-                    col = abs_c[q]
-                    vx = X[r, i, 0]
-                    vy = X[r, i, 1]
-                    vz = X[r, i, 2]
-                    _put(out, k, col, m00 * vx + m01 * vy + m02 * vz, fill)
-                    _put(out, k, col + 1, m10 * vx + m11 * vy + m12 * vz, fill)
-                    _put(out, k, col + 2, m20 * vx + m21 * vy + m22 * vz, fill)
-            else:
-                rx = _set_mean(X, r, root_idx, 0)
-                ry = _set_mean(X, r, root_idx, 1)
-                for q in range(pos_i.shape[0]):
-                    i = pos_i[q]
-                    col = pos_c[q]
-                    vx = X[r, i, 0] - rx
-                    vy = X[r, i, 1] - ry
-                    _put(out, k, col, m00 * vx + m01 * vy, fill)
-                    _put(out, k, col + 1, m10 * vx + m11 * vy, fill)
-                for q in range(pair_i.shape[0]):
-                    i = pair_i[q]
-                    j = pair_j[q]
-                    col = pair_c[q]
-                    vx = X[r, i, 0] - X[r, j, 0]
-                    vy = X[r, i, 1] - X[r, j, 1]
-                    _put(out, k, col, m00 * vx + m01 * vy, fill)
-                    _put(out, k, col + 1, m10 * vx + m11 * vy, fill)
-                for q in range(disp_i.shape[0]):
-                    i = disp_i[q]
-                    col = disp_c[q]
-                    vx = (X[hi, i, 0] - X[lo, i, 0]) * ds
-                    vy = (X[hi, i, 1] - X[lo, i, 1]) * ds
-                    _put(out, k, col, m00 * vx + m01 * vy, fill)
-                    _put(out, k, col + 1, m10 * vx + m11 * vy, fill)
-                for q in range(abs_i.shape[0]):
-                    i = abs_i[q]
-                    col = abs_c[q]
-                    vx = X[r, i, 0]
-                    vy = X[r, i, 1]
-                    _put(out, k, col, m00 * vx + m01 * vy, fill)
-                    _put(out, k, col + 1, m10 * vx + m11 * vy, fill)
-    return out
+    fn = _fused_parallel if parallel else _fused_serial
+    return fn(
+        X,
+        offsets,
+        rows,
+        key_offsets,
+        root_idx,
+        size_a,
+        size_b,
+        size_mode,
+        face_l,
+        face_r,
+        rotate,
+        vert,
+        normalize,
+        *_split_ops(ops, X.shape[2]),
+        step,
+        rate,
+        fill,
+        out,
+    )
 
 
-@njit(cache=True, parallel=True)
-def motion_energy(X, offsets):
+def motion_energy(X, offsets, parallel=False):
     """Per-frame motion energy: sum over joints of the squared central difference.
 
     Missing joints are skipped; one-sided differences at the sequence edges.
     """
-    N, J, C = X.shape
-    n = offsets.shape[0] - 1
-    e = np.zeros(N)
-    for s in prange(n):
-        a = offsets[s]
-        b = offsets[s + 1]
-        for t in range(a, b):
-            lo = max(t - 1, a)
-            hi = min(t + 1, b - 1)
-            acc = 0.0
-            for j in range(J):
-                q = 0.0
-                for c in range(C):
-                    diff = X[hi, j, c] - X[lo, j, c]
-                    q += diff * diff
-                if q == q:
-                    acc += q
-            e[t] = acc
-    return e
+    return (_energy_parallel if parallel else _energy_serial)(X, offsets)
 
 
-@njit(cache=True, parallel=True)
-def top_k_rows(energy, offsets, k, key_offsets):
+def top_k_rows(energy, offsets, k, key_offsets, parallel=False):
     """Global indices of the ``k`` highest-energy frames of each sequence, in time order.
 
     Ties go to the earlier frame. ``key_offsets`` must hold ``cumsum(min(k, T))``.
     """
-    n = offsets.shape[0] - 1
-    rows = np.empty(key_offsets[-1], dtype=np.int64)
-    for s in prange(n):
-        a = offsets[s]
-        b = offsets[s + 1]
-        m = key_offsets[s + 1] - key_offsets[s]
-        if m == 0:
-            continue
-        order = np.argsort(-energy[a:b], kind="mergesort")
-        keep = np.sort(order[:m])
-        for q in range(m):
-            rows[key_offsets[s] + q] = a + keep[q]
-    return rows
+    return (_top_k_parallel if parallel else _top_k_serial)(energy, offsets, k, key_offsets)

@@ -118,24 +118,43 @@ def _check_backend(backend: str) -> None:
         raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
 
 
-@contextmanager
-def _threads(n_jobs: int | None):
-    """Run numba kernels on ``n_jobs`` threads (None = 1, -1 = all), restoring afterwards."""
+def _n_threads(n_jobs: int | None) -> int:
+    if n_jobs is None:
+        return 1
+    n = int(n_jobs)
+    if n == 1:
+        return 1
     import numba
 
     top = numba.config.NUMBA_NUM_THREADS
-    if n_jobs is None:
-        n = 1
-    elif n_jobs < 0:
-        n = max(1, top + 1 + n_jobs)
-    else:
-        n = max(1, int(n_jobs))
-    n = min(n, top)
+    n = max(1, top + 1 + n) if n < 0 else max(1, n)
+    return min(n, top)
+
+
+@contextmanager
+def _threads(n_jobs: int | None):
+    """Run numba kernels on ``n_jobs`` threads (None = 1, -1 = all), restoring afterwards.
+
+    Yields True when more than one thread is used: the callers then pick the
+    ``parallel=True`` kernels; one thread uses the serial kernels, which load
+    faster and do not start numba's threading layer.
+    """
+    n = _n_threads(n_jobs)
+    if n == 1:
+        yield False
+        return
+    import numba
+
     prev = numba.get_num_threads()
+    prev_chunk = numba.get_parallel_chunksize()
     numba.set_num_threads(n)
+    # small chunks handed out on demand: sequences differ in length, and on a
+    # shared machine one slow thread must not hold the whole call up
+    numba.set_parallel_chunksize(8)
     try:
-        yield
+        yield True
     finally:
+        numba.set_parallel_chunksize(prev_chunk)
         numba.set_num_threads(prev)
 
 
@@ -196,8 +215,8 @@ def _run_fused(
         return res
     if out is None:
         out = np.empty((len(rows), len(ops) * C))
-    with _threads(n_jobs):
-        K.fused_features(*args, out)
+    with _threads(n_jobs) as par:
+        K.fused_features(*args, out, parallel=par)
     return out
 
 
@@ -268,8 +287,8 @@ def normalization_params(
     )
     if backend == "numpy":
         return R.normalization_params_numpy(*args)
-    with _threads(n_jobs):
-        return K.normalization_params(*args)
+    with _threads(n_jobs) as par:
+        return K.normalization_params(*args, parallel=par)
 
 
 def _all_rows(off: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -528,9 +547,9 @@ def keyframe_indices(
         if backend == "numpy":
             e = R.motion_energy_numpy(X, off)
             return R.top_k_rows_numpy(e, off, k, key_off).astype(np.int64), key_off
-        with _threads(n_jobs):
-            e = K.motion_energy(X, off)
-            return K.top_k_rows(e, off, k, key_off), key_off
+        with _threads(n_jobs) as par:
+            e = K.motion_energy(X, off, parallel=par)
+            return K.top_k_rows(e, off, k, key_off, parallel=par), key_off
     raise ValueError(f"keyframes must be 'all', 'stride' or 'motion', got {mode!r}")
 
 
