@@ -178,7 +178,11 @@ def write_pose_csv(
         if has_conf:
             cols.append(f"{j}_conf")
 
-    n_rows = sum(s.n_frames for s in seqs)
+    for i, s in enumerate(seqs):
+        if s.n_frames == 0:
+            raise PoseDataError(
+                f"item {i} has no frames; a pose CSV holds at least one row per person", path=path
+            )
     header = [
         FORMAT_LINE,
         f"# layout: {layout.name}",
@@ -191,7 +195,7 @@ def write_pose_csv(
         f"# units: {units}",
         f"# coordinates: {coordinates}",
         f"# persons: {json.dumps([int(p) if isinstance(p, np.integer) else p for p in persons])}",
-        f"# rows: {n_rows}",
+        f"# rows: {json.dumps([s.n_frames for s in seqs])}",
     ]
     metas = [_json_meta(s.meta) for s in seqs]
     if any(metas):
@@ -329,19 +333,9 @@ def _expected_columns(cols: list[str], path, line: int) -> tuple[list[str], int,
             path=path,
             line=line,
         )
-    j0 = cols[3][:-2]
-    C = 3 if len(cols) > 5 and cols[5] == f"{j0}_z" else 2
-    nxt = 3 + C
-    has_conf = len(cols) > nxt and cols[nxt] == f"{j0}_conf"
-    width = C + int(has_conf)
-    joints = []
-    for k in range(3, len(cols), width):
-        c = cols[k]
-        if not c.endswith("_x") or len(c) < 3:
-            raise PoseDataError(
-                f"expected a '<joint>_x' column, found {c!r}", path=path, line=line, column=k + 1
-            )
-        joints.append(c[:-2])
+    C = 3 if any(c.endswith("_z") for c in cols[3:]) else 2
+    has_conf = any(c.endswith("_conf") for c in cols[3:])
+    joints = [c[:-2] for c in cols[3:] if c.endswith("_x") and len(c) > 2]
     expected = list(_FIXED)
     for j in joints:
         expected += [f"{j}_{a}" for a in "xyz"[:C]] + ([f"{j}_conf"] if has_conf else [])
@@ -535,15 +529,27 @@ def read_pose_csv(path, *, fps: float | None = None) -> list[PoseSequence]:
                 path=path,
                 line=_header_line(fields, "meta"),
             )
-    n_rows_decl = None
+    n_rows_decl = None  # total rows
+    rows_per_person = None
     if "rows" in fields:
         try:
-            n_rows_decl = int(fields["rows"])
+            val = json.loads(fields["rows"])
         except ValueError:
-            n_rows_decl = -1
-        if n_rows_decl < 0:
+            val = None
+        if isinstance(val, int) and not isinstance(val, bool) and val >= 0:
+            n_rows_decl = val
+        elif (
+            isinstance(val, list)
+            and persons_decl is not None
+            and len(val) == len(persons_decl)
+            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in val)
+        ):
+            rows_per_person = val
+            n_rows_decl = sum(val)
+        else:
             raise PoseDataError(
-                f"'# rows:' must be a row count, found {fields['rows']!r}",
+                "'# rows:' must be the row count, or a JSON list of row counts > 0 (one per person of "
+                f"'# persons:'), found {fields['rows'][:80]!r}",
                 path=path,
                 line=_header_line(fields, "rows"),
             )
@@ -638,6 +644,12 @@ def read_pose_csv(path, *, fps: float | None = None) -> list[PoseSequence]:
     out: list[tuple[int, PoseSequence]] = []
     for k, u in enumerate(uniques):
         rows = np.flatnonzero(codes == k)
+        if rows_per_person is not None and len(rows) != rows_per_person[order[k]]:
+            raise PoseDataError(
+                f"'# rows:' says person {u!r} has {rows_per_person[order[k]]} rows, found {len(rows)}",
+                path=path,
+                line=_header_line(fields, "rows"),
+            )
         fr = frame[rows]
         step = np.diff(fr)
         if (step != 1).any():
