@@ -1,0 +1,186 @@
+"""numba kernels of the encoders (private).
+
+Every kernel works on all sequences at once (rows concatenated, with row
+offsets) and runs ``prange`` over sequences, so there is no Python loop per
+sequence. Each kernel has a plain NumPy reference in :mod:`._reference` that
+the tests compare it with.
+
+Temporal pyramid: level ``v`` (0-based) cuts a sequence into ``2**v`` equal
+cells of time; a row with relative time ``t`` in (0, 1) falls in cell
+``min(floor(t * 2**v), 2**v - 1)``. Cells of all levels are laid out level by
+level: ``[whole, half 1, half 2, quarter 1, ..., quarter 4, ...]``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["assign_nearest", "vlad_accumulate", "bow_accumulate", "fisher_accumulate", "n_cells"]
+
+
+def n_cells(levels: int) -> int:
+    """Number of pyramid cells for ``levels`` levels: 1 + 2 + 4 + ... ."""
+    return (1 << levels) - 1
+
+
+@njit(cache=True, inline="always")
+def _nearest(Z, r, centres):
+    best = -1
+    best_d = np.inf
+    k = Z.shape[1]
+    for c in range(centres.shape[0]):
+        d = 0.0
+        for j in range(k):
+            diff = Z[r, j] - centres[c, j]
+            d += diff * diff
+        if d < best_d:
+            best_d = d
+            best = c
+    return best
+
+
+@njit(cache=True, parallel=True)
+def assign_nearest(Z, centres):
+    """Index of the nearest centre of every row; -1 for rows holding NaN."""
+    N = Z.shape[0]
+    out = np.empty(N, dtype=np.int64)
+    for r in prange(N):
+        if np.isnan(Z[r]).any():
+            out[r] = -1
+        else:
+            out[r] = _nearest(Z, r, centres)
+    return out
+
+
+@njit(cache=True, inline="always")
+def _cell(t, level):
+    m = 1 << level
+    c = int(math.floor(t * m))
+    if c < 0:
+        c = 0
+    if c > m - 1:
+        c = m - 1
+    return c
+
+
+@njit(cache=True, parallel=True)
+def vlad_accumulate(Z, centres, offsets, rel_time, levels):
+    """Sums of residuals to the nearest centre, per sequence, pyramid cell and centre.
+
+    Returns ``(V, counts)``: ``V`` of shape ``(n, cells, l, k)`` and
+    ``counts`` of shape ``(n, cells, l)`` (rows assigned to each centre).
+    Rows with NaN are skipped.
+    """
+    n = offsets.shape[0] - 1
+    l, k = centres.shape
+    cells = (1 << levels) - 1
+    V = np.zeros((n, cells, l, k))
+    counts = np.zeros((n, cells, l))
+    for s in prange(n):
+        for r in range(offsets[s], offsets[s + 1]):
+            bad = False
+            for j in range(k):
+                if np.isnan(Z[r, j]):
+                    bad = True
+                    break
+            if bad:
+                continue
+            c = _nearest(Z, r, centres)
+            base = 0
+            for v in range(levels):
+                cell = base + _cell(rel_time[r], v)
+                counts[s, cell, c] += 1.0
+                for j in range(k):
+                    V[s, cell, c, j] += Z[r, j] - centres[c, j]
+                base += 1 << v
+    return V, counts
+
+
+@njit(cache=True, parallel=True)
+def bow_accumulate(Z, centres, offsets, rel_time, levels):
+    """Histogram of nearest-centre assignments per sequence and pyramid cell: ``(n, cells, l)``."""
+    n = offsets.shape[0] - 1
+    l = centres.shape[0]
+    k = Z.shape[1]
+    cells = (1 << levels) - 1
+    H = np.zeros((n, cells, l))
+    for s in prange(n):
+        for r in range(offsets[s], offsets[s + 1]):
+            bad = False
+            for j in range(k):
+                if np.isnan(Z[r, j]):
+                    bad = True
+                    break
+            if bad:
+                continue
+            c = _nearest(Z, r, centres)
+            base = 0
+            for v in range(levels):
+                H[s, base + _cell(rel_time[r], v), c] += 1.0
+                base += 1 << v
+    return H
+
+
+@njit(cache=True, parallel=True)
+def fisher_accumulate(Z, means, sigmas, log_weights, offsets, rel_time, levels):
+    """Fisher-vector statistics of a diagonal GMM per sequence and pyramid cell.
+
+    Returns ``(S0, S1, S2)``: soft counts ``(n, cells, l)``, first-order
+    ``sum γ (x-μ)/σ`` and second-order ``sum γ ((x-μ)²/σ² - 1)``, both
+    ``(n, cells, l, k)``, and the number of rows per cell ``(n, cells)``.
+    """
+    n = offsets.shape[0] - 1
+    l, k = means.shape
+    cells = (1 << levels) - 1
+    S0 = np.zeros((n, cells, l))
+    S1 = np.zeros((n, cells, l, k))
+    S2 = np.zeros((n, cells, l, k))
+    rows = np.zeros((n, cells))
+    log_norm = np.zeros(l)
+    for c in range(l):
+        acc = 0.0
+        for j in range(k):
+            acc += math.log(sigmas[c, j])
+        log_norm[c] = log_weights[c] - acc - 0.5 * k * math.log(2.0 * math.pi)
+    for s in prange(n):
+        logp = np.empty(l)
+        u = np.empty((l, k))
+        for r in range(offsets[s], offsets[s + 1]):
+            bad = False
+            for j in range(k):
+                if np.isnan(Z[r, j]):
+                    bad = True
+                    break
+            if bad:
+                continue
+            mx = -np.inf
+            for c in range(l):
+                q = 0.0
+                for j in range(k):
+                    d = (Z[r, j] - means[c, j]) / sigmas[c, j]
+                    u[c, j] = d
+                    q += d * d
+                logp[c] = log_norm[c] - 0.5 * q
+                if logp[c] > mx:
+                    mx = logp[c]
+            tot = 0.0
+            for c in range(l):
+                logp[c] = math.exp(logp[c] - mx)
+                tot += logp[c]
+            base = 0
+            for v in range(levels):
+                cell = base + _cell(rel_time[r], v)
+                rows[s, cell] += 1.0
+                for c in range(l):
+                    g = logp[c] / tot
+                    if g < 1e-8:
+                        continue
+                    S0[s, cell, c] += g
+                    for j in range(k):
+                        S1[s, cell, c, j] += g * u[c, j]
+                        S2[s, cell, c, j] += g * (u[c, j] * u[c, j] - 1.0)
+                base += 1 << v
+    return S0, S1, S2, rows

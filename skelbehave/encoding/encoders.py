@@ -1,0 +1,587 @@
+"""Fixed-length encoders of local descriptors: VLAD, bag of words, Fisher vectors.
+
+All three share one interface (scikit-learn transformers): ``fit`` on a
+:class:`~skelbehave.features.descriptors.LocalDescriptors` learns, per joint
+group, a PCA projection and a codebook (K-means centres, or a diagonal GMM
+for Fisher vectors); ``transform`` turns every sequence into one vector, the
+concatenation over groups and temporal-pyramid cells of the per-cell code.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ..features.descriptors import LocalDescriptors
+from . import _kernels
+
+__all__ = ["VLADEncoder", "BoWEncoder", "FisherEncoder", "ENCODERS"]
+
+logger = logging.getLogger(__name__)
+
+
+def _n_threads(n_jobs: int | None) -> int:
+    """Threads for ``n_jobs`` (None = 1, -1 = all cores)."""
+    import numba
+
+    if n_jobs is None:
+        return 1
+    if n_jobs < 0:
+        return int(numba.config.NUMBA_NUM_THREADS)
+    return max(1, min(int(n_jobs), int(numba.config.NUMBA_NUM_THREADS)))
+
+
+@contextmanager
+def _numba_threads(n_jobs: int | None):
+    """Run numba kernels, BLAS and OpenMP code with ``n_jobs`` threads (None = 1, -1 = all).
+
+    Limiting OpenMP matters: scikit-learn's K-means with more threads than
+    free cores slows down by an order of magnitude on a busy machine.
+    """
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    old = numba.get_num_threads()
+    want = _n_threads(n_jobs)
+    numba.set_num_threads(want)
+    try:
+        with threadpool_limits(limits=want):
+            yield
+    finally:
+        numba.set_num_threads(old)
+
+
+def _pca(X: np.ndarray, n_components: int | float | None, whiten: bool):
+    """Mean, components ``(k, d)`` and per-component scale of a PCA of ``X`` (deterministic signs)."""
+    mean = X.mean(axis=0)
+    Xc = X - mean
+    cov = Xc.T @ Xc / max(len(X) - 1, 1)
+    evals, evecs = np.linalg.eigh(cov)
+    order = np.argsort(evals)[::-1]
+    evals = np.clip(evals[order], 0.0, None)
+    evecs = evecs[:, order].T  # (d, d) rows = components
+    d = X.shape[1]
+    if n_components is None:
+        k = d
+    elif isinstance(n_components, float) and 0 < n_components < 1:
+        ratio = np.cumsum(evals) / max(evals.sum(), 1e-300)
+        k = int(np.searchsorted(ratio, n_components) + 1)
+    else:
+        k = int(n_components)
+        if k < 1:
+            raise ValueError(f"n_components must be >= 1 or a fraction in (0, 1), got {n_components}")
+    k = min(k, d)
+    comps = evecs[:k]
+    # sign convention: largest absolute loading positive (reproducible across runs)
+    signs = np.sign(comps[np.arange(k), np.abs(comps).argmax(axis=1)])
+    signs[signs == 0] = 1
+    comps = comps * signs[:, None]
+    if whiten:
+        scale = np.sqrt(evals[:k] + 1e-12 * max(evals[0], 1e-300))
+    else:
+        scale = np.ones(k)
+    return mean, comps, scale
+
+
+def _l2_rows(A: np.ndarray, axis) -> np.ndarray:
+    norm = np.sqrt((A * A).sum(axis=axis, keepdims=True))
+    return np.divide(A, norm, out=np.zeros_like(A), where=norm > 0)
+
+
+class _CodebookEncoder(TransformerMixin, BaseEstimator):
+    """Shared machinery: per-group PCA, subsampling, pyramid, state for saving."""
+
+    _kind = "base"
+
+    # ----------------------------------------------------------------- helpers
+    def _check_input(self, D) -> LocalDescriptors:
+        if not isinstance(D, LocalDescriptors):
+            raise TypeError(
+                f"{type(self).__name__} expects LocalDescriptors (from skelbehave.features.JointFeatures), "
+                f"got {type(D).__name__}"
+            )
+        if self.pyramid_levels < 1:
+            raise ValueError(f"pyramid_levels must be >= 1, got {self.pyramid_levels}")
+        return D
+
+    def _fit_rows(self, block: np.ndarray, rng: np.random.RandomState, name: str) -> np.ndarray:
+        ok = ~np.isnan(block).any(axis=1)
+        rows = np.flatnonzero(ok)
+        if len(rows) < self.n_clusters:
+            raise ValueError(
+                f"group {name!r}: {len(rows)} complete descriptor rows, fewer than n_clusters="
+                f"{self.n_clusters}; give more data or fewer clusters"
+            )
+        if self.max_fit_samples is not None and len(rows) > self.max_fit_samples:
+            rows = np.sort(rng.choice(rows, size=int(self.max_fit_samples), replace=False))
+        return np.ascontiguousarray(block[rows], dtype=np.float64)
+
+    def _plan_fusion(self, D: LocalDescriptors) -> None:
+        """Which input blocks form each encoded group, and the scale of every input block."""
+        fuse = getattr(self, "fuse", False)
+        weight = float(getattr(self, "disp_weight", 1.0))
+        plan: dict[str, list[int]] = {}
+        for i, name in enumerate(D.group_names):
+            kind, sep, part = name.partition(":")
+            key = part if (fuse and sep) else name
+            plan.setdefault(key, []).append(i)
+        self.fusion_plan_ = [[k, v] for k, v in plan.items()]
+        scales = np.ones(len(D.blocks))
+        if fuse:
+            for i, (name, block) in enumerate(zip(D.group_names, D.blocks, strict=True)):
+                sd = float(np.sqrt(np.nansum(np.nanvar(block, axis=0)))) if len(block) else 1.0
+                w = weight if name.startswith("disp:") else 1.0
+                scales[i] = w / sd if sd > 0 else w
+        self.block_scale_ = scales
+
+    def _fused(self, D: LocalDescriptors) -> LocalDescriptors:
+        """``D`` with the blocks of each fused group side by side (each scaled to unit total variance)."""
+        if all(len(idx) == 1 for _, idx in self.fusion_plan_) and np.all(self.block_scale_ == 1):
+            return D
+        names, blocks = [], []
+        for key, idx in self.fusion_plan_:
+            kinds = "+".join(D.group_names[i].partition(":")[0] for i in idx)
+            names.append(f"{kinds}:{key}" if len(idx) > 1 else D.group_names[idx[0]])
+            blocks.append(np.hstack([D.blocks[i] * self.block_scale_[i] for i in idx]))
+        return LocalDescriptors(blocks, D.offsets, D.frame_index, D.n_frames, names)
+
+    def _project(self, g: int, block: np.ndarray) -> np.ndarray:
+        Z = (np.asarray(block, dtype=np.float64) - self.pca_mean_[g]) @ self.pca_components_[g].T
+        Z /= self.pca_scale_[g]
+        return np.ascontiguousarray(Z)
+
+    def fit(self, D: LocalDescriptors, y=None):
+        """Learn per-group PCA and codebooks from local descriptors.
+
+        Parameters
+        ----------
+        D : LocalDescriptors
+            Descriptors of the training sequences.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        D = self._check_input(D)
+        rng = check_random_state(self.random_state)
+        self.input_names_ = list(D.group_names)
+        self.input_dims_ = [int(d) for d in D.dims]
+        self._plan_fusion(D)
+        D = self._fused(D)
+        seeds = rng.randint(0, 2**31 - 1, size=max(len(D.blocks), 1))
+        self.group_names_ = list(D.group_names)
+        self.group_dims_ = [int(d) for d in D.dims]
+        self.pca_mean_, self.pca_components_, self.pca_scale_ = [], [], []
+        self._init_codebooks()
+        with _numba_threads(self.n_jobs):
+            for g, (name, block) in enumerate(zip(D.group_names, D.blocks, strict=True)):
+                grng = np.random.RandomState(seeds[g])
+                X = self._fit_rows(block, grng, name)
+                mean, comps, scale = _pca(X, self.n_components, self.whiten)
+                self.pca_mean_.append(mean)
+                self.pca_components_.append(comps)
+                self.pca_scale_.append(scale)
+                Z = np.ascontiguousarray(((X - mean) @ comps.T) / scale)
+                self._fit_codebook(Z, int(seeds[g]))
+                logger.debug("%s: group %s, %d rows, %d -> %d dims", self._kind, name, len(X), *Z.shape[::-1])
+        self.n_features_out_ = int(sum(self._group_width(g) for g in range(len(self.group_names_))))
+        return self
+
+    def transform(self, D: LocalDescriptors) -> np.ndarray:
+        """Encode every sequence into one fixed-length vector.
+
+        Parameters
+        ----------
+        D : LocalDescriptors
+            Descriptors of ``n`` sequences, same groups as in ``fit``.
+
+        Returns
+        -------
+        ndarray, shape (n, n_features_out_)
+        """
+        check_is_fitted(self, "n_features_out_")
+        D = self._check_input(D)
+        if list(D.group_names) != self.input_names_ or [int(d) for d in D.dims] != self.input_dims_:
+            raise ValueError(
+                f"descriptor groups {list(zip(D.group_names, D.dims, strict=True))} differ from the groups "
+                f"seen in fit {list(zip(self.input_names_, self.input_dims_, strict=True))}"
+            )
+        D = self._fused(D)
+        rel_time = np.ascontiguousarray(D.relative_time(), dtype=np.float64)
+        offsets = np.ascontiguousarray(D.offsets, dtype=np.int64)
+        parts = []
+        with _numba_threads(self.n_jobs):
+            for g, block in enumerate(D.blocks):
+                Z = self._project(g, block)
+                parts.append(self._encode_group(g, Z, offsets, rel_time))
+        out = np.concatenate(parts, axis=1) if parts else np.zeros((D.n_sequences, 0))
+        if self.l2_norm and parts:
+            out /= np.sqrt(len(parts) * _kernels.n_cells(self.pyramid_levels))
+        return out
+
+    # -------------------------------------------------------------- save/load
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Parameters (JSON-able) and learnt arrays, for saving without pickle."""
+        check_is_fitted(self, "n_features_out_")
+        params = self.get_params()
+        if not (params.get("random_state") is None or isinstance(params["random_state"], int)):
+            params["random_state"] = None
+        params = {
+            "params": params,
+            "group_names": self.group_names_,
+            "group_dims": self.group_dims_,
+            "input_names": self.input_names_,
+            "input_dims": self.input_dims_,
+            "fusion_plan": self.fusion_plan_,
+        }
+        arrays: dict[str, np.ndarray] = {"block_scale": np.asarray(self.block_scale_, dtype=np.float64)}
+        for g in range(len(self.group_names_)):
+            arrays[f"pca_mean_{g}"] = self.pca_mean_[g]
+            arrays[f"pca_components_{g}"] = self.pca_components_[g]
+            arrays[f"pca_scale_{g}"] = self.pca_scale_[g]
+            for key, val in self._codebook_arrays(g).items():
+                arrays[f"{key}_{g}"] = val
+        return params, arrays
+
+    @classmethod
+    def _from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]):
+        """Rebuild a fitted encoder from :meth:`_get_state` output."""
+        self = cls(**params["params"])
+        self.group_names_ = list(params["group_names"])
+        self.group_dims_ = [int(d) for d in params["group_dims"]]
+        self.input_names_ = list(params["input_names"])
+        self.input_dims_ = [int(d) for d in params["input_dims"]]
+        self.fusion_plan_ = [[str(k), [int(i) for i in v]] for k, v in params["fusion_plan"]]
+        self.block_scale_ = np.asarray(arrays["block_scale"], dtype=np.float64)
+        G = len(self.group_names_)
+        self.pca_mean_ = [np.asarray(arrays[f"pca_mean_{g}"], dtype=np.float64) for g in range(G)]
+        self.pca_components_ = [np.asarray(arrays[f"pca_components_{g}"], dtype=np.float64) for g in range(G)]
+        self.pca_scale_ = [np.asarray(arrays[f"pca_scale_{g}"], dtype=np.float64) for g in range(G)]
+        self._init_codebooks()
+        for g in range(G):
+            self._set_codebook_arrays({k: arrays[f"{k}_{g}"] for k in self._codebook_keys})
+        self.n_features_out_ = int(sum(self._group_width(g) for g in range(G)))
+        return self
+
+    # hooks for subclasses
+    _codebook_keys: tuple[str, ...] = ()
+
+    def _init_codebooks(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _fit_codebook(self, Z: np.ndarray, seed: int) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _codebook_arrays(self, g: int) -> dict[str, np.ndarray]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _set_codebook_arrays(self, arrays: dict[str, np.ndarray]) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _group_width(self, g: int) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _encode_group(self, g, Z, offsets, rel_time) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _kmeans(Z: np.ndarray, n_clusters: int, seed: int, kmeans: str) -> np.ndarray:
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+
+    use_mini = kmeans == "minibatch" or (kmeans == "auto" and len(Z) > 50_000)
+    if kmeans not in ("auto", "full", "minibatch"):
+        raise ValueError(f"kmeans must be 'auto', 'full' or 'minibatch', got {kmeans!r}")
+    if use_mini:
+        km = MiniBatchKMeans(n_clusters=n_clusters, batch_size=4096, n_init=3, random_state=seed)
+    else:
+        km = KMeans(n_clusters=n_clusters, n_init=1, random_state=seed, max_iter=100)
+    km.fit(Z)
+    return np.ascontiguousarray(km.cluster_centers_, dtype=np.float64)
+
+
+class _KMeansEncoder(_CodebookEncoder):
+    _codebook_keys = ("centres",)
+
+    def _init_codebooks(self) -> None:
+        self.centres_: list[np.ndarray] = []
+
+    def _fit_codebook(self, Z, seed):
+        self.centres_.append(_kmeans(Z, self.n_clusters, seed, self.kmeans))
+
+    def _codebook_arrays(self, g):
+        return {"centres": self.centres_[g]}
+
+    def _set_codebook_arrays(self, arrays):
+        self.centres_.append(np.ascontiguousarray(arrays["centres"], dtype=np.float64))
+
+
+class VLADEncoder(_KMeansEncoder):
+    """VLAD per joint group, with a temporal pyramid.
+
+    For each group: PCA, a K-means codebook of ``n_clusters`` centres, then
+    for every sequence and pyramid cell the sum of residuals of its
+    descriptors to their nearest centre (Jégou et al. 2010). Normalisations,
+    each switchable: signed square root (``power_norm``), per-centre L2
+    (``intra_norm``, Arandjelović & Zisserman 2013), and L2 of each
+    (group, cell) block (``l2_norm``; the whole vector is then scaled to unit
+    norm at most).
+
+    Parameters
+    ----------
+    n_clusters : int, default 16
+        Codebook size ``l`` per group.
+    n_components : int, float or None, default None
+        PCA dimensions kept per group (a float in (0, 1) keeps that fraction
+        of variance; None keeps all, rotating only).
+    whiten : bool, default False
+        Divide PCA components by their standard deviation.
+    pyramid_levels : int, default 3
+        1 = whole sequence only, 2 = + halves, 3 = + quarters, ...
+    power_norm, intra_norm, l2_norm : bool, default True
+        The three normalisations.
+    kmeans : {"auto", "full", "minibatch"}, default "auto"
+        K-means flavour; "auto" uses MiniBatchKMeans above 50,000 rows.
+    max_fit_samples : int or None, default 100_000
+        Rows per group used to fit PCA and codebook (random subsample), so
+        fitting scales to millions of descriptors.
+    fuse : bool, default False
+        Early fusion: blocks of the same body part (``"pos:arm_left"`` and
+        ``"disp:arm_left"``) are concatenated into one descriptor, each
+        scaled to unit total variance on the training rows, before PCA and
+        codebook. Blocks without a partner stay alone.
+    disp_weight : float, default 1.0
+        Weight of displacement blocks in fused descriptors.
+    random_state : int, RandomState or None
+        Seeds subsampling and K-means.
+    n_jobs : int or None
+        numba threads for encoding (None = 1, -1 = all).
+
+    Attributes
+    ----------
+    centres_ : list of ndarray (l, k)
+        Codebook per group, in PCA space.
+    n_features_out_ : int
+        Length of the output vector.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skelbehave.features.descriptors import LocalDescriptors
+    >>> rng = np.random.default_rng(0)
+    >>> D = LocalDescriptors([rng.normal(size=(100, 6))], offsets=[0, 40, 100],
+    ...                      frame_index=np.r_[np.arange(40), np.arange(60)],
+    ...                      n_frames=[40, 60], group_names=["pos:all"])
+    >>> enc = VLADEncoder(n_clusters=4, pyramid_levels=2, random_state=0).fit(D)
+    >>> enc.transform(D).shape   # 1 group x 3 cells x 4 centres x 6 dims
+    (2, 72)
+    """
+
+    _kind = "vlad"
+
+    def __init__(
+        self,
+        n_clusters: int = 16,
+        n_components: int | float | None = None,
+        whiten: bool = False,
+        pyramid_levels: int = 3,
+        power_norm: bool = True,
+        intra_norm: bool = True,
+        l2_norm: bool = True,
+        kmeans: str = "auto",
+        max_fit_samples: int | None = 100_000,
+        fuse: bool = False,
+        disp_weight: float = 1.0,
+        random_state=None,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.n_components = n_components
+        self.whiten = whiten
+        self.pyramid_levels = pyramid_levels
+        self.power_norm = power_norm
+        self.intra_norm = intra_norm
+        self.fuse = fuse
+        self.disp_weight = disp_weight
+        self.l2_norm = l2_norm
+        self.kmeans = kmeans
+        self.max_fit_samples = max_fit_samples
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _group_width(self, g):
+        l, k = self.centres_[g].shape
+        return _kernels.n_cells(self.pyramid_levels) * l * k
+
+    def _encode_group(self, g, Z, offsets, rel_time):
+        V, _ = _kernels.vlad_accumulate(Z, self.centres_[g], offsets, rel_time, self.pyramid_levels)
+        if self.power_norm:
+            V = np.sign(V) * np.sqrt(np.abs(V))
+        if self.intra_norm:
+            V = _l2_rows(V, axis=3)
+        n, cells = V.shape[:2]
+        V = V.reshape(n, cells, -1)
+        if self.l2_norm:
+            V = _l2_rows(V, axis=2)
+        return V.reshape(n, -1)
+
+
+class BoWEncoder(_KMeansEncoder):
+    """Bag of words per joint group: histogram of nearest codewords, with a temporal pyramid.
+
+    Same parameters as :class:`VLADEncoder` (no ``intra_norm``); each cell's
+    histogram is divided by its row count, then optionally square-rooted
+    (``power_norm``) and L2-normalised.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skelbehave.features.descriptors import LocalDescriptors
+    >>> D = LocalDescriptors([np.random.default_rng(0).normal(size=(50, 3))], offsets=[0, 50],
+    ...                      frame_index=np.arange(50), n_frames=[50], group_names=["g"])
+    >>> BoWEncoder(n_clusters=5, pyramid_levels=1, random_state=0).fit(D).transform(D).shape
+    (1, 5)
+    """
+
+    _kind = "bow"
+
+    def __init__(
+        self,
+        n_clusters: int = 64,
+        n_components: int | float | None = None,
+        whiten: bool = False,
+        pyramid_levels: int = 3,
+        power_norm: bool = True,
+        l2_norm: bool = True,
+        kmeans: str = "auto",
+        max_fit_samples: int | None = 100_000,
+        random_state=None,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.n_components = n_components
+        self.whiten = whiten
+        self.pyramid_levels = pyramid_levels
+        self.power_norm = power_norm
+        self.l2_norm = l2_norm
+        self.kmeans = kmeans
+        self.max_fit_samples = max_fit_samples
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _group_width(self, g):
+        return _kernels.n_cells(self.pyramid_levels) * self.centres_[g].shape[0]
+
+    def _encode_group(self, g, Z, offsets, rel_time):
+        H = _kernels.bow_accumulate(Z, self.centres_[g], offsets, rel_time, self.pyramid_levels)
+        tot = H.sum(axis=2, keepdims=True)
+        H = np.divide(H, tot, out=np.zeros_like(H), where=tot > 0)
+        if self.power_norm:
+            H = np.sqrt(H)
+        if self.l2_norm:
+            H = _l2_rows(H, axis=2)
+        return H.reshape(len(H), -1)
+
+
+class FisherEncoder(_CodebookEncoder):
+    """Fisher vectors of a diagonal GMM per joint group, with a temporal pyramid.
+
+    Gradients with respect to the means and standard deviations (Perronnin
+    et al. 2010, "improved" Fisher vectors): per cell
+    ``[S1 / (N sqrt(w)), S2 / (N sqrt(2 w))]``, then signed square root and
+    L2 (switchable). The output is twice as long as VLAD's for the same
+    codebook size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skelbehave.features.descriptors import LocalDescriptors
+    >>> D = LocalDescriptors([np.random.default_rng(0).normal(size=(80, 3))], offsets=[0, 80],
+    ...                      frame_index=np.arange(80), n_frames=[80], group_names=["g"])
+    >>> FisherEncoder(n_clusters=2, pyramid_levels=1, random_state=0).fit(D).transform(D).shape
+    (1, 12)
+    """
+
+    _kind = "fisher"
+    _codebook_keys = ("means", "sigmas", "log_weights")
+
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        n_components: int | float | None = None,
+        whiten: bool = False,
+        pyramid_levels: int = 3,
+        power_norm: bool = True,
+        l2_norm: bool = True,
+        max_fit_samples: int | None = 50_000,
+        random_state=None,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.n_components = n_components
+        self.whiten = whiten
+        self.pyramid_levels = pyramid_levels
+        self.power_norm = power_norm
+        self.l2_norm = l2_norm
+        self.max_fit_samples = max_fit_samples
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _init_codebooks(self):
+        self.means_: list[np.ndarray] = []
+        self.sigmas_: list[np.ndarray] = []
+        self.log_weights_: list[np.ndarray] = []
+
+    def _fit_codebook(self, Z, seed):
+        from sklearn.mixture import GaussianMixture
+
+        gmm = GaussianMixture(
+            n_components=self.n_clusters,
+            covariance_type="diag",
+            reg_covar=1e-4,
+            max_iter=100,
+            random_state=seed,
+        ).fit(Z)
+        self.means_.append(np.ascontiguousarray(gmm.means_, dtype=np.float64))
+        self.sigmas_.append(np.ascontiguousarray(np.sqrt(gmm.covariances_), dtype=np.float64))
+        self.log_weights_.append(np.log(np.maximum(gmm.weights_, 1e-300)).astype(np.float64))
+
+    def _codebook_arrays(self, g):
+        return {"means": self.means_[g], "sigmas": self.sigmas_[g], "log_weights": self.log_weights_[g]}
+
+    def _set_codebook_arrays(self, arrays):
+        self.means_.append(np.ascontiguousarray(arrays["means"], dtype=np.float64))
+        self.sigmas_.append(np.ascontiguousarray(arrays["sigmas"], dtype=np.float64))
+        self.log_weights_.append(np.ascontiguousarray(arrays["log_weights"], dtype=np.float64))
+
+    def _group_width(self, g):
+        l, k = self.means_[g].shape
+        return _kernels.n_cells(self.pyramid_levels) * 2 * l * k
+
+    def _encode_group(self, g, Z, offsets, rel_time):
+        _, S1, S2, rows = _kernels.fisher_accumulate(
+            Z, self.means_[g], self.sigmas_[g], self.log_weights_[g], offsets, rel_time, self.pyramid_levels
+        )
+        w = np.exp(self.log_weights_[g])[None, None, :, None]
+        N = np.maximum(rows, 1.0)[:, :, None, None]
+        F = np.concatenate([S1 / (N * np.sqrt(w)), S2 / (N * np.sqrt(2 * w))], axis=2)
+        if self.power_norm:
+            F = np.sign(F) * np.sqrt(np.abs(F))
+        n, cells = F.shape[:2]
+        F = F.reshape(n, cells, -1)
+        if self.l2_norm:
+            F = _l2_rows(F, axis=2)
+        return F.reshape(n, -1)
+
+
+ENCODERS: dict[str, type[_CodebookEncoder]] = {
+    "vlad": VLADEncoder,
+    "bow": BoWEncoder,
+    "fisher": FisherEncoder,
+}
