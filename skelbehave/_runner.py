@@ -361,22 +361,41 @@ def _isna(v: Any) -> bool:
         return False
 
 
+_CRASHED = {
+    "status": "failed",
+    "reason": "worker_crashed",
+    "error": "the worker process died while running this item (run alone, so this item is the cause). "
+    "If every item fails so, the script that starts the batch probably lacks the guard "
+    "`if __name__ == '__main__':`",
+}
+
+
 def _run_processes(func, todo, jobs, initializer, initargs, max_in_flight, record) -> None:
+    """Local process pool; a worker crash (segfault, os._exit) never stops the run.
+
+    Items in flight when a pool breaks are suspects: once the queue is done
+    they run again one at a time in a fresh single-worker pool, so only the
+    item that really kills its worker is recorded as ``worker_crashed``.
+    """
     from concurrent.futures.process import BrokenProcessPool
 
-    limit = max_in_flight or 2 * jobs
     ctx = multiprocessing.get_context("spawn")
     queue = list(reversed(todo))
-    while queue:
-        with cf.ProcessPoolExecutor(max_workers=min(jobs, len(queue)), mp_context=ctx) as ex:
+    suspects: list[dict] = []
+    isolating = False
+    while queue or suspects:
+        if not queue:
+            queue, suspects, isolating = list(reversed(suspects)), [], True
+            logger.info("a worker process died; running %d suspect items one at a time", len(queue))
+        workers = 1 if isolating else min(jobs, len(queue))
+        limit = 1 if isolating else (max_in_flight or 2 * jobs)
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
             pending: dict[cf.Future, dict] = {}
             broken = False
-            while queue or pending:
+            while (queue and not broken) or pending:
                 while queue and len(pending) < limit and not broken:
                     it = queue.pop()
                     pending[ex.submit(_call, func, it, initializer, initargs)] = it
-                if not pending:
-                    break
                 done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 for fut in done:
                     it = pending.pop(fut)
@@ -384,18 +403,15 @@ def _run_processes(func, todo, jobs, initializer, initargs, max_in_flight, recor
                         res = fut.result()
                     except BrokenProcessPool:
                         broken = True
-                        res = {
-                            "status": "failed",
-                            "reason": "worker_crashed",
-                            "error": "the worker process died while running this item "
-                            "(or another item in flight at the same time); run again to retry. "
-                            "If every item fails so, the script that starts the batch probably "
-                            "lacks the guard `if __name__ == '__main__':`",
-                        }
-                    except Exception as exc:  # e.g. unpicklable result
+                        if isolating:
+                            record(it, dict(_CRASHED))
+                        else:
+                            suspects.append(it)
+                        continue
+                    except Exception as exc:  # e.g. an unpicklable result
                         res = {"status": "failed", "reason": type(exc).__name__, "error": str(exc)}
                     record(it, res)
-            # a broken pool: start a fresh one for what is left in the queue
+        # a broken pool: the loop starts a fresh one for what is left
 
 
 def _run_dask(func, todo, scheduler, initializer, initargs, max_in_flight, record) -> None:
