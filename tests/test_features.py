@@ -382,3 +382,16 @@ def test_layout_mismatch_and_bad_input(msr):
         JointFeatures(layout="msr20").fit([np.zeros((5, 19, 3))])
     with pytest.raises(ValueError, match="offsets"):
         normalize(np.zeros((5, 20, 3)), np.array([0, 3]), "msr20")
+
+
+def test_serial_and_parallel_kernels_are_cached_separately():
+    from skelbehave.features import _kernels as K
+
+    names = {
+        d.py_func.__qualname__
+        for d in (K._fused_serial, K._fused_parallel, K._energy_serial, K._energy_parallel)
+    }
+    assert len(names) == 4  # numba's cache key ignores parallel=True: same name would share one entry
+    assert K._fused_parallel.targetoptions.get("parallel") and not K._fused_serial.targetoptions.get(
+        "parallel"
+    )

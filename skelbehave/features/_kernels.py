@@ -122,7 +122,18 @@ def _params_impl(X, offsets, root_idx, size_a, size_b, size_mode, face_l, face_r
     out = np.empty((n, C, C))
     for s in prange(n):
         _seq_params(
-            X, offsets[s], offsets[s + 1], root_idx, size_a, size_b, size_mode, face_l, face_r, rotate, vert, out[s]
+            X,
+            offsets[s],
+            offsets[s + 1],
+            root_idx,
+            size_a,
+            size_b,
+            size_mode,
+            face_l,
+            face_r,
+            rotate,
+            vert,
+            out[s],
         )
     return out
 
@@ -396,7 +407,9 @@ def _split_ops(ops: np.ndarray, C: int):
     return parts
 
 
-def normalization_params(X, offsets, root_idx, size_a, size_b, size_mode, face_l, face_r, rotate, vert, parallel=False):
+def normalization_params(
+    X, offsets, root_idx, size_a, size_b, size_mode, face_l, face_r, rotate, vert, parallel=False
+):
     """Per-sequence linear maps ``(n, C, C)`` (scale times rotation)."""
     fn = _params_parallel if parallel else _params_serial
     return fn(X, offsets, root_idx, size_a, size_b, size_mode, face_l, face_r, rotate, vert)

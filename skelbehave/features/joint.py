@@ -49,7 +49,7 @@ import numpy as np
 
 from ..errors import LayoutError, PoseDataError
 from ..layouts import JointLayout, get_layout
-from ..poses import PoseSequence, as_sequences
+from ..poses import as_sequences
 from . import _kernels as K
 from . import _reference as R
 from ._base import TransformerBase
@@ -885,7 +885,3 @@ class JointFeatures(TransformerBase):
                 label = lay.joints[i] if kind != K.OP_PAIR else f"{lay.joints[i]}-{lay.joints[j]}"
                 names.extend(f"{gname}:{label}.{a}" for a in axes)
         return np.array(names, dtype=object)
-
-
-def _is_sequence(x) -> bool:  # pragma: no cover - tiny helper kept for readers
-    return isinstance(x, PoseSequence)
