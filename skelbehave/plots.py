@@ -34,6 +34,7 @@ __all__ = [
     "plot_cnn_options",
     "plot_confusion_matrix",
     "plot_encoders",
+    "plot_ethogram",
     "plot_feature_counts",
     "plot_fusion",
     "plot_pruning_tradeoff",
@@ -568,3 +569,127 @@ def plot_skeleton(
 
 # --------------------------------------------------------------------------- ethogram (frame-level helper)
 # plot_ethogram lives below this line (owned by the frame-level helper).
+
+
+def plot_ethogram(
+    labels,
+    *,
+    fps: float | None = None,
+    classes: Sequence[Any] | None = None,
+    true_labels=None,
+    proba: np.ndarray | None = None,
+    ignore: Sequence[Any] = (),
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Ethogram: which behaviour happens when, one row per behaviour.
+
+    Each bout is a horizontal bar on its behaviour's row. With
+    ``true_labels`` the annotation is drawn as a thin black bar under the
+    prediction on each row, and with ``proba`` (``(T, n_classes)`` in the
+    order of ``classes``) a bar's opacity follows the bout's mean probability.
+
+    Parameters
+    ----------
+    labels : array-like (T,)
+        Per-frame labels (names, or indices into ``classes``).
+    fps : float, optional
+        x axis in seconds when given, else in frames.
+    classes : sequence, optional
+        Row order (and names of integer labels). Default: sorted labels.
+    true_labels : array-like (T,), optional
+        Annotation drawn alongside.
+    proba : ndarray (T, n_classes), optional
+        Probabilities; set bar opacity (needs ``classes``).
+    ignore : sequence
+        Labels not drawn (e.g. a background class).
+    title : str, optional
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_ethogram(["rest", "rest", "walk", "walk", "rest"], fps=1.0)
+    >>> [t.get_text() for t in ax.get_yticklabels()], ax.get_xlabel()
+    (['rest', 'walk'], 'time [s]')
+    """
+    import matplotlib.pyplot as plt
+
+    from .frame_metrics import runs
+
+    y = np.asarray(labels)
+    if classes is not None and np.issubdtype(y.dtype, np.integer):
+        y = np.asarray(classes, dtype=object)[y]
+    yt = None
+    if true_labels is not None:
+        yt = np.asarray(true_labels)
+        if classes is not None and np.issubdtype(yt.dtype, np.integer):
+            yt = np.asarray(classes, dtype=object)[yt]
+        if len(yt) != len(y):
+            raise ValueError(f"true_labels has {len(yt)} frames, labels {len(y)}")
+    if classes is None:
+        seen = set(np.unique(y).tolist())
+        if yt is not None:
+            seen |= set(np.unique(yt).tolist())
+        rows = sorted(seen, key=str)
+    else:
+        rows = list(classes)
+    ign = set(ignore)
+    rows = [c for c in rows if c not in ign]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 0.45 * len(rows) + 1.4))
+    scale = 1.0 / fps if fps else 1.0
+    cmap = plt.get_cmap("tab10" if len(rows) <= 10 else "tab20")
+    cs = None
+    if proba is not None and classes is not None:
+        cs = np.vstack([np.zeros((1, proba.shape[1])), np.cumsum(proba, axis=0)])
+    col_of = {c: k for k, c in enumerate(classes)} if classes is not None else {}
+    ps, pe, pv = runs(y)
+    ts, te, tv = runs(yt) if yt is not None else (None, None, None)
+    for r, c in enumerate(rows):
+        colour = cmap(r % cmap.N)
+        m = pv == c
+        if m.any():
+            if cs is not None:
+                k = col_of[c]
+                alpha = np.clip((cs[pe[m], k] - cs[ps[m], k]) / (pe[m] - ps[m]), 0.15, 1.0)
+            else:
+                alpha = np.ones(int(m.sum()))
+            h = 0.5 if yt is not None else 0.8
+            for a, b, al in zip(ps[m], pe[m], alpha, strict=True):
+                bar = [(a * scale, (b - a) * scale)]
+                ax.broken_barh(bar, (r - 0.4, h), facecolors=[colour], alpha=float(al))
+        if yt is not None:
+            m = tv == c
+            ax.broken_barh(
+                list(zip(ts[m] * scale, (te[m] - ts[m]) * scale, strict=True)),
+                (r + 0.15, 0.25),
+                facecolors="black",
+                alpha=0.6,
+            )
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels([str(c) for c in rows])
+    ax.set_ylim(len(rows) - 0.4, -0.6)
+    ax.set_xlim(0, max(len(y), 1) * scale)
+    ax.set_xlabel("time [s]" if fps else "frame")
+    ax.set_ylabel("behaviour")
+    if yt is not None:
+        from matplotlib.patches import Patch
+
+        ax.legend(
+            handles=[
+                Patch(color="grey", label="predicted"),
+                Patch(color="black", alpha=0.6, label="annotated"),
+            ],
+            loc="upper right",
+            fontsize="small",
+            ncol=2,
+        )
+    if title:
+        ax.set_title(title)
+    return ax
