@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from scipy.interpolate import interp1d
 
 from .errors import PoseDataError
 from .layouts import JointLayout, get_layout
@@ -174,7 +173,10 @@ class PoseSequence:
     def __getitem__(self, frames) -> PoseSequence:
         """Frames by slice or index array; metadata is kept."""
         if isinstance(frames, (int, np.integer)):
-            frames = slice(int(frames), int(frames) + 1)
+            t = int(frames) + (self.n_frames if frames < 0 else 0)
+            if not 0 <= t < self.n_frames:
+                raise IndexError(f"frame {int(frames)} out of range for a sequence of {self.n_frames} frames")
+            frames = slice(t, t + 1)
         conf = None if self.confidence is None else self.confidence[frames]
         return PoseSequence(self.position[frames], self.layout, self.fps, conf, self.meta)
 
@@ -241,8 +243,9 @@ class PoseSequence:
     def resample(self, n_frames: int) -> PoseSequence:
         """Linear resampling in time to exactly ``n_frames`` frames.
 
-        ``fps`` is scaled so that the duration is unchanged. NaN joints stay
-        NaN where either neighbour is NaN.
+        ``fps`` is scaled so that the duration is unchanged. An output frame
+        between two input frames is NaN where either of them is NaN; one that
+        falls on an input frame copies it.
 
         Examples
         --------
@@ -261,14 +264,24 @@ class PoseSequence:
             pos = np.repeat(self.position, n_frames, axis=0)
             conf = None if self.confidence is None else np.repeat(self.confidence, n_frames, axis=0)
         else:
-            src_t = np.linspace(0.0, 1.0, T)
-            dst_t = np.linspace(0.0, 1.0, n_frames)
-            pos = interp1d(src_t, self.position, axis=0, assume_sorted=True)(dst_t)
-            conf = (
-                None
-                if self.confidence is None
-                else interp1d(src_t, self.confidence, axis=0, assume_sorted=True)(dst_t)
-            )
+            # output frame k sits at input position x = k (T-1)/(n-1); blend the two input frames
+            # around it. A position that falls on an input frame takes that frame as is, so a
+            # NaN in the next frame does not spread onto it.
+            x = np.linspace(0.0, T - 1.0, n_frames)
+            lo = np.clip(np.floor(x + 1e-9).astype(np.int64), 0, T - 1)
+            w = np.clip(x - lo, 0.0, 1.0)
+            w[np.abs(w) < 1e-9] = 0.0
+            hi = np.minimum(lo + 1, T - 1)
+            exact = w == 0.0
+
+            def _lerp(a: np.ndarray) -> np.ndarray:
+                ww = w.reshape(-1, *([1] * (a.ndim - 1)))
+                out = (1.0 - ww) * a[lo] + ww * a[hi]
+                out[exact] = a[lo[exact]]
+                return out
+
+            pos = _lerp(self.position)
+            conf = None if self.confidence is None else _lerp(self.confidence)
         fps = None if self.fps is None else self.fps * n_frames / T
         return self.copy(position=pos, confidence=conf, fps=fps)
 
