@@ -119,11 +119,12 @@ def fused_features_numpy(
         )
     else:
         M = np.broadcast_to(np.eye(C), (n, C, C))
+    # the map is linear: apply it once to every frame, then take differences
+    Y = np.matmul(X, M[_seq_ids(offsets)].transpose(0, 2, 1))  # (N, J, C)
     kseq = _seq_ids(key_offsets)
-    Mk = M[kseq]  # (K, C, C)
     kinds, ii, jj = ops[:, 0], ops[:, 1], ops[:, 2]
     V = np.empty((n_key, len(ops), C))
-    P = X[rows]  # (K, J, C)
+    P = Y[rows]  # (K, J, C)
     sel = kinds == OP_POS
     if sel.any():
         root = _set_mean(P, root_idx)
@@ -141,11 +142,10 @@ def fused_features_numpy(
         lo = np.maximum(rows - step, start)
         hi = np.minimum(rows + step, last)
         span = hi - lo
-        with np.errstate(divide="ignore"):
-            dscale = np.where(span > 0, rate[kseq] / np.maximum(span, 1), 0.0)
+        dscale = np.where(span > 0, rate[kseq] / np.maximum(span, 1), 0.0)
         idx = ii[sel]
-        V[:, sel] = (X[hi[:, None], idx[None, :]] - X[lo[:, None], idx[None, :]]) * dscale[:, None, None]
-    out = np.matmul(V, Mk.transpose(0, 2, 1)).reshape(n_key, len(ops) * C)
+        V[:, sel] = (Y[hi[:, None], idx[None, :]] - Y[lo[:, None], idx[None, :]]) * dscale[:, None, None]
+    out = V.reshape(n_key, len(ops) * C)
     if not np.isnan(fill):
         out[np.isnan(out)] = fill
     return out
