@@ -809,11 +809,11 @@ def summarize(df: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.Data
     if metrics is not None:
         df = df[df["metric"].isin(list(metrics))]
     keys = [c for c in df.columns if c not in ("seed", "metric", "value")]
-    g = df.groupby([*keys, "metric"], sort=False, dropna=False)["value"]
-    agg = g.agg(["mean", "std"]).reset_index()
-    wide = agg.pivot_table(index=keys, columns="metric", values=["mean", "std"], sort=False, dropna=False)
+    agg = df.groupby([*keys, "metric"], sort=False, dropna=False)["value"].agg(["mean", "std"])
+    wide = agg.unstack("metric")
+    metric_order = list(dict.fromkeys(df["metric"]))
     wide.columns = [f"{m}_{s}" for s, m in wide.columns]
-    order = [f"{m}_{s}" for m in dict.fromkeys(agg["metric"]) for s in ("mean", "std")]
+    order = [f"{m}_{s}" for m in metric_order for s in ("mean", "std")]
     wide = wide[[c for c in order if c in wide.columns]].reset_index()
     n = df.groupby(keys, sort=False, dropna=False)["seed"].nunique().rename("n_seeds").reset_index()
     return wide.merge(n, on=keys, how="left")
