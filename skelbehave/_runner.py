@@ -395,7 +395,13 @@ def _run_processes(func, todo, jobs, initializer, initargs, max_in_flight, recor
             while (queue and not broken) or pending:
                 while queue and len(pending) < limit and not broken:
                     it = queue.pop()
-                    pending[ex.submit(_call, func, it, initializer, initargs)] = it
+                    try:
+                        pending[ex.submit(_call, func, it, initializer, initargs)] = it
+                    except BrokenProcessPool:  # broke since the last wait: not this item's fault
+                        queue.append(it)
+                        broken = True
+                if not pending:
+                    break
                 done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 for fut in done:
                     it = pending.pop(fut)

@@ -208,7 +208,7 @@ def test_processes_one_initialiser_per_process(tmp_path):
 
 
 def test_processes_survive_a_crashing_worker(tmp_path):
-    items = [it for it in _items(tmp_path, 9) if it["n"] not in (3, 4)]
+    items = [it for it in _items(tmp_path, 9) if it["n"] in (0, 5, 6, 8)]
     man = tmp_path / "m.csv"
     df = run_batch(square_or_crash, items, manifest=man, jobs=2, progress=False, max_in_flight=2)
     st = df.set_index("key")
@@ -216,10 +216,7 @@ def test_processes_survive_a_crashing_worker(tmp_path):
     assert st.loc["clip05", "status"] == "failed" and st.loc["clip05", "reason"] == "worker_crashed"
     assert st.drop(index="clip05")["status"].eq("done").all()
     assert st.loc["clip08", "square"] == 64
-    # re-running retries what failed: the crashing item fails again, nothing else runs
-    df2 = run_batch(square_or_crash, items, manifest=man, jobs=2, progress=False).set_index("key")
-    assert df2.loc["clip05", "reason"] == "worker_crashed"
-    assert df2.drop(index="clip05")["status"].eq("done").all()
+    assert read_manifest(man).set_index("key").loc["clip05", "reason"] == "worker_crashed"
 
 
 # ----------------------------------------------------------------------------- Dask
