@@ -24,9 +24,20 @@ from pathlib import Path
 
 from ..errors import PoseDataError
 from ..poses import PoseSequence
+from .dlc import read_dlc_csv
+from .ntu import read_ntu_skeleton
 from .pose_csv import FORMAT_NAME, check_path, read_pose_csv, write_pose_csv
 
-__all__ = ["FORMATS", "read_poses", "write_poses", "detect_format", "read_pose_csv", "write_pose_csv"]
+__all__ = [
+    "FORMATS",
+    "read_poses",
+    "write_poses",
+    "detect_format",
+    "read_pose_csv",
+    "write_pose_csv",
+    "read_dlc_csv",
+    "read_ntu_skeleton",
+]
 
 FORMATS = ("pose_csv", "dlc", "ntu_skeleton")
 
@@ -98,12 +109,8 @@ def read_poses(path, format: str = "auto", **kw) -> list[PoseSequence]:
     if fmt == "pose_csv":
         return read_pose_csv(path, **kw)
     if fmt == "dlc":
-        from .dlc import read_dlc_csv
-
         return read_dlc_csv(path, **kw)
     if fmt == "ntu_skeleton":
-        from .ntu import read_ntu_skeleton
-
         return read_ntu_skeleton(path, **kw)
     raise PoseDataError(f"unknown format {format!r}; known formats: auto, {', '.join(FORMATS)}", path=path)
 
