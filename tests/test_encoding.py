@@ -1,0 +1,202 @@
+"""Encoders: numba kernels vs NumPy references, normalisations, pyramid, fusion, state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from skelbehave.encoding import BoWEncoder, FisherEncoder, VLADEncoder, _kernels, _reference, make_encoder
+from skelbehave.features.descriptors import LocalDescriptors
+
+
+def _ragged(rng, lengths, dims, names=None, nan_rows=()):
+    lengths = np.asarray(lengths)
+    off = np.r_[0, np.cumsum(lengths)]
+    N = int(off[-1])
+    blocks = [rng.normal(size=(N, d)) for d in dims]
+    for r in nan_rows:
+        blocks[0][r] = np.nan
+    fi = np.concatenate([np.arange(n) for n in lengths]) if N else np.zeros(0, int)
+    names = names or [f"g{i}" for i in range(len(dims))]
+    return LocalDescriptors(blocks, off, fi, lengths, names)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+# ------------------------------------------------------------------ kernels vs references
+@pytest.mark.parametrize("levels", [1, 2, 3, 4])
+def test_vlad_and_bow_kernels_match_reference(rng, levels):
+    lengths = [7, 0, 1, 40, 13]  # includes an empty and a one-row sequence
+    off = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    Z = rng.normal(size=(off[-1], 5))
+    Z[[3, 30]] = np.nan
+    rt = rng.random(off[-1])
+    rt[0], rt[1] = 0.0, 0.999999  # edges of the unit interval
+    C = rng.normal(size=(6, 5))
+    V, cnt = _kernels.vlad_accumulate(Z, C, off, rt, levels)
+    Vr, cr = _reference.vlad_reference(Z, C, off, rt, levels)
+    np.testing.assert_allclose(V, Vr, atol=1e-12)
+    np.testing.assert_array_equal(cnt, cr)
+    H = _kernels.bow_accumulate(Z, C, off, rt, levels)
+    np.testing.assert_array_equal(H, _reference.bow_reference(Z, C, off, rt, levels))
+    # every valid row counted once per level
+    assert cnt.sum() == levels * (off[-1] - 2)
+    assert V.shape == (len(lengths), 2**levels - 1, 6, 5)
+
+
+def test_fisher_kernel_matches_reference(rng):
+    off = np.array([0, 20, 20, 55], dtype=np.int64)
+    Z = rng.normal(size=(55, 4))
+    Z[5] = np.nan
+    rt = rng.random(55)
+    means, sig = rng.normal(size=(3, 4)), rng.random((3, 4)) + 0.3
+    lw = np.log(np.array([0.2, 0.3, 0.5]))
+    got = _kernels.fisher_accumulate(Z, means, sig, lw, off, rt, 3)
+    ref = _reference.fisher_reference(Z, means, sig, lw, off, rt, 3)
+    for a, b in zip(got, ref, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-10)
+    # soft counts of a cell sum to its row count
+    np.testing.assert_allclose(got[0].sum(axis=2), got[3], atol=1e-6)
+
+
+def test_assign_nearest(rng):
+    Z = rng.normal(size=(50, 3))
+    Z[4] = np.nan
+    C = rng.normal(size=(5, 3))
+    a = _kernels.assign_nearest(Z, C)
+    ref = ((Z[:, None] - C[None]) ** 2).sum(-1).argmin(1)
+    assert a[4] == -1
+    np.testing.assert_array_equal(np.delete(a, 4), np.delete(ref, 4))
+
+
+# ------------------------------------------------------------------ encoders
+def test_vlad_shape_and_normalisation(rng):
+    D = _ragged(rng, [30, 45, 12], [6, 4])
+    enc = VLADEncoder(n_clusters=4, pyramid_levels=2, random_state=0).fit(D)
+    F = enc.transform(D)
+    assert F.shape[1] == enc.n_features_out_ == 3 * 4 * (6 + 4)
+    # whole vector scaled to norm <= 1; each (group, cell) block L2 normalised
+    assert np.all(np.linalg.norm(F, axis=1) <= 1 + 1e-9)
+    block = F[0, : 4 * 6] * np.sqrt(2 * 3)
+    assert np.linalg.norm(block) == pytest.approx(1.0)
+    # intra-normalisation: each centre's residual sum has unit norm (or zero)
+    per_centre = np.linalg.norm(block.reshape(4, 6), axis=1)
+    assert np.all((np.abs(per_centre - per_centre.max()) < 1e-9) | (per_centre == 0))
+
+
+def test_vlad_normalisations_switch_off(rng):
+    D = _ragged(rng, [30, 45], [3])
+    raw = VLADEncoder(n_clusters=3, pyramid_levels=1, power_norm=False, intra_norm=False, l2_norm=False, random_state=0)
+    raw.fit(D)
+    V, _ = _reference.vlad_reference(
+        raw._project(0, D.blocks[0]), raw.centres_[0], D.offsets, D.relative_time(), 1
+    )
+    np.testing.assert_allclose(raw.transform(D), V.reshape(2, -1), atol=1e-10)
+    pw = VLADEncoder(n_clusters=3, pyramid_levels=1, intra_norm=False, l2_norm=False, random_state=0).fit(D)
+    np.testing.assert_allclose(pw.transform(D), (np.sign(V) * np.sqrt(np.abs(V))).reshape(2, -1), atol=1e-10)
+
+
+def test_pyramid_makes_time_order_count(rng):
+    # second sequence = first reversed in time: orderless VLAD identical, pyramid not
+    b = np.cumsum(rng.normal(size=(40, 3)), axis=0)  # a trajectory, so halves differ
+    fi = np.arange(40)
+    both = LocalDescriptors([np.vstack([b, b[::-1]])], [0, 40, 80], np.r_[fi, fi], [40, 40], ["g"])
+    train = _ragged(rng, [300], [3], names=["g"])
+    train.blocks[0] *= 5
+    flat = VLADEncoder(n_clusters=3, pyramid_levels=1, random_state=0).fit(train).transform(both)
+    np.testing.assert_allclose(flat[0], flat[1], atol=1e-9)
+    pyr = VLADEncoder(n_clusters=3, pyramid_levels=3, random_state=0).fit(train).transform(both)
+    np.testing.assert_allclose(pyr[0, : flat.shape[1]], pyr[1, : flat.shape[1]], atol=1e-9)
+    assert np.abs(pyr[0] - pyr[1]).max() > 0.05
+
+
+def test_pca_reduces_and_whitens(rng):
+    D = _ragged(rng, [200, 100], [10])
+    D.blocks[0][:, 0] *= 10
+    enc = VLADEncoder(n_clusters=2, n_components=3, whiten=True, pyramid_levels=1, random_state=0).fit(D)
+    Z = enc._project(0, D.blocks[0])
+    assert Z.shape == (300, 3)
+    np.testing.assert_allclose(Z.std(axis=0, ddof=1), 1.0, rtol=1e-6)
+    frac = VLADEncoder(n_clusters=2, n_components=0.5, pyramid_levels=1, random_state=0).fit(D)
+    assert frac.pca_components_[0].shape[0] == 1  # the scaled column holds > 50 % of the variance
+
+
+def test_nan_rows_are_skipped(rng):
+    D = _ragged(rng, [20, 20], [3], nan_rows=[0, 1, 2])
+    enc = VLADEncoder(n_clusters=2, pyramid_levels=1, random_state=0).fit(D)
+    assert np.isfinite(enc.transform(D)).all()
+
+
+def test_fusion_joins_parts_with_same_body_part(rng):
+    D = _ragged(rng, [30, 30], [3, 6, 9], names=["pos:arm", "disp:arm", "disp:leg"])
+    D.blocks[1] *= 100  # scale differences are removed by the unit-variance scaling
+    enc = VLADEncoder(n_clusters=2, pyramid_levels=1, fuse=True, random_state=0).fit(D)
+    assert enc.group_names_ == ["pos+disp:arm", "disp:leg"]
+    assert enc.group_dims_ == [9, 9]
+    fused = enc._fused(D)
+    tot = [np.sqrt(fused.blocks[0][:, :3].var(0).sum()), np.sqrt(fused.blocks[0][:, 3:].var(0).sum())]
+    np.testing.assert_allclose(tot, 1.0, rtol=1e-6)
+    w = VLADEncoder(n_clusters=2, pyramid_levels=1, fuse=True, disp_weight=2.0, random_state=0).fit(D)
+    assert np.sqrt(w._fused(D).blocks[0][:, 3:].var(0).sum()) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("cls", [VLADEncoder, BoWEncoder, FisherEncoder])
+def test_state_round_trip_and_determinism(rng, cls):
+    D = _ragged(rng, [25, 31, 40], [4, 5], names=["pos:a", "disp:a"])
+    enc = cls(n_clusters=3, pyramid_levels=2, random_state=7).fit(D)
+    again = cls(n_clusters=3, pyramid_levels=2, random_state=7).fit(D)
+    np.testing.assert_array_equal(enc.transform(D), again.transform(D))
+    params, arrays = enc._get_state()
+    import json
+
+    json.dumps(params)  # JSON-able
+    back = cls._from_state(json.loads(json.dumps(params)), arrays)
+    np.testing.assert_array_equal(back.transform(D), enc.transform(D))
+
+
+def test_bow_and_fisher_shapes(rng):
+    D = _ragged(rng, [25, 31], [4])
+    bow = BoWEncoder(n_clusters=5, pyramid_levels=2, random_state=0).fit(D)
+    H = bow.transform(D)
+    assert H.shape == (2, 3 * 5)
+    fv = FisherEncoder(n_clusters=2, pyramid_levels=1, random_state=0).fit(D)
+    assert fv.transform(D).shape == (2, 2 * 2 * 4)
+    assert make_encoder("fisher", n_clusters=3).n_clusters == 3
+    with pytest.raises(ValueError, match="unknown encoder"):
+        make_encoder("sift")
+
+
+def test_subsampling_bounds_fit_rows(rng, monkeypatch):
+    D = _ragged(rng, [5000, 5000], [3])
+    seen = []
+    import skelbehave.encoding.encoders as E
+
+    orig = E._kmeans
+
+    def spy(Z, *a):
+        seen.append(len(Z))
+        return orig(Z, *a)
+
+    monkeypatch.setattr(E, "_kmeans", spy)
+    VLADEncoder(n_clusters=4, max_fit_samples=1000, random_state=0).fit(D)
+    assert seen == [1000]
+    # MiniBatchKMeans path
+    enc = VLADEncoder(n_clusters=4, kmeans="minibatch", random_state=0).fit(D)
+    assert enc.centres_[0].shape == (4, 3)
+
+
+def test_errors(rng):
+    D = _ragged(rng, [10, 10], [3])
+    with pytest.raises(TypeError, match="LocalDescriptors"):
+        VLADEncoder().fit(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="fewer than n_clusters"):
+        VLADEncoder(n_clusters=50).fit(D)
+    enc = VLADEncoder(n_clusters=2, random_state=0).fit(D)
+    other = _ragged(rng, [10], [4])
+    with pytest.raises(ValueError, match="differ from the groups seen in fit"):
+        enc.transform(other)
+    with pytest.raises(ValueError, match="pyramid_levels"):
+        VLADEncoder(pyramid_levels=0).fit(D)
