@@ -141,9 +141,9 @@ RAT_STREAMS = {
 """Behaviour streams of the rat social data set; code = position, 0 = base."""
 
 PRECOG_CITATION = (
-    "D. Jardim, L. Nunes, M. Dias. Human Activity Recognition from automatically labeled data "
-    "in RGB-D videos. 8th Computer Science and Electronic Engineering Conference (CEEC), 2016. "
-    "Data: PRECOG dataset, (c) 2016 David Jardim, MIT licence."
+    "PRECOG data set of aggressive actions, D. Jardim et al., 2016; (c) 2016 David Jardim, MIT licence. "
+    "Described in: D. Jardim, L. Nunes, M. Dias, Human Activity Recognition from automatically labeled "
+    "data in RGB-D videos, CEEC 2016."
 )
 
 # Kinect v1 (MSR Action3D, UTD-MHAD, PRECOG) and Kinect v2 (NTU) skeleton streams run at 30 Hz;
