@@ -1,0 +1,255 @@
+"""Draw skeletons (and behaviour labels) onto the frames of a video."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._runner import atomic_path
+from ..errors import PoseDataError
+from ..poses import PoseSequence
+from .landmarker import _cv2, iter_frames
+
+__all__ = ["VIDEO_OUTPUT_SUFFIXES", "render_overlay"]
+
+logger = logging.getLogger(__name__)
+
+VIDEO_OUTPUT_SUFFIXES = {".mp4": "mp4v", ".mov": "mp4v", ".m4v": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
+# BGR colours, one per person id (cycled)
+_PALETTE = [(0, 200, 255), (255, 120, 0), (80, 220, 80), (200, 80, 255), (0, 80, 255), (255, 255, 0)]
+
+
+def _image_xy(seq: PoseSequence, i: int) -> np.ndarray:
+    img = seq.meta.get("image_landmarks")
+    if img is None:
+        if seq.meta.get("units") == "normalized":
+            img = seq.position
+        else:
+            raise PoseDataError(
+                f"sequence {i} has no image landmarks (meta['image_landmarks'], or units 'normalized'): "
+                "overlays need the output of skelbehave.pose.extract, or the '.image.pose.csv' files "
+                "that extract_many(..., image_landmarks=True) writes",
+                path=seq.meta.get("source"),
+            )
+    img = np.asarray(img, dtype=float)
+    if img.ndim != 3 or img.shape[:2] != seq.position.shape[:2] or img.shape[2] < 2:
+        raise PoseDataError(f"sequence {i}: image landmarks must be (T, J, >=2), found {img.shape}")
+    return img[:, :, :2]
+
+
+def _labels_per_frame(predictions: Any, n_people: list[Any], fps: float | None) -> dict[int, dict[Any, str]]:
+    """{frame: {person or None: label text}}."""
+    import pandas as pd
+
+    out: dict[int, dict[Any, str]] = {}
+    if predictions is None:
+        return out
+    if isinstance(predictions, pd.DataFrame):
+        df = predictions
+        label_col = next((c for c in ("label", "prediction", "predicted") if c in df.columns), None)
+        if label_col is None:
+            raise PoseDataError(f"predictions need a 'label' column; found columns {list(df.columns)}")
+        if "frame" in df.columns:
+            frames = df["frame"].to_numpy()
+        elif "time" in df.columns and fps:
+            frames = np.round(df["time"].to_numpy(dtype=float) * fps)
+        else:
+            raise PoseDataError("predictions need a 'frame' column (or 'time' and a known fps)")
+        persons = df["person"].tolist() if "person" in df.columns else [None] * len(df)
+        for f, p, lab in zip(frames, persons, df[label_col].tolist(), strict=True):
+            if lab is None or (isinstance(lab, float) and np.isnan(lab)):
+                continue
+            out.setdefault(int(f), {})[p] = str(lab)
+        return out
+    for f, lab in enumerate(np.asarray(predictions, dtype=object).ravel()):
+        if lab is None or (isinstance(lab, float) and np.isnan(lab)):
+            continue
+        out.setdefault(f, {})[None] = str(lab)
+    return out
+
+
+def render_overlay(
+    source: Any,
+    sequences: PoseSequence | Sequence[PoseSequence],
+    output: str | os.PathLike,
+    *,
+    predictions: Any = None,
+    fps: float | None = None,
+    max_frames: int | None = None,
+    min_confidence: float = 0.0,
+    thickness: int = 2,
+    bgr: bool = False,
+    progress: bool = False,
+) -> Path:
+    """Render the video with each person's skeleton drawn, and labels when given.
+
+    Parameters
+    ----------
+    source : path or iterable of arrays
+        The video (or image folder, or frames) the poses came from.
+    sequences : PoseSequence or list of PoseSequence
+        Output of :func:`skelbehave.pose.extract` (``meta["image_landmarks"]``)
+        or sequences in normalised image coordinates (``meta["units"] ==
+        "normalized"``, e.g. read from an ``.image.pose.csv``). Frame ``t`` of
+        the video shows frame ``t - meta.get("start_frame", 0)`` of each.
+    output : path
+        A video file (``.mp4``, ``.mov``, ``.m4v``, ``.mkv``: codec mp4v;
+        ``.avi``: MJPG), written atomically; or a folder (created) that
+        receives ``frame_000000.png``, ...
+    predictions : array-like or pandas.DataFrame, optional
+        Labels to print: one per frame (array-like, ``None``/NaN for none),
+        or a table with ``frame`` (or ``time``) and ``label`` columns and
+        optionally ``person`` (the label is then drawn by that person).
+    fps : float, optional
+        Frame rate of the written video (default: the source's).
+    max_frames : int, optional
+        Stop after this many frames.
+    min_confidence : float
+        Joints with confidence below this are not drawn.
+    thickness : int
+        Line width in pixels.
+    bgr : bool
+        Frames given as arrays are BGR.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    Path
+        ``output``.
+
+    Examples
+    --------
+    >>> from skelbehave.pose import extract, render_overlay
+    >>> video = "../shared/videos/person01_boxing_d2_uncomp.mp4"
+    >>> seqs = extract(video, model="../shared/models/pose_landmarker_full.task")  # doctest: +SKIP
+    >>> render_overlay(video, seqs, "boxing_overlay.mp4", predictions=["boxing"] * 390)  # doctest: +SKIP
+    PosixPath('boxing_overlay.mp4')
+    """
+    from tqdm.auto import tqdm
+
+    cv2 = _cv2()
+    if isinstance(sequences, PoseSequence):
+        sequences = [sequences]
+    sequences = list(sequences)
+    xys = [_image_xy(s, i) for i, s in enumerate(sequences)]
+    bones = [np.asarray(s.layout.bone_indices) for s in sequences]
+    persons = [s.meta.get("person", i) for i, s in enumerate(sequences)]
+    starts = [int(s.meta.get("start_frame", 0)) for s in sequences]
+    frames, info = iter_frames(source, fps=fps, bgr=bgr)
+    out_fps = fps or info.get("fps") or next((s.fps for s in sequences if s.fps), None)
+    labels = _labels_per_frame(predictions, persons, out_fps)
+    output = Path(output)
+    as_video = output.suffix.lower() in VIDEO_OUTPUT_SUFFIXES
+    if as_video and not out_fps:
+        raise PoseDataError("writing a video needs a frame rate: pass fps=...", path=output)
+    if not as_video:
+        output.mkdir(parents=True, exist_ok=True)
+    writer = None
+    n = 0
+    bar = tqdm(total=info.get("expected"), unit="frame", desc="overlay", disable=not progress, leave=False)
+
+    def draw(rgb: np.ndarray, t: int) -> np.ndarray:
+        img = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        h, w = img.shape[:2]
+        scale = max(h, w) / 640
+        th = max(1, round(thickness * max(scale, 0.5)))
+        frame_labels = labels.get(t, {})
+        for k, (seq, xy, bone, pid, st) in enumerate(
+            zip(sequences, xys, bones, persons, starts, strict=True)
+        ):
+            i = t - st
+            if not 0 <= i < len(xy):
+                continue
+            pts = xy[i] * (w, h)
+            ok = np.isfinite(pts).all(axis=1)
+            if seq.confidence is not None and min_confidence > 0:
+                ok &= seq.confidence[i] >= min_confidence
+            if not ok.any():
+                continue
+            colour = _PALETTE[k % len(_PALETTE)]
+            for a, b in bone:
+                if ok[a] and ok[b]:
+                    pa, pb = pts[a], pts[b]
+                    cv2.line(
+                        img,
+                        (round(pa[0]), round(pa[1])),
+                        (round(pb[0]), round(pb[1])),
+                        colour,
+                        th,
+                        cv2.LINE_AA,
+                    )
+            for p in pts[ok]:
+                cv2.circle(img, (round(p[0]), round(p[1])), th + 1, colour, -1, cv2.LINE_AA)
+            top = pts[ok][np.argmin(pts[ok][:, 1])]
+            text = str(pid) + (f": {frame_labels[pid]}" if pid in frame_labels else "")
+            cv2.putText(
+                img,
+                text,
+                (round(top[0]), max(12, round(top[1] - 6 * scale))),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.45 * max(scale, 0.6),
+                colour,
+                max(1, th - 1),
+                cv2.LINE_AA,
+            )
+        if None in frame_labels:
+            fs = 0.5 * max(scale, 0.6)
+            (tw, tht), _ = cv2.getTextSize(frame_labels[None], cv2.FONT_HERSHEY_SIMPLEX, fs, 1)
+            cv2.rectangle(img, (0, 0), (tw + 8, tht + 10), (0, 0, 0), -1)
+            cv2.putText(
+                img,
+                frame_labels[None],
+                (4, tht + 4),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                fs,
+                (255, 255, 255),
+                1,
+                cv2.LINE_AA,
+            )
+        return img
+
+    try:
+        if as_video:
+            with atomic_path(output) as tmp:
+                for rgb in frames:
+                    if max_frames is not None and n >= max_frames:
+                        break
+                    img = draw(rgb, n)
+                    if writer is None:
+                        fourcc = cv2.VideoWriter_fourcc(*VIDEO_OUTPUT_SUFFIXES[output.suffix.lower()])
+                        writer = cv2.VideoWriter(
+                            str(tmp), fourcc, float(out_fps), (img.shape[1], img.shape[0])
+                        )
+                        if not writer.isOpened():
+                            raise PoseDataError("OpenCV cannot write this video format here", path=output)
+                    writer.write(img)
+                    n += 1
+                    bar.update(1)
+                if writer is None:
+                    raise PoseDataError(
+                        "the source has no frames: nothing was rendered", path=info.get("name")
+                    )
+                writer.release()
+                writer = None
+        else:
+            for rgb in frames:
+                if max_frames is not None and n >= max_frames:
+                    break
+                if not cv2.imwrite(str(output / f"frame_{n:06d}.png"), draw(rgb, n)):
+                    raise PoseDataError("cannot write PNG frames here", path=output)
+                n += 1
+                bar.update(1)
+    finally:
+        if writer is not None:
+            writer.release()
+        bar.close()
+    if n == 0:
+        raise PoseDataError("the source has no frames: nothing was rendered", path=info.get("name"))
+    logger.info("overlay: %d frames written to %s", n, output)
+    return output
