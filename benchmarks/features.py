@@ -159,7 +159,7 @@ print(json.dumps({{"import_s": t1 - t0, "first_call_s": t2 - t1, "total_s": t2 -
 """
 
 MEMORY_PROBE = """
-import gc, json, resource, tracemalloc
+import gc, json, tracemalloc
 import numpy as np
 from skelbehave.features import JointFeatures
 from skelbehave.poses import PoseSequence
@@ -169,12 +169,22 @@ seqs = [PoseSequence(a, "msr20") for a in np.split(X, np.cumsum(lengths)[:-1])] 
 f = JointFeatures(layout="msr20", backend={backend!r}).fit(seqs[:1])
 f.transform(seqs[:2])  # load the kernels before measuring
 gc.collect()
-base = int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize() / 1024  # current RSS, KiB
+
+
+def status(key):  # KiB; ru_maxrss would carry the parent's peak across fork/exec
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1])
+
+
+with open("/proc/self/clear_refs", "w") as fh:  # reset the peak-RSS counter (VmHWM)
+    fh.write("5")
+base = status("VmRSS:")
 tracemalloc.start()
 d = f.transform(seqs)
 _, peak = tracemalloc.get_traced_memory()
 tracemalloc.stop()
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+after = status("VmHWM:")
 out_mb = (d.blocks[0].base if d.blocks[0].base is not None else d.blocks[0]).nbytes / 2**20
 res = {{"rss_growth_mb": (after - base) / 1024, "traced_peak_mb": peak / 2**20, "output_mb": out_mb}}
 print(json.dumps(res))

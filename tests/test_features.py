@@ -395,3 +395,13 @@ def test_serial_and_parallel_kernels_are_cached_separately():
     assert K._fused_parallel.targetoptions.get("parallel") and not K._fused_serial.targetoptions.get(
         "parallel"
     )
+
+
+def test_importing_features_does_not_import_sklearn():
+    # scikit-learn costs about a second to import; the transformer works without it
+    import subprocess
+    import sys
+
+    code = "import sys, skelbehave.features; print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

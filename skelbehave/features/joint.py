@@ -27,6 +27,9 @@ Displacement
     the difference is divided by the actual span (one-sided difference); a
     one-frame sequence has displacement 0. With ``fps`` unknown the unit is
     per frame.
+Key frames
+    Descriptors are computed only for the key frames, but displacement still
+    reads the neighbouring frames ``r +- D`` of the full sequence.
 Missing joints
     NaN propagates into the descriptors that use the joint; ``fill_value``
     (default 0.0) then replaces NaN in the output so that encoders get finite
@@ -637,9 +640,10 @@ class JointFeatures(TransformerBase):
     stride : int
         Step for ``keyframes="stride"``.
     normalize : bool
-        Scale by body size (and rotate with ``rotate``) per sequence.
+        Scale by body size (and rotate with ``rotate``) per sequence. Position
+        descriptors are root-relative either way; ``False`` keeps raw units.
     rotate : bool
-        Rotate to the canonical facing direction.
+        Rotate to the canonical facing direction (only with ``normalize``).
     n_jobs : int
         numba threads (-1: all).
     position_groups, displacement_groups : list of list of str or dict, optional
@@ -860,6 +864,14 @@ class JointFeatures(TransformerBase):
             fill=fill,
             backend=self.backend,
             n_jobs=self.n_jobs,
+        )
+        logger.debug(
+            "joint features: %d sequences, %d frames -> %d rows x %d columns (backend %s)",
+            len(off) - 1,
+            off[-1],
+            out.shape[0],
+            out.shape[1],
+            self.backend,
         )
         bounds = np.concatenate([[0], np.cumsum(self.dims_)])
         blocks = [out[:, bounds[g] : bounds[g + 1]] for g in range(len(self.dims_))]
