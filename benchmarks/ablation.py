@@ -457,6 +457,12 @@ def main(argv=None) -> int:
                 print(TABLES[study](df), flush=True)
         if not args.no_confusion:
             confusion_figures(out, args.quick, args.root)
+    else:  # redraw every study's figures from its CSV
+        for study in STUDIES:
+            for ds in DATASETS:
+                df = _read(out, study, ds)
+                if df is not None:
+                    ablation._study_figures(study, df, out, f"{study.replace('-', '_')}_{ds}")
     headline_figures(out)
     print("\n## Accuracy vs reported baselines\n")
     print(table_baselines(out))

@@ -86,10 +86,9 @@ def _mean_std(df: pd.DataFrame, by: list[str], metric: str) -> pd.DataFrame:
     if sub.empty:
         raise ValueError(f"no rows with metric {metric!r}; metrics present: {sorted(df['metric'].unique())}")
     g = sub.groupby(by, sort=False, dropna=False)["value"].agg(["mean", "std"]).reset_index()
-    g["std"] = g["std"].fillna(0.0)
     s = _scale(metric)
-    g["mean"] *= s
-    g["std"] *= s
+    g["mean"] = g["mean"].to_numpy(dtype=float) * s
+    g["std"] = g["std"].fillna(0.0).to_numpy(dtype=float) * s
     return g
 
 
@@ -147,9 +146,9 @@ def plot_feature_counts(
         m = _mean_std(part, ["n_groups"], metric)
         handles.append(
             ax.errorbar(
-                m["n_groups"],
-                m["mean"],
-                yerr=m["std"],
+                m["n_groups"].to_numpy(),
+                m["mean"].to_numpy(),
+                yerr=m["std"].to_numpy(),
                 marker="o",
                 capsize=3,
                 color=colours.get(bool(ov)),
@@ -167,9 +166,9 @@ def plot_feature_counts(
             t = _mean_std(part, ["n_groups"], time_metric)
             handles.append(
                 ax2.errorbar(
-                    t["n_groups"],
-                    t["mean"],
-                    yerr=t["std"],
+                    t["n_groups"].to_numpy(),
+                    t["mean"].to_numpy(),
+                    yerr=t["std"].to_numpy(),
                     marker="s",
                     linestyle="--",
                     capsize=3,
@@ -286,19 +285,25 @@ def plot_encoders(
         "n_components": "PCA dimensions per group (0 = all)",
         "pyramid_levels": "temporal pyramid levels",
     }
+    vals = sorted(sub[factor].unique())
+    top = max(vals) * 2 if max(vals) > 0 else 1  # "all" PCA dimensions (0) drawn right of the largest value
     for enc, part in sub.groupby("encoder", sort=True):
-        m = _mean_std(part, [factor], metric).sort_values(factor)
-        xs = m[factor].to_numpy()
-        if factor == "n_components":  # "all" drawn right of the largest value
-            xs = np.where(xs == 0, (xs.max() * 2 if xs.max() > 0 else 1), xs)
-        ax.errorbar(xs, m["mean"], yerr=m["std"], marker="o", capsize=3, label=names.get(enc, enc))
+        m = _mean_std(part, [factor], metric)
+        m["_x"] = np.where(m[factor] == 0, top, m[factor]) if factor == "n_components" else m[factor]
+        m = m.sort_values("_x")
+        ax.errorbar(
+            m["_x"].to_numpy(),
+            m["mean"].to_numpy(),
+            yerr=m["std"].to_numpy(),
+            marker="o",
+            capsize=3,
+            label=names.get(enc, enc),
+        )
     if factor in ("n_clusters", "n_components"):
         ax.set_xscale("log", base=2)
-    vals = sorted(sub[factor].unique())
     if factor == "n_components":
-        top = max(vals) * 2 if max(vals) > 0 else 1
-        ticks = [v if v else top for v in vals]
-        ax.set_xticks(ticks, [str(v) if v else "all" for v in vals])
+        vals = [v for v in vals if v] + [v for v in vals if not v]
+        ax.set_xticks([v if v else top for v in vals], [str(v) if v else "all" for v in vals])
     else:
         ax.set_xticks(vals, [str(v) for v in vals])
     ax.minorticks_off()
@@ -350,8 +355,8 @@ def plot_pruning_tradeoff(
             xs, xerr = mx["mean"].to_numpy(), mx["std"].to_numpy()
         ax.errorbar(
             xs,
-            my["mean"],
-            yerr=my["std"],
+            my["mean"].to_numpy(),
+            yerr=my["std"].to_numpy(),
             xerr=xerr,
             marker="o",
             capsize=3,
