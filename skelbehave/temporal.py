@@ -21,7 +21,8 @@ The pieces, each usable on its own:
 Windows are centred: window ``k`` of a sequence has centre frame
 ``c_k = k * stride`` (plus the last frame) and covers
 ``[c_k - length // 2, c_k - length // 2 + length)`` clipped to the sequence,
-so every frame is covered and short sequences still get windows.
+so every frame is covered (when ``length >= stride``) and short sequences
+still get windows.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ __all__ = [
     "min_bout_length",
     "segments",
     "sliding_windows",
+    "split_individuals",
     "to_frames",
     "window_labels",
 ]
@@ -143,7 +145,8 @@ def sliding_windows(lengths: Sequence[int] | np.ndarray, length: int, stride: in
 
     Centres are ``0, stride, 2*stride, ...`` and the last frame of each
     sequence (so every frame is inside a window); each window spans
-    ``length`` frames around its centre, clipped at the sequence ends.
+    ``length`` frames around its centre, clipped at the sequence ends
+    (every frame lies in a window when ``length >= stride``).
     Fully vectorised: cost does not depend on a Python loop per window.
 
     Parameters
@@ -453,10 +456,50 @@ def bout_table(labels, fps: float | None = None, classes=None) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- per-frame features
+def split_individuals(seq: PoseSequence) -> list[PoseSequence]:
+    """Split a sequence that holds several animals side by side into one sequence per animal.
+
+    A layout holds several animals when it has two or more joint groups
+    ``g`` whose joints are all named ``g_<part>`` with the same parts in the
+    same order (the convention of the multi-animal data set loaders, e.g.
+    ``individual1_top ... individual2_tail-e``). Any other sequence is
+    returned unchanged, as a one-item list.
+
+    Examples
+    --------
+    >>> lay = JointLayout("pair", ("a_nose", "a_tail", "b_nose", "b_tail"),
+    ...                   groups={"a": ("a_nose", "a_tail"), "b": ("b_nose", "b_tail")})
+    >>> parts = split_individuals(PoseSequence(np.zeros((3, 4, 2)), lay))
+    >>> [p.layout.joints for p in parts], [p.meta["person"] for p in parts]
+    ([('nose', 'tail'), ('nose', 'tail')], ['a', 'b'])
+    """
+    groups = seq.layout.groups
+    if len(groups) < 2:
+        return [seq]
+    parts = None
+    for g, joints in groups.items():
+        pre = f"{g}_"
+        if not all(j.startswith(pre) for j in joints):
+            return [seq]
+        names = [j[len(pre) :] for j in joints]
+        if parts is None:
+            parts = names
+        elif names != parts:
+            return [seq]
+    lay = JointLayout.from_names(parts, name=f"{seq.layout.name}_animal")
+    out = []
+    for g, joints in groups.items():
+        idx = seq.layout.indices(joints)
+        conf = None if seq.confidence is None else seq.confidence[:, idx]
+        meta = dict(seq.meta, person=g)
+        out.append(PoseSequence(seq.position[:, idx], lay, fps=seq.fps, confidence=conf, meta=meta))
+    return out
+
+
 def _as_recording(item, layout=None, fps=None) -> list[PoseSequence]:
     """One recording: a PoseSequence, a list of them (one per individual) or an array."""
     if isinstance(item, PoseSequence):
-        return [item]
+        return split_individuals(item)
     if isinstance(item, np.ndarray):
         if item.ndim == 4:  # (individuals, T, J, C)
             if layout is None:
@@ -1033,7 +1076,7 @@ class FrameLevelModel:
         T = len(p)
         df = pd.DataFrame(
             {
-                "frame": np.arange(T),
+                "frame": int(rec[0].meta.get("start_frame", 0) or 0) + np.arange(T),
                 "time": np.arange(T) / fps if fps else np.full(T, np.nan),
                 "label": self.classes_[lab],
             }
