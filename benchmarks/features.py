@@ -202,6 +202,25 @@ def run_probe(code: str, env_extra: dict[str, str]) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def contention() -> str:
+    """Why a thread count may not matter here: CPU pressure and autogroup scheduling."""
+    parts = []
+    try:
+        some = Path("/proc/pressure/cpu").read_text().split()[1]
+        parts.append(f"CPU pressure {some} (% of time some task waited for a CPU)")
+    except (OSError, IndexError):
+        pass
+    try:
+        if Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1":
+            parts.append(
+                "autogroup scheduling is on: CPU time is shared per session, so while other sessions "
+                "are busy a second thread does not get this process more CPU"
+            )
+    except OSError:
+        pass
+    return "; ".join(parts) or "no contention information"
+
+
 # --------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -213,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     import numba
 
     print(f"numba {numba.__version__}, numpy {np.__version__}, threading layer default, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; {contention()}")  # fmt: skip
     t = time.perf_counter()
     seqs = load_sequences()
     X1, off1 = ragged(seqs)
@@ -335,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   backend={backend:6s} tracemalloc peak {d['traced_peak_mb']:7.1f} MiB   "
               f"peak RSS - RSS before {d['rss_growth_mb']:7.1f} MiB   (output {d['output_mb']:.1f} MiB, "
               f"input {in_b / 2**20:.1f} MiB)")  # fmt: skip
-    print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (2 CPUs shared with other work)")
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; {contention()}")
     return 0
 
 
