@@ -405,3 +405,34 @@ def test_importing_features_does_not_import_sklearn():
     code = "import sys, skelbehave.features; print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_random_ragged_collections_match_numpy():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=40, deadline=None)
+    @given(
+        lengths=st.lists(st.integers(0, 9), min_size=1, max_size=6),
+        C=st.sampled_from([2, 3]),
+        step=st.integers(1, 4),
+        nan_frac=st.sampled_from([0.0, 0.1, 0.5]),
+        rotate=st.booleans(),
+        pairwise=st.booleans(),
+        keyframes=st.sampled_from(["all", "stride", "motion"]),
+        seed=st.integers(0, 2**16),
+    )
+    def check(lengths, C, step, nan_frac, rotate, pairwise, keyframes, seed):
+        rng = np.random.default_rng(seed)
+        X = []
+        for T in lengths:
+            x = rng.normal(size=(T, 20, C))
+            x[rng.random((T, 20)) < nan_frac] = np.nan
+            X.append(x)
+        kw = {"layout": "msr20", "displacement_step": step, "rotate": rotate, "pairwise": pairwise}
+        kw.update(keyframes=keyframes, n_keyframes=3, stride=2, fill_value=None)
+        a, b = _both(X, **kw)
+        _same(a, b)
+        np.testing.assert_array_equal(np.isnan(a.concat()), np.isnan(b.concat()))
+
+    check()
