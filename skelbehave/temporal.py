@@ -43,7 +43,7 @@ from .poses import PoseSequence
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "BoostedTrees",
+    "FlatTrees",
     "FrameFeatures",
     "FrameLevelModel",
     "Windows",
@@ -1094,7 +1094,8 @@ class FrameLevelModel:
     def save(self, path) -> Any:
         """Save to a ``.skb`` model file (JSON + arrays, checksummed; no pickle).
 
-        Only the default ``classifier="hgb"`` can be saved.
+        Tree-ensemble classifiers (``"hgb"``, ``"extra_trees"``, or such an
+        estimator) can be saved.
 
         Examples
         --------
@@ -1104,15 +1105,11 @@ class FrameLevelModel:
 
         self._check_fitted()
         clf = self.classifier_
-        if not isinstance(clf, BoostedTrees):
-            if type(clf).__name__ != "HistGradientBoostingClassifier":
-                raise TypeError(
-                    f"only classifier='hgb' frame-level models can be saved, not {type(clf).__name__}"
-                )
-            clf = BoostedTrees.from_sklearn(clf)
+        if not isinstance(clf, FlatTrees):
+            clf = FlatTrees.from_sklearn(clf)
         params = self.get_params()
         if not isinstance(params["classifier"], str):
-            params["classifier"] = "hgb"
+            params["classifier"] = "extra_trees" if clf.kind == "forest" else "hgb"
         params["pyramid"] = list(params["pyramid"])
         params["ignore_labels"] = None if params["ignore_labels"] is None else list(params["ignore_labels"])
         cparams, carrays = clf.get_state()
@@ -1143,7 +1140,7 @@ class FrameLevelModel:
             m.layout_ = JointLayout.from_dict(doc["layout"])
             m.feature_names_ = list(doc["feature_names"])
             sub = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("classifier.")}
-            m.classifier_ = BoostedTrees.from_state(doc["classifier"], sub)
+            m.classifier_ = FlatTrees.from_state(doc["classifier"], sub)
             m.manifest_ = doc.get("_manifest", {})
         except ModelFileError:
             raise
@@ -1161,13 +1158,15 @@ class FrameLevelModel:
 
 
 # --------------------------------------------------------------------------- saving without pickle
-def _boosted_predict_raw(X, feature, threshold, missing_left, left, right, is_leaf, value, roots, n_per_iter):
-    """Sum of tree outputs per sample and class (numba kernel, compiled on first use)."""
+def _trees_predict_raw(
+    X, feature, threshold, missing_left, left, right, is_leaf, value, roots, tree_col, n_out
+):
+    """Sum over trees of leaf values per sample (numba kernel, compiled on first use)."""
     n = X.shape[0]
-    n_trees = roots.shape[0]
-    out = np.zeros((n, n_per_iter))
+    n_val = value.shape[1]
+    out = np.zeros((n, n_out))
     for i in range(n):
-        for t in range(n_trees):
+        for t in range(roots.shape[0]):
             node = roots[t]
             while not is_leaf[node]:
                 v = X[i, feature[node]]
@@ -1177,27 +1176,38 @@ def _boosted_predict_raw(X, feature, threshold, missing_left, left, right, is_le
                     node = left[node]
                 else:
                     node = right[node]
-            out[i, t % n_per_iter] += value[node]
+            c = tree_col[t]
+            for k in range(n_val):
+                out[i, c + k] += value[node, k]
     return out
 
 
 _KERNELS: dict[str, Any] = {}
 
 
-def _boosted_kernel():
-    if "boost" not in _KERNELS:
+def _trees_kernel():
+    if "trees" not in _KERNELS:
         import numba
 
-        _KERNELS["boost"] = numba.njit(cache=True, nogil=True)(_boosted_predict_raw)
-    return _KERNELS["boost"]
+        _KERNELS["trees"] = numba.njit(cache=True, nogil=True)(_trees_predict_raw)
+    return _KERNELS["trees"]
 
 
-class BoostedTrees:
-    """A fitted ``HistGradientBoostingClassifier`` as flat arrays (saved without pickle).
+class FlatTrees:
+    """A fitted tree ensemble as flat arrays, saved and loaded without pickle.
 
-    Predicts exactly like the estimator it was made from (numeric features,
-    NaN routed as learnt). Built with :meth:`from_sklearn`; saved through
-    :meth:`get_state` / :meth:`from_state`.
+    Made from a ``HistGradientBoostingClassifier`` (``kind="boosted"``) or an
+    ``ExtraTreesClassifier`` / ``RandomForestClassifier`` (``kind="forest"``)
+    with :meth:`from_sklearn`; predicts like the estimator it came from
+    (numeric features, NaN routed as learnt).
+
+    Examples
+    --------
+    >>> from sklearn.ensemble import ExtraTreesClassifier
+    >>> X = np.random.default_rng(0).normal(size=(60, 3)); y = (X[:, 0] > 0).astype(int)
+    >>> et = ExtraTreesClassifier(n_estimators=5, random_state=0).fit(X, y)
+    >>> bool(np.allclose(FlatTrees.from_sklearn(et).predict_proba(X), et.predict_proba(X)))
+    True
     """
 
     _ARRAYS = (
@@ -1209,53 +1219,79 @@ class BoostedTrees:
         "is_leaf",
         "value",
         "roots",
-        "baseline",
+        "tree_col",
     )
 
-    def __init__(self, arrays: dict[str, np.ndarray], classes: np.ndarray, n_features_in: int) -> None:
+    def __init__(self, kind: str, arrays: dict[str, np.ndarray], classes, n_features_in: int) -> None:
+        self.kind = kind
         self.arrays = arrays
         self.classes_ = np.asarray(classes)
         self.n_features_in_ = int(n_features_in)
 
     @classmethod
-    def from_sklearn(cls, est) -> BoostedTrees:
-        """Flatten a fitted HistGradientBoostingClassifier (numeric features only)."""
-        if getattr(est, "is_categorical_", None) is not None and np.any(est.is_categorical_):
-            raise TypeError("categorical features cannot be saved")
-        feats, thr, miss, lft, rgt, leaf, val, roots = [], [], [], [], [], [], [], []
+    def from_sklearn(cls, est) -> FlatTrees:
+        """Flatten a fitted HistGradientBoosting, ExtraTrees or RandomForest classifier."""
+        name = type(est).__name__
+        parts: dict[str, list] = {k: [] for k in cls._ARRAYS}
         base = 0
-        for it in est._predictors:
-            for pred in it:
-                nd = pred.nodes
-                roots.append(base)
-                feats.append(nd["feature_idx"].astype(np.int64))
-                thr.append(nd["num_threshold"].astype(np.float64))
-                miss.append(nd["missing_go_to_left"].astype(np.bool_))
-                lft.append(nd["left"].astype(np.int64) + base)
-                rgt.append(nd["right"].astype(np.int64) + base)
-                leaf.append(nd["is_leaf"].astype(np.bool_))
-                val.append(nd["value"].astype(np.float64))
+        if name == "HistGradientBoostingClassifier":
+            if getattr(est, "is_categorical_", None) is not None and np.any(est.is_categorical_):
+                raise TypeError("categorical features cannot be saved")
+            kind = "boosted"
+            k = int(est.n_trees_per_iteration_)
+            trees = [(pred.nodes, t % k) for it in est._predictors for t, pred in enumerate(it)]
+            for nd, col in trees:
+                parts["roots"].append(base)
+                parts["tree_col"].append(col)
+                parts["feature"].append(nd["feature_idx"])
+                parts["threshold"].append(nd["num_threshold"])
+                parts["missing_left"].append(nd["missing_go_to_left"])
+                parts["left"].append(nd["left"].astype(np.int64) + base)
+                parts["right"].append(nd["right"].astype(np.int64) + base)
+                parts["is_leaf"].append(nd["is_leaf"])
+                parts["value"].append(nd["value"].reshape(-1, 1))
                 base += len(nd)
-        arrays = {
-            "feature": np.concatenate(feats),
-            "threshold": np.concatenate(thr),
-            "missing_left": np.concatenate(miss),
-            "left": np.concatenate(lft),
-            "right": np.concatenate(rgt),
-            "is_leaf": np.concatenate(leaf),
-            "value": np.concatenate(val),
-            "roots": np.asarray(roots, dtype=np.int64),
-            "baseline": np.asarray(est._baseline_prediction, dtype=np.float64).reshape(-1),
-        }
-        return cls(arrays, est.classes_, est.n_features_in_)
+            extra = {"baseline": np.asarray(est._baseline_prediction, dtype=np.float64).reshape(-1)}
+        elif name in ("ExtraTreesClassifier", "RandomForestClassifier"):
+            kind = "forest"
+            for tree in est.estimators_:
+                st = tree.tree_.__getstate__()
+                nd, val = st["nodes"], np.asarray(st["values"], dtype=np.float64)[:, 0, :]
+                leaf = nd["left_child"] < 0
+                val = val / np.where(val.sum(1, keepdims=True) > 0, val.sum(1, keepdims=True), 1.0)
+                parts["roots"].append(base)
+                parts["tree_col"].append(0)
+                parts["feature"].append(np.where(leaf, 0, nd["feature"]))
+                parts["threshold"].append(nd["threshold"])
+                parts["missing_left"].append(nd["missing_go_to_left"])
+                parts["left"].append(np.where(leaf, 0, nd["left_child"] + base))
+                parts["right"].append(np.where(leaf, 0, nd["right_child"] + base))
+                parts["is_leaf"].append(leaf)
+                parts["value"].append(val)
+                base += len(nd)
+            extra = {}
+        else:
+            raise TypeError(
+                f"cannot flatten a {name}; supported: HistGradientBoosting, ExtraTrees, RandomForest"
+            )
+        dtypes = {"feature": np.int64, "threshold": np.float64, "missing_left": np.bool_, "left": np.int64,
+                  "right": np.int64, "is_leaf": np.bool_, "value": np.float64}  # fmt: skip
+        arrays = {k: np.concatenate(parts[k]).astype(t) for k, t in dtypes.items()}
+        arrays["roots"] = np.asarray(parts["roots"], dtype=np.int64)
+        arrays["tree_col"] = np.asarray(parts["tree_col"], dtype=np.int64)
+        arrays.update(extra)
+        return cls(kind, arrays, est.classes_, est.n_features_in_)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Class probabilities (softmax, or sigmoid for two classes)."""
+        """Class probabilities, as the source estimator computes them."""
         a = self.arrays
         X = np.ascontiguousarray(X, dtype=np.float64)
-        k = len(a["baseline"])
         tree = [a[n] for n in ("feature", "threshold", "missing_left", "left", "right", "is_leaf", "value")]
-        raw = _boosted_kernel()(X, *tree, a["roots"], k)
+        if self.kind == "forest":
+            raw = _trees_kernel()(X, *tree, a["roots"], a["tree_col"], a["value"].shape[1])
+            return raw / len(a["roots"])
+        k = len(a["baseline"])
+        raw = _trees_kernel()(X, *tree, a["roots"], a["tree_col"], k)
         raw += a["baseline"]
         if k == 1:
             p1 = 1.0 / (1.0 + np.exp(-raw[:, 0]))
@@ -1270,36 +1306,49 @@ class BoostedTrees:
 
     def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """JSON-able parameters and arrays."""
-        return {"classes": self.classes_.tolist(), "n_features_in": self.n_features_in_}, dict(self.arrays)
+        params = {"kind": self.kind, "classes": self.classes_.tolist(), "n_features_in": self.n_features_in_}
+        return params, dict(self.arrays)
 
     @classmethod
-    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> BoostedTrees:
-        """Rebuild from :meth:`get_state` output (checks array names and node references)."""
-        missing = [k for k in cls._ARRAYS if k not in arrays]
-        if missing:
-            raise ValueError(f"boosted trees lack arrays {missing}")
-        a = {k: np.asarray(arrays[k]) for k in cls._ARRAYS}
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> FlatTrees:
+        """Rebuild from :meth:`get_state` output, checking that every tree walk ends."""
+        kind = params["kind"]
+        need = cls._ARRAYS + (("baseline",) if kind == "boosted" else ())
+        missing = [k for k in need if k not in arrays]
+        if kind not in ("boosted", "forest") or missing:
+            raise ValueError(f"tree ensemble of kind {kind!r} lacks arrays {missing}")
+        a = {k: np.asarray(arrays[k]) for k in need}
         n = len(a["feature"])
         for k in ("threshold", "missing_left", "left", "right", "is_leaf", "value"):
             if len(a[k]) != n:
-                raise ValueError(f"boosted trees: array {k} has {len(a[k])} nodes, expected {n}")
+                raise ValueError(f"tree ensemble: array {k} has {len(a[k])} nodes, expected {n}")
+        if a["value"].ndim != 2 or len(a["tree_col"]) != len(a["roots"]):
+            raise ValueError("tree ensemble: malformed value or tree_col array")
         inner = ~a["is_leaf"].astype(bool)
-        refs = np.concatenate([a["left"][inner], a["right"][inner], a["roots"]])
-        nf = int(params["n_features_in"])
-        if len(refs) and (refs.min() < 0 or refs.max() >= n):
-            raise ValueError("boosted trees: a node refers outside the node table")
         idx = np.arange(n)
+        nf = int(params["n_features_in"])
+        roots = a["roots"]
+        if len(roots) and (roots.min() < 0 or roots.max() >= n):
+            raise ValueError("tree ensemble: a root refers outside the node table")
+        # children after their parent and inside the table: every walk ends at a leaf
         if (a["left"][inner] <= idx[inner]).any() or (a["right"][inner] <= idx[inner]).any():
-            raise ValueError("boosted trees: child nodes must come after their parent")
+            raise ValueError("tree ensemble: child nodes must come after their parent")
+        if inner.any() and (max(a["left"][inner].max(), a["right"][inner].max()) >= n):
+            raise ValueError("tree ensemble: a node refers outside the node table")
         if inner.any() and (a["feature"][inner].min() < 0 or a["feature"][inner].max() >= nf):
-            raise ValueError("boosted trees: a split uses a feature outside the input")
-        a["feature"] = a["feature"].astype(np.int64)
-        a["left"] = a["left"].astype(np.int64)
-        a["right"] = a["right"].astype(np.int64)
-        a["roots"] = a["roots"].astype(np.int64)
-        a["is_leaf"] = a["is_leaf"].astype(np.bool_)
-        a["missing_left"] = a["missing_left"].astype(np.bool_)
-        return cls(a, np.asarray(params["classes"]), nf)
+            raise ValueError("tree ensemble: a split uses a feature outside the input")
+        n_out = len(a["baseline"]) if kind == "boosted" else a["value"].shape[1]
+        if len(a["tree_col"]) and (
+            a["tree_col"].min() < 0 or (a["tree_col"] + a["value"].shape[1]).max() > n_out
+        ):
+            raise ValueError("tree ensemble: tree output column out of range")
+        for k in ("feature", "left", "right", "roots", "tree_col"):
+            a[k] = a[k].astype(np.int64)
+        for k in ("is_leaf", "missing_left"):
+            a[k] = a[k].astype(np.bool_)
+        a["threshold"] = a["threshold"].astype(np.float64)
+        a["value"] = a["value"].astype(np.float64)
+        return cls(kind, a, np.asarray(params["classes"]), nf)
 
 
 def load_frame_model(path) -> FrameLevelModel:
