@@ -1,0 +1,198 @@
+"""Lightweight CNN: accuracy and cost before/after network slimming, plain vs DO-Conv.
+
+Cross-subject on MSR Action3D (train subjects 1,3,5,7,9) and UTD-MHAD (train
+1,3,5,7), several seeds. Per dataset, seed and convolution type (plain /
+DO-Conv) one two-stream network is trained with an L1 penalty on BatchNorm
+scales; its test accuracy is reported fused and per stream (the position and
+motion streams are separate networks, each with its own loss; the fused
+validation accuracy drives early stopping). The trained network is then pruned
+physically by each global ratio and fine-tuned. Hyper-parameters are fixed in
+advance; nothing is tuned on test subjects.
+
+Costs (inference form, DO-Conv folded, both streams): parameters, MACs per
+sequence, saved size, and median CPU latency with one thread for a batch of 1
+and of 64 sequences. The machine is shared: latencies are noisy, ratios within
+one run are what counts.
+
+Usage::
+
+    python benchmarks/pruning.py                      # everything (long)
+    python benchmarks/pruning.py --datasets msr --seeds 0 1 2 --csv rows.csv
+
+Progress goes to stderr; the final table to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from skelbehave.datasets import load_msr_action3d, load_utd_mhad
+from skelbehave.models.cnn import CNNClassifier
+from skelbehave.models.cnn.report import model_cost
+
+LOADERS = {"msr": ("MSR Action3D", load_msr_action3d), "utd": ("UTD-MHAD", load_utd_mhad)}
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def evaluate(clf, Xte, yte) -> dict[str, float]:
+    probs = clf.stream_proba(Xte)
+    out = {s: float(np.mean(clf.classes_[p.argmax(1)] == yte)) for s, p in probs.items()}
+    fused = np.mean(list(probs.values()), axis=0)
+    out["fused"] = float(np.mean(clf.classes_[fused.argmax(1)] == yte))
+    return out
+
+
+def run(args) -> pd.DataFrame:
+    torch.set_num_threads(args.threads)
+    rows = []
+    for key in args.datasets:
+        name, loader = LOADERS[key]
+        root = Path(args.data) / ("msr_action3d" if key == "msr" else "utd_mhad") if args.data else None
+        ds = loader(root)
+        tr, te = ds.train_test_split()
+        Xtr = [ds.sequences[i] for i in tr]
+        Xte = [ds.sequences[i] for i in te]
+        ytr, yte = ds.labels[tr], ds.labels[te]
+        log(f"{name}: {len(tr)} train / {len(te)} test sequences, {len(set(ytr.tolist()))} classes")
+        for seed in args.seeds:
+            for conv in args.convs:
+                clf = CNNClassifier(
+                    channels=tuple(args.channels),
+                    n_frames=args.n_frames,
+                    doconv=conv == "doconv",
+                    sparsity=args.sparsity,
+                    max_epochs=args.max_epochs,
+                    patience=args.patience,
+                    finetune_epochs=args.finetune_epochs,
+                    n_threads=args.threads,
+                    random_state=seed,
+                )
+                t0 = time.perf_counter()
+                clf.fit(Xtr, ytr)
+                fit_s = time.perf_counter() - t0
+                acc = evaluate(clf, Xte, yte)
+                cost = model_cost(clf, repeats=args.repeats, threads=1)
+                log(
+                    f"{name} seed={seed} {conv}: fit {fit_s:.0f}s ({len(clf.history_)} epochs) "
+                    f"acc {acc} params {cost['params']}"
+                )
+                base = {"dataset": name, "seed": seed, "conv": conv, "fit_s": fit_s}
+                rows.append({**base, "config": "two-stream", "ratio": 0.0, "accuracy": acc["fused"], **cost})
+                for s in clf.streams_:
+                    single = {
+                        **cost,
+                        "params": cost["params"] // 2,  # each stream is half of the two-stream network
+                        "macs": cost["macs"] // 2,
+                        "size_bytes": np.nan,
+                        "latency_ms_b1": np.nan,
+                        "latency_ms_b64": np.nan,
+                    }
+                    rows.append({**base, "config": f"{s} only", "ratio": 0.0, "accuracy": acc[s], **single})
+                for ratio in args.ratios:
+                    t0 = time.perf_counter()
+                    small = clf.prune(Xtr, ytr, ratio=ratio)
+                    ft_s = time.perf_counter() - t0
+                    acc_p = evaluate(small, Xte, yte)
+                    cost_p = model_cost(small, repeats=args.repeats, threads=1)
+                    log(
+                        f"{name} seed={seed} {conv} pruned {ratio:.0%}: fine-tune {ft_s:.0f}s "
+                        f"acc {acc_p} params {cost_p['params']} macs {cost_p['macs']}"
+                    )
+                    rows.append(
+                        {
+                            **base,
+                            "fit_s": ft_s,
+                            "config": "two-stream",
+                            "ratio": ratio,
+                            "accuracy": acc_p["fused"],
+                            **cost_p,
+                        }
+                    )
+                    if args.csv:
+                        pd.DataFrame(rows).to_csv(args.csv, index=False)
+                if args.csv:
+                    pd.DataFrame(rows).to_csv(args.csv, index=False)
+    return pd.DataFrame(rows)
+
+
+def summarise(df: pd.DataFrame) -> pd.DataFrame:
+    g = df.groupby(["dataset", "config", "conv", "ratio"], sort=False)
+    t = g.agg(
+        seeds=("seed", "nunique"),
+        params=("params", "median"),
+        macs=("macs", "median"),
+        size_kb=("size_bytes", lambda s: s.median() / 1024),
+        lat_b1_ms=("latency_ms_b1", "median"),
+        lat_b64_ms=("latency_ms_b64", "median"),
+        acc_mean=("accuracy", "mean"),
+        acc_std=("accuracy", "std"),
+        time_s=("fit_s", "median"),
+    ).reset_index()
+    # ratios against the unpruned two-stream network of the same dataset and convolution
+    base = t[(t.config == "two-stream") & (t.ratio == 0.0)].set_index(["dataset", "conv"])
+    ref = t.set_index(["dataset", "conv"]).index.map(lambda k: k if k in base.index else None)
+    b = base.reindex(ref)
+    t["params_cut"] = 1 - t["params"].to_numpy() / b["params"].to_numpy()
+    t["macs_cut"] = 1 - t["macs"].to_numpy() / b["macs"].to_numpy()
+    t["speedup_b64"] = b["lat_b64_ms"].to_numpy() / t["lat_b64_ms"].to_numpy()
+    t["acc_delta_pp"] = 100 * (t["acc_mean"].to_numpy() - b["acc_mean"].to_numpy())
+    return t
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--datasets", nargs="+", default=["msr", "utd"], choices=sorted(LOADERS))
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--convs", nargs="+", default=["plain", "doconv"], choices=["plain", "doconv"])
+    p.add_argument("--ratios", nargs="+", type=float, default=[0.5, 0.7])
+    p.add_argument("--channels", nargs="+", type=int, default=[64, 64, 128, 128])
+    p.add_argument("--n-frames", type=int, default=64)
+    p.add_argument("--sparsity", type=float, default=1e-4)
+    p.add_argument("--max-epochs", type=int, default=120)
+    p.add_argument("--patience", type=int, default=30)
+    p.add_argument("--finetune-epochs", type=int, default=40)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--repeats", type=int, default=20, help="latency repeats")
+    p.add_argument("--data", default=None, help="data root (default: SKELBEHAVE_DATA or ../shared/data)")
+    p.add_argument("--csv", default=None, help="also write the per-run rows here")
+    args = p.parse_args(argv)
+    t0 = time.perf_counter()
+    df = run(args)
+    table = summarise(df)
+    pd.set_option("display.width", 250)
+    pd.set_option("display.max_columns", 30)
+    print(
+        f"# pruning benchmark: datasets={args.datasets} seeds={args.seeds} channels={args.channels} "
+        f"T={args.n_frames} max_epochs={args.max_epochs} finetune={args.finetune_epochs} "
+        f"sparsity={args.sparsity} ({time.perf_counter() - t0:.0f} s); latency: median, 1 CPU thread"
+    )
+    fmt = {
+        "params": "{:.0f}".format,
+        "macs": "{:.3g}".format,
+        "size_kb": "{:.0f}".format,
+        "lat_b1_ms": "{:.2f}".format,
+        "lat_b64_ms": "{:.1f}".format,
+        "acc_mean": "{:.4f}".format,
+        "acc_std": "{:.4f}".format,
+        "time_s": "{:.0f}".format,
+        "params_cut": "{:.1%}".format,
+        "macs_cut": "{:.1%}".format,
+        "speedup_b64": "{:.2f}x".format,
+        "acc_delta_pp": "{:+.2f}".format,
+    }
+    print(table.to_string(index=False, formatters=fmt, na_rep="-"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

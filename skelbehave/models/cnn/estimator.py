@@ -1,0 +1,612 @@
+"""`CNNClassifier`: the lightweight two-stream temporal CNN as a scikit-learn estimator."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import train_test_split
+
+from ...errors import ModelFileError
+from ...poses import as_sequences
+from .doconv import fold_doconv, unfold_to_doconv
+from .inputs import STREAMS, clean_positions, make_inputs
+from .network import TwoStreamNet, build_from_description, build_stream_nets, describe
+from .slimming import bn_l1_penalty, prune_stream, ratio_for_threshold
+
+__all__ = ["CNNClassifier"]
+
+logger = logging.getLogger(__name__)
+
+STATE_VERSION = 1
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, tuple | list):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+class CNNClassifier(ClassifierMixin, BaseEstimator):
+    """Lightweight temporal 1-D CNN on skeleton sequences, with slimming and pruning.
+
+    Each sequence becomes per-frame position and motion features resampled to
+    ``n_frames`` (see :mod:`skelbehave.models.cnn.inputs`); one small residual
+    CNN per stream scores the classes and the streams are fused by the mean of
+    their class probabilities. Training uses early stopping on a stratified
+    validation split of the training data. With ``prune_ratio`` (or
+    ``prune_threshold``) the network is trained with an L1 penalty on every
+    BatchNorm scale (``sparsity``), the least important channels are removed
+    physically, and the smaller network is fine-tuned.
+
+    Parameters
+    ----------
+    layout : str or None
+        Joint layout for plain ``(T, J, C)`` arrays (PoseSequences carry theirs).
+    n_frames : int
+        Fixed temporal length every sequence is resampled to.
+    streams : sequence of {"position", "motion"}
+        Streams to train; two streams are fused late.
+    channels : sequence of int
+        Widths of the residual blocks (the stem uses the first).
+    kernel_size, stem_kernel : int
+        Temporal kernel sizes.
+    residual_coefs : "ones", "normal" or sequence of float
+        Shortcut coefficients ``k_i`` of ``H(x) = F(x) + k_i x``.
+    doconv : bool
+        Train with DO-Conv (folded into plain convolutions after training).
+    depth_multiplier : int or None
+        DO-Conv ``D_mul`` (``None``: the kernel size).
+    non_local, motion_excitation, temporal_shift : bool
+        Optional blocks.
+    dropout : float
+        Dropout before each head.
+    displacement_step : int
+        Central-difference step of the motion stream, in resampled frames.
+    position_centre : {"frame", "sequence"}
+        Position stream relative to each frame's root, or to the sequence's mean
+        root position.
+    augment : bool
+        Random rotation (up to 15 degrees), scaling (up to 10 %) and temporal
+        crop (at least 85 % kept) of training sequences.
+    max_epochs, batch_size, lr, weight_decay, label_smoothing :
+        Optimisation (AdamW, cosine learning-rate decay).
+    validation_fraction : float
+        Fraction of the training data held out for early stopping (0: none).
+    patience : int
+        Epochs without a better validation score before stopping.
+    sparsity : float
+        Factor of the L1 penalty on BatchNorm scales (network slimming).
+    prune_ratio : float or None
+        Global fraction of channels to remove after training.
+    prune_threshold : float or None
+        Alternative to ``prune_ratio``: remove the share of channels whose
+        ``|gamma|`` is below this.
+    prune_importance : {"bn_scale", "correlation"}
+        Channel ranking; ``"correlation"`` keeps the filters with the highest
+        summed absolute correlation (narrow network initialised from the wide one).
+    finetune_epochs : int
+        Epochs of fine-tuning after pruning.
+    device : {"auto", "cpu", "cuda"}
+        ``"auto"``: CUDA when available, else CPU.
+    n_threads : int or None
+        Torch CPU threads during fit/predict (None: leave as is).
+    random_state : int or None
+        Seed: the same seed on the same machine gives the same model.
+    progress : bool
+        Show a tqdm progress bar over epochs.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels.
+    network_ : TwoStreamNet
+        The trained network in inference form (plain convolutions).
+    input_mean_, input_std_ : dict of str -> ndarray
+        Per-channel standardisation of each stream's input.
+    history_ : list of dict
+        Per-epoch training loss and validation accuracy.
+    pruning_ : dict or None
+        What pruning did (ratio, parameters before/after per stream).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = [rng.normal(size=(20, 20, 3)) for _ in range(8)]
+    >>> clf = CNNClassifier(layout="msr20", channels=(8, 8), max_epochs=2, random_state=0)
+    >>> clf.fit(X, [0, 1] * 4).predict(X[:2]).shape
+    (2,)
+    """
+
+    _skelbehave_sequence_input = True
+    _skelbehave_name = "cnn"
+
+    def __init__(
+        self,
+        layout: str | None = None,
+        n_frames: int = 64,
+        streams: Sequence[str] = STREAMS,
+        channels: Sequence[int] = (64, 64, 128, 128),
+        kernel_size: int = 3,
+        stem_kernel: int = 5,
+        residual_coefs: str | Sequence[float] = "ones",
+        doconv: bool = False,
+        depth_multiplier: int | None = None,
+        non_local: bool = False,
+        motion_excitation: bool = False,
+        temporal_shift: bool = False,
+        dropout: float = 0.3,
+        displacement_step: int = 2,
+        position_centre: str = "frame",
+        augment: bool = True,
+        max_epochs: int = 120,
+        batch_size: int = 32,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-3,
+        label_smoothing: float = 0.1,
+        validation_fraction: float = 0.15,
+        patience: int = 30,
+        sparsity: float = 0.0,
+        prune_ratio: float | None = None,
+        prune_threshold: float | None = None,
+        prune_importance: str = "bn_scale",
+        finetune_epochs: int = 40,
+        device: str = "auto",
+        n_threads: int | None = None,
+        random_state: int | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.layout = layout
+        self.n_frames = n_frames
+        self.streams = streams
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.stem_kernel = stem_kernel
+        self.residual_coefs = residual_coefs
+        self.doconv = doconv
+        self.depth_multiplier = depth_multiplier
+        self.non_local = non_local
+        self.motion_excitation = motion_excitation
+        self.temporal_shift = temporal_shift
+        self.dropout = dropout
+        self.displacement_step = displacement_step
+        self.position_centre = position_centre
+        self.augment = augment
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.label_smoothing = label_smoothing
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.sparsity = sparsity
+        self.prune_ratio = prune_ratio
+        self.prune_threshold = prune_threshold
+        self.prune_importance = prune_importance
+        self.finetune_epochs = finetune_epochs
+        self.device = device
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.progress = progress
+
+    # ------------------------------------------------------------------ helpers
+    def _device(self) -> torch.device:
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+    @contextlib.contextmanager
+    def _threads(self):
+        old = torch.get_num_threads()
+        if self.n_threads:
+            torch.set_num_threads(int(self.n_threads))
+        try:
+            yield
+        finally:
+            torch.set_num_threads(old)
+
+    def _stream_names(self) -> list[str]:
+        names = [self.streams] if isinstance(self.streams, str) else list(self.streams)
+        bad = [s for s in names if s not in STREAMS]
+        if bad or not names:
+            raise ValueError(f"streams must be a non-empty subset of {STREAMS}, got {self.streams!r}")
+        return names
+
+    def _positions(self, X) -> tuple[list[np.ndarray], np.ndarray, int]:
+        seqs = as_sequences(X, layout=self.layout)
+        if not seqs:
+            raise ValueError("no sequences given")
+        layout = seqs[0].layout
+        for i, s in enumerate(seqs):
+            if s.layout != layout or s.n_dims != seqs[0].n_dims:
+                raise ValueError(
+                    f"sequence {i} has layout {s.layout.name!r} with {s.n_dims} coords; "
+                    f"expected {layout.name!r} with {seqs[0].n_dims} like sequence 0"
+                )
+        return [clean_positions(s) for s in seqs], layout.root_indices, layout.n_joints * seqs[0].n_dims
+
+    def _inputs(self, positions, root, rng=None) -> dict[str, np.ndarray]:
+        aug = {"rotate": 15.0, "scale": 0.1, "crop": 0.85} if (self.augment and rng is not None) else None
+        return make_inputs(
+            positions,
+            root,
+            n_frames=self.n_frames,
+            displacement_step=self.displacement_step,
+            streams=self.streams_,
+            rng=rng,
+            augment=aug,
+            position_centre=self.position_centre,
+        )
+
+    def _standardise(self, inputs: dict[str, np.ndarray], device) -> dict[str, torch.Tensor]:
+        return {
+            k: torch.from_numpy(
+                ((v - self.input_mean_[k][None, :, None]) / self.input_std_[k][None, :, None]).astype(
+                    np.float32
+                )
+            ).to(device)
+            for k, v in inputs.items()
+        }
+
+    def _config(self, n_features: int, n_classes: int) -> dict[str, Any]:
+        return {
+            "stream_inputs": {s: int(n_features) for s in self.streams_},
+            "n_classes": int(n_classes),
+            "channels": [int(c) for c in self.channels],
+            "strides": None,
+            "kernel_size": int(self.kernel_size),
+            "stem_kernel": int(self.stem_kernel),
+            "residual_coefs": _jsonable(self.residual_coefs),
+            "non_local": bool(self.non_local),
+            "motion_excitation": bool(self.motion_excitation),
+            "temporal_shift": bool(self.temporal_shift),
+            "doconv": bool(self.doconv),
+            "depth_multiplier": self.depth_multiplier,
+            "dropout": float(self.dropout),
+        }
+
+    # ------------------------------------------------------------------ training
+    def _train_loop(
+        self,
+        net: TwoStreamNet,
+        pos_tr,
+        y_tr,
+        pos_va,
+        y_va,
+        root,
+        epochs: int,
+        lr: float,
+        sparsity: float,
+        rng: np.random.Generator,
+        desc: str,
+    ) -> list[dict]:
+        device = self._device()
+        net.to(device)
+        opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=self.weight_decay)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs))
+        y_tr_t = torch.as_tensor(y_tr, dtype=torch.long, device=device)
+        fixed_tr = None if self.augment else self._standardise(self._inputs(pos_tr, root), device)
+        va = self._standardise(self._inputs(pos_va, root), device) if len(pos_va) else None
+        best, best_key, since = None, None, 0
+        history: list[dict] = []
+        bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=epochs, desc=desc, leave=False)
+        n = len(pos_tr)
+        try:
+            for epoch in range(epochs):
+                net.train()
+                xin = (
+                    fixed_tr
+                    if fixed_tr is not None
+                    else self._standardise(self._inputs(pos_tr, root, rng), device)
+                )
+                order = torch.as_tensor(rng.permutation(n), device=device)
+                tot = 0.0
+                for b0 in range(0, n, self.batch_size):
+                    idx = order[b0 : b0 + self.batch_size]
+                    if len(idx) < 2:  # BatchNorm needs two samples
+                        continue
+                    logits = net({k: v[idx] for k, v in xin.items()})
+                    loss = sum(
+                        F.cross_entropy(lg, y_tr_t[idx], label_smoothing=self.label_smoothing)
+                        for lg in logits.values()
+                    )
+                    if sparsity > 0:
+                        loss = loss + sparsity * bn_l1_penalty(net)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    tot += float(loss.detach()) * len(idx)
+                sched.step()
+                rec = {"stage": desc, "epoch": epoch, "train_loss": tot / n}
+                if va is not None:
+                    net.eval()
+                    with torch.no_grad():
+                        proba = net.predict_proba(va)
+                        yv = torch.as_tensor(y_va, device=device)
+                        acc = float((proba.argmax(1) == yv).float().mean())
+                        vloss = float(F.nll_loss(torch.log(proba + 1e-9), yv))
+                    rec.update(val_accuracy=acc, val_loss=vloss)
+                    key = (acc, -vloss)
+                    if best_key is None or key > best_key:
+                        best_key, since = key, 0
+                        best = copy.deepcopy(net.state_dict())
+                    else:
+                        since += 1
+                history.append(rec)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{rec['train_loss']:.3f}", val=f"{rec.get('val_accuracy', 0):.3f}")
+                if va is not None and since >= self.patience:
+                    break
+        finally:
+            if bar is not None:
+                bar.close()
+        if best is not None:
+            net.load_state_dict(best)
+        net.eval()
+        return history
+
+    def fit(self, X, y) -> CNNClassifier:
+        """Train on sequences ``X`` (PoseSequences or ``(T, J, C)`` arrays) with labels ``y``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = [np.random.default_rng(i).normal(size=(12, 20, 3)) for i in range(6)]
+        >>> CNNClassifier(layout="msr20", channels=(8,), max_epochs=1).fit(X, [0, 1, 2] * 2).classes_
+        array([0, 1, 2])
+        """
+        self.streams_ = self._stream_names()
+        positions, root, n_feat = self._positions(X)
+        y = np.asarray(y)
+        if len(y) != len(positions):
+            raise ValueError(f"got {len(positions)} sequences but {len(y)} labels")
+        self.classes_, y_idx = np.unique(y, return_inverse=True)
+        self.root_ = np.asarray(root)
+        rng = np.random.default_rng(self.random_state)
+        seed = int(rng.integers(2**31 - 1))
+        torch.manual_seed(seed)
+        idx = np.arange(len(positions))
+        tr, va = idx, idx[:0]
+        if self.validation_fraction and self.validation_fraction > 0:
+            counts = np.bincount(y_idx)
+            strat = y_idx if counts.min() >= 2 else None
+            n_va = max(
+                len(self.classes_) if strat is not None else 1,
+                int(round(self.validation_fraction * len(idx))),
+            )
+            if n_va < len(idx):
+                tr, va = train_test_split(idx, test_size=n_va, stratify=strat, random_state=seed % (2**31))
+        pos_tr = [positions[i] for i in tr]
+        pos_va = [positions[i] for i in va]
+        base = self._inputs(pos_tr, root)
+        self.input_mean_ = {k: v.mean(axis=(0, 2)).astype(np.float32) for k, v in base.items()}
+        self.input_std_ = {k: (v.std(axis=(0, 2)) + 1e-6).astype(np.float32) for k, v in base.items()}
+        config = self._config(n_feat, len(self.classes_))
+        pruning = self.prune_ratio is not None or self.prune_threshold is not None
+        with self._threads():
+            net = build_stream_nets(config)
+            self.history_ = self._train_loop(
+                net,
+                pos_tr,
+                y_idx[tr],
+                pos_va,
+                y_idx[va],
+                root,
+                self.max_epochs,
+                self.lr,
+                self.sparsity,
+                rng,
+                "train",
+            )
+            fold_doconv(net)
+            self.network_ = net
+            self.config_ = config
+            self.pruning_ = None
+            if pruning:
+                self._prune_inplace(
+                    pos_tr,
+                    y_idx[tr],
+                    pos_va,
+                    y_idx[va],
+                    ratio=self.prune_ratio,
+                    threshold=self.prune_threshold,
+                    importance=self.prune_importance,
+                    finetune_epochs=self.finetune_epochs,
+                    rng=rng,
+                )
+        self._fit_split_ = (tr, va)
+        return self
+
+    def _prune_inplace(
+        self, pos_tr, y_tr, pos_va, y_va, *, ratio, threshold, importance, finetune_epochs, rng
+    ):
+        net = self.network_
+        if threshold is not None:
+            ratio = ratio_for_threshold(net, float(threshold))
+        ratio = float(ratio)
+        device = self._device()
+        net.to("cpu")
+        info: dict[str, Any] = {"ratio": ratio, "importance": importance, "streams": {}}
+        data = None
+        if importance == "correlation":
+            data = self._standardise(self._inputs(pos_tr, self.root_), "cpu")
+        for name, stream in net.streams.items():
+            example = torch.zeros(1, self.config_["stream_inputs"][name], self.n_frames)
+            info["streams"][name] = prune_stream(
+                stream,
+                example,
+                ratio,
+                importance=importance,
+                data=None if data is None else data[name],
+            )
+        if self.doconv:
+            unfold_to_doconv(net, self.depth_multiplier)
+        if finetune_epochs > 0:
+            hist = self._train_loop(
+                net,
+                pos_tr,
+                y_tr,
+                pos_va,
+                y_va,
+                self.root_,
+                finetune_epochs,
+                self.lr / 3,
+                0.0,
+                rng,
+                "finetune",
+            )
+            self.history_ = [*self.history_, *hist]
+        fold_doconv(net)
+        net.to(device)
+        self.network_ = net
+        self.pruning_ = info
+        return self
+
+    def prune(
+        self,
+        X,
+        y,
+        ratio: float | None = None,
+        threshold: float | None = None,
+        importance: str | None = None,
+        finetune_epochs: int | None = None,
+    ) -> CNNClassifier:
+        """Return a physically pruned, fine-tuned copy of this fitted classifier.
+
+        ``X, y`` must be the training data (the same validation split as in
+        :meth:`fit` is used for early stopping during fine-tuning).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = [np.random.default_rng(i).normal(size=(12, 20, 3)) for i in range(6)]
+        >>> clf = CNNClassifier(layout="msr20", channels=(8, 8), max_epochs=1).fit(X, [0, 1] * 3)
+        >>> small = clf.prune(X, [0, 1] * 3, ratio=0.5, finetune_epochs=1)
+        >>> small.n_parameters() < clf.n_parameters()
+        True
+        """
+        if ratio is None and threshold is None:
+            raise ValueError("give ratio or threshold")
+        self._check_fitted()
+        positions, root, _ = self._positions(X)
+        y = np.asarray(y)
+        y_idx = np.searchsorted(self.classes_, y)
+        if len(y) != len(positions) or np.any(self.classes_[np.clip(y_idx, 0, len(self.classes_) - 1)] != y):
+            raise ValueError("labels must be the classes seen in fit, one per sequence")
+        tr, va = self._fit_split_
+        if len(tr) + len(va) != len(positions):
+            raise ValueError("prune() needs the same training data that fit() saw")
+        new = copy.deepcopy(self)
+        rng = np.random.default_rng(None if self.random_state is None else self.random_state + 1)
+        torch.manual_seed(int(rng.integers(2**31 - 1)))
+        with new._threads():
+            new._prune_inplace(
+                [positions[i] for i in tr],
+                y_idx[tr],
+                [positions[i] for i in va],
+                y_idx[va],
+                ratio=ratio,
+                threshold=threshold,
+                importance=importance or self.prune_importance,
+                finetune_epochs=self.finetune_epochs if finetune_epochs is None else finetune_epochs,
+                rng=rng,
+            )
+        return new
+
+    # ------------------------------------------------------------------ inference
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "network_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("CNNClassifier is not fitted yet; call fit first")
+
+    def stream_proba(self, X, batch_size: int = 256) -> dict[str, np.ndarray]:
+        """Class probabilities of each stream separately, ``{stream: (n, n_classes)}``."""
+        self._check_fitted()
+        positions, root, _ = self._positions(X)
+        device = self._device()
+        net = self.network_.to(device).eval()
+        out: dict[str, list] = {s: [] for s in self.streams_}
+        with self._threads(), torch.no_grad():
+            for b0 in range(0, len(positions), batch_size):
+                xin = self._standardise(self._inputs(positions[b0 : b0 + batch_size], root), device)
+                for s in self.streams_:
+                    out[s].append(torch.softmax(net.streams[s](xin[s]), 1).cpu().numpy())
+        return {s: np.concatenate(v) for s, v in out.items()}
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Fused class probabilities (mean over streams), shape ``(n, n_classes)``."""
+        probs = self.stream_proba(X)
+        return np.mean([probs[s] for s in self.streams_], axis=0)
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted labels."""
+        return self.classes_[self.predict_proba(X).argmax(1)]
+
+    def n_parameters(self) -> int:
+        """Parameters of the fitted (inference-form) network, all streams."""
+        self._check_fitted()
+        return int(sum(p.numel() for p in self.network_.parameters()))
+
+    # ------------------------------------------------------------------ persistence
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """JSON-able parameters (incl. architecture with pruned widths) and weight arrays."""
+        self._check_fitted()
+        params = {
+            "version": STATE_VERSION,
+            "init_params": _jsonable(self.get_params()),
+            "streams": list(self.streams_),
+            "architecture": describe(self.network_, self.config_),
+            "pruning": _jsonable(self.pruning_),
+        }
+        arrays: dict[str, np.ndarray] = {"classes": np.asarray(self.classes_), "root": np.asarray(self.root_)}
+        for k, v in self.network_.state_dict().items():
+            arrays[f"net.{k}"] = v.detach().cpu().numpy()
+        for s in self.streams_:
+            arrays[f"mean.{s}"] = self.input_mean_[s]
+            arrays[f"std.{s}"] = self.input_std_[s]
+        return params, arrays
+
+    @classmethod
+    def _from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> CNNClassifier:
+        """Rebuild a fitted classifier from :meth:`_get_state` output."""
+        if params.get("version") != STATE_VERSION:
+            raise ModelFileError(
+                f"CNN state version {params.get('version')!r} is not supported (expected {STATE_VERSION})"
+            )
+        try:
+            init = dict(params["init_params"])
+            clf = cls(**init)
+            clf.streams_ = list(params["streams"])
+            clf.config_ = params["architecture"]["config"]
+            clf.pruning_ = params.get("pruning")
+            clf.classes_ = np.asarray(arrays["classes"])
+            clf.root_ = np.asarray(arrays["root"])
+            clf.input_mean_ = {s: np.asarray(arrays[f"mean.{s}"], np.float32) for s in clf.streams_}
+            clf.input_std_ = {s: np.asarray(arrays[f"std.{s}"], np.float32) for s in clf.streams_}
+            net = build_from_description(params["architecture"])
+            state = {k[4:]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith("net.")}
+            net.load_state_dict(state, strict=True)
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise ModelFileError(f"saved CNN model is inconsistent: {exc}") from None
+        clf.network_ = net.eval()
+        clf.history_ = []
+        clf._fit_split_ = (np.zeros(0, int), np.zeros(0, int))
+        return clf

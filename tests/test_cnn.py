@@ -1,0 +1,218 @@
+"""Tests of the lightweight 1-D CNN: DO-Conv folding, physical pruning, save/load, training."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")  # the cnn extra is part of the dev install; see test below
+import torch_pruning  # noqa: E402
+
+from skelbehave.errors import MissingDependencyError  # noqa: E402
+from skelbehave.models.cnn import CNNClassifier, DOConv1d, StreamNet, fold_doconv, prune_stream  # noqa: E402
+from skelbehave.models.cnn.blocks import AdaptiveTemporalShift  # noqa: E402
+from skelbehave.models.cnn.doconv import unfold_to_doconv  # noqa: E402
+from skelbehave.models.cnn.network import residual_profile  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+def _n_params(m) -> int:
+    return sum(p.numel() for p in m.parameters())
+
+
+# ------------------------------------------------------------------ DO-Conv
+
+
+def test_doconv_fold_matches_and_costs_like_plain_conv():
+    torch.manual_seed(0)
+    conv = DOConv1d(12, 16, 3, padding=1, depth_multiplier=5)
+    with torch.no_grad():  # move D away from its identity start, as training would
+        conv.D.normal_(0, 0.5)
+    x = torch.randn(4, 12, 40)
+    folded = conv.fold()
+    assert type(folded) is torch.nn.Conv1d
+    assert torch.allclose(conv(x), folded(x), atol=1e-5)
+    plain = torch.nn.Conv1d(12, 16, 3, padding=1)
+    assert _n_params(folded) == _n_params(plain)
+    assert _n_params(conv) > _n_params(plain)  # over-parameterised while training
+
+
+def test_doconv_network_folds_to_plain_network_with_same_outputs_and_macs():
+    torch.manual_seed(1)
+    kw = dict(channels=(16, 16, 32), residual_coefs="normal")
+    net = StreamNet(60, 7, doconv=True, **kw)
+    plain = StreamNet(60, 7, doconv=False, **kw)
+    for m in net.modules():
+        if isinstance(m, DOConv1d):
+            torch.nn.init.normal_(m.D, 0, 0.3)
+    net.eval()
+    x = torch.randn(3, 60, 32)
+    before = net(x)
+    fold_doconv(net)
+    assert not any(isinstance(m, DOConv1d) for m in net.modules())
+    assert torch.allclose(before, net(x), atol=1e-5)
+    assert _n_params(net) == _n_params(plain)
+    ex = torch.randn(1, 60, 32)
+    macs_f, _ = torch_pruning.utils.count_ops_and_params(net, ex)
+    macs_p, _ = torch_pruning.utils.count_ops_and_params(plain, ex)
+    assert macs_f == macs_p
+    # and back: a plain conv re-expanded to DO-Conv keeps its function
+    unfold_to_doconv(net)
+    assert any(isinstance(m, DOConv1d) for m in net.modules())
+    assert torch.allclose(before, net(x), atol=1e-5)
+
+
+def test_residual_profile_and_temporal_shift_init():
+    prof = residual_profile("normal", 6)
+    assert prof[0] == pytest.approx(0.5) and prof[-1] == pytest.approx(0.5)
+    assert max(prof) > 0.9 and prof == prof[::-1]
+    with pytest.raises(ValueError):
+        residual_profile([1.0, 1.0], 3)
+    ts = AdaptiveTemporalShift(16, fold_div=8)
+    x = torch.randn(1, 16, 9)
+    y = ts(x)
+    assert torch.equal(y[0, 0, :-1], x[0, 0, 1:])  # shifted from the future
+    assert torch.equal(y[0, 2, 1:], x[0, 2, :-1])  # shifted from the past
+    assert torch.equal(y[0, 5], x[0, 5])  # unchanged
+
+
+# ------------------------------------------------------------------ pruning
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"non_local": True, "motion_excitation": True, "temporal_shift": True, "residual_coefs": "normal"},
+    ],
+)
+def test_pruning_physically_shrinks_tensors_and_network_still_runs(options):
+    torch.manual_seed(2)
+    net = StreamNet(60, 5, channels=(32, 32, 64, 64), **options)
+    # make BN scales distinct so the ranking is meaningful
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm1d):
+            with torch.no_grad():
+                m.weight.uniform_(0.01, 1.0)
+    shapes_before = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    info = prune_stream(net, torch.randn(1, 60, 32), 0.5)
+    shapes_after = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    assert info["params_after"] < 0.5 * info["params_before"]
+    assert shapes_after["head.weight"][0] == 5  # the classifier head keeps every class
+    assert shapes_after["stem.0.weight"][1] == 60  # input features are never pruned
+    shrunk = [k for k in shapes_before if shapes_after[k] != shapes_before[k]]
+    assert any(k.startswith("blocks.") and k.endswith("conv1.weight") for k in shrunk)
+    net.eval()
+    out = net(torch.randn(4, 60, 32))
+    assert out.shape == (4, 5) and torch.isfinite(out).all()
+
+
+def test_pruning_refuses_unfolded_doconv():
+    net = StreamNet(6, 3, channels=(8,), doconv=True)
+    with pytest.raises(ValueError, match="fold"):
+        prune_stream(net, torch.randn(1, 6, 8), 0.5)
+
+
+# ------------------------------------------------------------------ estimator on real data
+
+
+@pytest.fixture(scope="module")
+def msr_small(shared_data):
+    from skelbehave.datasets import load_msr_action3d
+
+    ds = load_msr_action3d(shared_data / "msr_action3d")
+    keep = np.isin(ds.labels, [1, 5, 10, 13, 14, 16])  # 6 clearly different actions
+    tr, te = ds.train_test_split()
+    tr = tr[keep[tr]]
+    te = te[keep[te]]
+    seqs = ds.sequences
+    return [seqs[i] for i in tr], ds.labels[tr], [seqs[i] for i in te], ds.labels[te]
+
+
+SMALL = dict(
+    channels=(16, 16, 32, 32),
+    n_frames=32,
+    max_epochs=25,
+    patience=25,
+    n_threads=1,
+    random_state=0,
+)
+
+
+@pytest.fixture(scope="module")
+def fitted(msr_small):
+    Xtr, ytr, _, _ = msr_small
+    return CNNClassifier(doconv=True, sparsity=1e-4, **SMALL).fit(Xtr, ytr)
+
+
+def test_short_training_beats_chance_on_real_msr_subjects(fitted, msr_small):
+    _, _, Xte, yte = msr_small
+    acc = float(np.mean(fitted.predict(Xte) == yte))
+    assert acc > 0.55, f"accuracy {acc:.3f} on held-out subjects, chance is 1/6"
+    proba = fitted.predict_proba(Xte)
+    assert proba.shape == (len(Xte), 6)
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
+
+
+def test_fit_is_deterministic_with_a_seed(msr_small, fitted):
+    Xtr, ytr, Xte, _ = msr_small
+    other = CNNClassifier(doconv=True, sparsity=1e-4, **SMALL).fit(Xtr, ytr)
+    np.testing.assert_array_equal(other.predict_proba(Xte[:10]), fitted.predict_proba(Xte[:10]))
+
+
+def test_pruned_model_saves_and_loads_to_identical_outputs(msr_small, fitted, tmp_path):
+    Xtr, ytr, Xte, yte = msr_small
+    pruned = fitted.prune(Xtr, ytr, ratio=0.5, finetune_epochs=3)
+    assert pruned.n_parameters() < 0.5 * fitted.n_parameters()
+    assert fitted.network_.streams["motion"].head.in_features == 32  # the original is untouched
+    params, arrays = pruned._get_state()
+    import json
+
+    params = json.loads(json.dumps(params))  # the description is plain JSON
+    widths = params["architecture"]["layers"]
+    assert any(v["type"] == "conv" and v["out"] < 32 for v in widths.values())
+    assert all(isinstance(a, np.ndarray) and a.dtype != object for a in arrays.values())
+    np.savez(tmp_path / "w.npz", **arrays)
+    with np.load(tmp_path / "w.npz", allow_pickle=False) as z:
+        loaded = CNNClassifier._from_state(params, dict(z))
+    np.testing.assert_array_equal(loaded.predict_proba(Xte), pruned.predict_proba(Xte))
+    assert loaded.n_parameters() == pruned.n_parameters()
+
+
+def test_cost_report_shows_pruned_model_is_cheaper(msr_small, fitted):
+    from skelbehave.models.cnn import cost_table
+
+    Xtr, ytr, _, _ = msr_small
+    small = fitted.prune(Xtr, ytr, ratio=0.5, finetune_epochs=0)
+    table = cost_table({"unpruned": fitted, "pruned": small}, repeats=3)
+    assert table.loc["pruned", "params_ratio"] < 0.5
+    assert table.loc["pruned", "macs_ratio"] < 0.6
+    assert table.loc["pruned", "size_bytes"] < table.loc["unpruned", "size_bytes"]
+    assert (table[["latency_ms_b1", "latency_ms_b64"]] > 0).all().all()
+
+
+def test_behavior_model_with_cnn_head_saves_and_loads(msr_small, tmp_path):
+    import skelbehave
+
+    Xtr, ytr, Xte, _ = msr_small
+    model = skelbehave.fit(Xtr[:40], ytr[:40], classifier="cnn", channels=(8, 8), n_frames=16, max_epochs=2)
+    path = tmp_path / "cnn_model.skb"
+    model.save(path)
+    again = skelbehave.load(path)
+    np.testing.assert_allclose(again.predict_proba(Xte[:5]), model.predict_proba(Xte[:5]), atol=1e-6)
+
+
+# ------------------------------------------------------------------ missing dependency
+
+
+@pytest.mark.parametrize("missing", ["torch", "torch_pruning"])
+def test_missing_dependency_gives_install_hint(monkeypatch, missing):
+    import skelbehave.models.cnn as cnn
+
+    monkeypatch.setitem(sys.modules, missing, None)  # makes "import <missing>" raise ImportError
+    with pytest.raises(MissingDependencyError, match=r"pip install 'skelbehave\[cnn\]'") as info:
+        cnn.CNNClassifier  # noqa: B018
+    assert missing in str(info.value)
