@@ -89,7 +89,9 @@ def test_vlad_shape_and_normalisation(rng):
 
 def test_vlad_normalisations_switch_off(rng):
     D = _ragged(rng, [30, 45], [3])
-    raw = VLADEncoder(n_clusters=3, pyramid_levels=1, power_norm=False, intra_norm=False, l2_norm=False, random_state=0)
+    raw = VLADEncoder(
+        n_clusters=3, pyramid_levels=1, power_norm=False, intra_norm=False, l2_norm=False, random_state=0
+    )
     raw.fit(D)
     V, _ = _reference.vlad_reference(
         raw._project(0, D.blocks[0]), raw.centres_[0], D.offsets, D.relative_time(), 1
@@ -200,3 +202,23 @@ def test_errors(rng):
         enc.transform(other)
     with pytest.raises(ValueError, match="pyramid_levels"):
         VLADEncoder(pyramid_levels=0).fit(D)
+
+
+def test_delta_blocks_are_acceleration_within_each_sequence(rng):
+    D = _ragged(rng, [6, 4], [3], names=["disp:arm"])
+    enc = VLADEncoder(n_clusters=2, pyramid_levels=1, delta_step=1, random_state=0)
+    A = enc._with_deltas(D)
+    assert A.group_names == ["disp:arm", "acc:arm"]
+    b = D.blocks[0]
+    # interior row: central difference; first/last row of a sequence: one-sided, no leak across sequences
+    np.testing.assert_allclose(A.blocks[1][2], (b[3] - b[1]) / 2)
+    np.testing.assert_allclose(A.blocks[1][0], b[1] - b[0])
+    np.testing.assert_allclose(A.blocks[1][5], b[5] - b[4])
+    np.testing.assert_allclose(A.blocks[1][6], b[7] - b[6])
+    enc.fit(D)
+    assert enc.group_names_ == ["disp:arm", "acc:arm"]
+    fused = VLADEncoder(n_clusters=2, pyramid_levels=1, delta_step=1, fuse=True, random_state=0).fit(D)
+    assert fused.group_names_ == ["disp+acc:arm"] and fused.group_dims_ == [6]
+    params, arrays = fused._get_state()
+    back = VLADEncoder._from_state(params, arrays)
+    np.testing.assert_array_equal(back.transform(D), fused.transform(D))

@@ -68,7 +68,9 @@ def test_determinism_same_random_state(msr_small):
     b = small_model().fit(msr_small["Xtr"], msr_small["ytr"])
     np.testing.assert_array_equal(a.predict(msr_small["Xte"]), b.predict(msr_small["Xte"]))
     np.testing.assert_array_equal(a.transform(msr_small["Xte"]), b.transform(msr_small["Xte"]))
-    np.testing.assert_array_equal(a.decision_function(msr_small["Xte"]), b.decision_function(msr_small["Xte"]))
+    np.testing.assert_array_equal(
+        a.decision_function(msr_small["Xte"]), b.decision_function(msr_small["Xte"])
+    )
 
 
 def test_clone_pipeline_and_gridsearch(msr_small):
@@ -96,15 +98,24 @@ def test_other_encoders(msr_small, enc):
 
 def test_fit_function_with_arrays_and_options(msr_small):
     X = [s.position for s in msr_small["Xtr"]]
-    names = np.array(["a%02d" % v for v in msr_small["ytr"]])
-    m = skelbehave.fit(X, names, layout="msr20", fps=15, n_clusters=4, pyramid_levels=2, C=0.5,
-                       n_displacement_groups=2, random_state=0)
+    names = np.array([f"a{v:02d}" for v in msr_small["ytr"]])
+    m = skelbehave.fit(
+        X,
+        names,
+        layout="msr20",
+        fps=15,
+        n_clusters=4,
+        pyramid_levels=2,
+        C=0.5,
+        n_displacement_groups=2,
+        random_state=0,
+    )
     assert m.classes_.dtype.kind == "U"
     assert m.encoder_.n_clusters == 4 and m.encoder_.fuse  # default fusion kept
     assert m.classifier_.C == 0.5
     assert m.features_.n_displacement_groups == 2
     pred = m.predict([s.position for s in msr_small["Xte"]])
-    assert (pred == np.array(["a%02d" % v for v in msr_small["yte"]])).mean() >= 0.8
+    assert (pred == np.array([f"a{v:02d}" for v in msr_small["yte"]])).mean() >= 0.8
     with pytest.raises(TypeError, match="unknown option"):
         skelbehave.fit(X, names, layout="msr20", n_clustres=4)
 
@@ -118,7 +129,7 @@ def test_bad_input(msr_small):
     wrong = skelbehave.PoseSequence(np.zeros((12, 20, 3)), "kinect_v1")
     with pytest.raises(LayoutError, match="differs"):
         m.predict([wrong])
-    with pytest.raises(PoseDataError, match="17 joints|expects 20 joints"):
+    with pytest.raises(PoseDataError, match=r"17 joints|expects 20 joints"):
         m.predict([np.zeros((10, 17, 3))])
 
 

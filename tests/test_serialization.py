@@ -82,7 +82,7 @@ def test_truncated_file(tmp_path, data):
     for cut in (10, len(raw) // 2, len(raw) - 30):
         bad = tmp_path / f"cut{cut}.skb"
         bad.write_bytes(raw[:cut])
-        with pytest.raises(ModelFileError, match="truncated|corrupt|not a skelbehave"):
+        with pytest.raises(ModelFileError, match=r"truncated|corrupt|not a skelbehave"):
             skelbehave.load(bad)
 
 
@@ -104,7 +104,7 @@ def test_tampered_member_fails_checksum(tmp_path, data):
         m["model.json"] = json.dumps(doc).encode()
 
     _rewrite(path, tmp_path / "t1.skb", flip_class)
-    with pytest.raises(ModelFileError, match="checksum of model.json"):
+    with pytest.raises(ModelFileError, match=r"checksum of model.json"):
         skelbehave.load(tmp_path / "t1.skb")
 
     def change_array(m):
@@ -115,7 +115,7 @@ def test_tampered_member_fails_checksum(tmp_path, data):
         m["arrays.npz"] = buf.getvalue()
 
     _rewrite(path, tmp_path / "t2.skb", change_array)
-    with pytest.raises(ModelFileError, match="checksum of arrays.npz"):
+    with pytest.raises(ModelFileError, match=r"checksum of arrays.npz"):
         skelbehave.load(tmp_path / "t2.skb")
 
 
@@ -128,7 +128,7 @@ def test_newer_format_version(tmp_path, data):
         m["manifest.json"] = json.dumps(man).encode()
 
     _rewrite(path, tmp_path / "new.skb", bump)
-    with pytest.raises(ModelFileError, match="newer than this skelbehave supports.*upgrade"):
+    with pytest.raises(ModelFileError, match=r"newer than this skelbehave supports.*upgrade"):
         skelbehave.load(tmp_path / "new.skb")
 
 

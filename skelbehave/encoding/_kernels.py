@@ -58,7 +58,7 @@ def assign_nearest(Z, centres):
 @njit(cache=True, inline="always")
 def _cell(t, level):
     m = 1 << level
-    c = int(math.floor(t * m))
+    c = math.floor(t * m)
     if c < 0:
         c = 0
     if c > m - 1:

@@ -122,13 +122,37 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
             rows = np.sort(rng.choice(rows, size=int(self.max_fit_samples), replace=False))
         return np.ascontiguousarray(block[rows], dtype=np.float64)
 
+    def _with_deltas(self, D: LocalDescriptors) -> LocalDescriptors:
+        """``D`` plus, when ``delta_step > 0``, an ``"acc:<part>"`` block per ``"disp:<part>"`` block.
+
+        The added block is the central difference over ``delta_step`` rows of
+        the displacement rows of the same sequence (clamped at the sequence
+        edges, divided by the actual span): the joints' acceleration.
+        """
+        step = int(getattr(self, "delta_step", 0) or 0)
+        if step <= 0:
+            return D
+        lengths = D.lengths()
+        starts = np.repeat(D.offsets[:-1], lengths)
+        ends = np.repeat(D.offsets[1:], lengths) - 1
+        r = np.arange(D.n_rows)
+        hi = np.minimum(r + step, ends)
+        lo = np.maximum(r - step, starts)
+        span = np.maximum(hi - lo, 1).astype(np.float64)[:, None]
+        names, blocks = list(D.group_names), list(D.blocks)
+        for name, block in zip(D.group_names, D.blocks, strict=True):
+            if name.startswith("disp:"):
+                names.append("acc:" + name[5:])
+                blocks.append((block[hi] - block[lo]) / span)
+        return LocalDescriptors(blocks, D.offsets, D.frame_index, D.n_frames, names)
+
     def _plan_fusion(self, D: LocalDescriptors) -> None:
         """Which input blocks form each encoded group, and the scale of every input block."""
         fuse = getattr(self, "fuse", False)
         weight = float(getattr(self, "disp_weight", 1.0))
         plan: dict[str, list[int]] = {}
         for i, name in enumerate(D.group_names):
-            kind, sep, part = name.partition(":")
+            _kind, sep, part = name.partition(":")
             key = part if (fuse and sep) else name
             plan.setdefault(key, []).append(i)
         self.fusion_plan_ = [[k, v] for k, v in plan.items()]
@@ -137,6 +161,8 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
             for i, (name, block) in enumerate(zip(D.group_names, D.blocks, strict=True)):
                 sd = float(np.sqrt(np.nansum(np.nanvar(block, axis=0)))) if len(block) else 1.0
                 w = weight if name.startswith("disp:") else 1.0
+                if name.startswith("acc:"):
+                    w = float(getattr(self, "delta_weight", 1.0))
                 scales[i] = w / sd if sd > 0 else w
         self.block_scale_ = scales
 
@@ -173,6 +199,7 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         self.input_names_ = list(D.group_names)
         self.input_dims_ = [int(d) for d in D.dims]
+        D = self._with_deltas(D)
         self._plan_fusion(D)
         D = self._fused(D)
         seeds = rng.randint(0, 2**31 - 1, size=max(len(D.blocks), 1))
@@ -213,7 +240,7 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
                 f"descriptor groups {list(zip(D.group_names, D.dims, strict=True))} differ from the groups "
                 f"seen in fit {list(zip(self.input_names_, self.input_dims_, strict=True))}"
             )
-        D = self._fused(D)
+        D = self._fused(self._with_deltas(D))
         rel_time = np.ascontiguousarray(D.relative_time(), dtype=np.float64)
         offsets = np.ascontiguousarray(D.offsets, dtype=np.int64)
         parts = []
@@ -358,6 +385,13 @@ class VLADEncoder(_KMeansEncoder):
         codebook. Blocks without a partner stay alone.
     disp_weight : float, default 1.0
         Weight of displacement blocks in fused descriptors.
+    delta_step : int, default 0
+        When > 0, every ``"disp:<part>"`` block gets an ``"acc:<part>"``
+        companion: the central difference of the displacement rows over
+        ``delta_step`` rows (acceleration), fused with its body part when
+        ``fuse`` is on.
+    delta_weight : float, default 1.0
+        Weight of acceleration blocks in fused descriptors.
     random_state : int, RandomState or None
         Seeds subsampling and K-means.
     n_jobs : int or None
@@ -398,6 +432,8 @@ class VLADEncoder(_KMeansEncoder):
         max_fit_samples: int | None = 100_000,
         fuse: bool = False,
         disp_weight: float = 1.0,
+        delta_step: int = 0,
+        delta_weight: float = 1.0,
         random_state=None,
         n_jobs: int | None = None,
     ) -> None:
@@ -409,6 +445,8 @@ class VLADEncoder(_KMeansEncoder):
         self.intra_norm = intra_norm
         self.fuse = fuse
         self.disp_weight = disp_weight
+        self.delta_step = delta_step
+        self.delta_weight = delta_weight
         self.l2_norm = l2_norm
         self.kmeans = kmeans
         self.max_fit_samples = max_fit_samples

@@ -7,6 +7,10 @@ Heads by name (:func:`make_head`):
   decision scores (a ranking score, not calibrated).
 - ``"logreg"``: :class:`~sklearn.linear_model.LogisticRegression`, balanced
   class weights, probabilities from the model itself.
+- ``"ridge"``: :class:`~sklearn.linear_model.RidgeClassifier` (``alpha=0.1``,
+  balanced class weights): closed-form fit, the most accurate head in
+  leave-one-subject-out CV on the training subjects of MSR Action3D and
+  UTD-MHAD (``predict_proba`` as for ``"svm"``).
 - ``"cnn"``: :class:`skelbehave.models.cnn.CNNClassifier` (needs torch),
   a sequence-level model that bypasses the encoding.
 - Any scikit-learn classifier instance (cloned before fitting).
@@ -36,7 +40,7 @@ __all__ = [
 ]
 
 #: head names accepted by :func:`make_head`
-HEADS = ("svm", "logreg", "cnn")
+HEADS = ("svm", "logreg", "ridge", "cnn")
 
 #: scikit-learn classes whose fitted state can be saved (class name -> module)
 SAVABLE_HEADS: dict[str, str] = {
@@ -85,7 +89,14 @@ def make_head(name: str | Any = "svm", random_state=None, **params):
     if key in ("svm", "linear_svm", "linearsvc"):
         from sklearn.svm import LinearSVC
 
-        kw = {"C": 1.0, "class_weight": "balanced", "max_iter": 5000, "random_state": random_state}
+        # tol 1e-2: same training-subject CV accuracy as 1e-4 on MSR Action3D, ~1.5x faster fit
+        kw = {
+            "C": 1.0,
+            "class_weight": "balanced",
+            "tol": 1e-2,
+            "max_iter": 5000,
+            "random_state": random_state,
+        }
         kw.update(params)
         return LinearSVC(**kw)
     if key in ("logreg", "logistic", "logisticregression"):
@@ -94,6 +105,12 @@ def make_head(name: str | Any = "svm", random_state=None, **params):
         kw = {"C": 10.0, "class_weight": "balanced", "max_iter": 2000, "random_state": random_state}
         kw.update(params)
         return LogisticRegression(**kw)
+    if key in ("ridge", "ridgeclassifier"):
+        from sklearn.linear_model import RidgeClassifier
+
+        kw = {"alpha": 0.1, "class_weight": "balanced"}
+        kw.update(params)
+        return RidgeClassifier(**kw)
     if key == "cnn":
         try:
             mod = importlib.import_module("skelbehave.models.cnn")
