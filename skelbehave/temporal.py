@@ -750,6 +750,37 @@ def _window_stats(F: np.ndarray, w: Windows, pyramid: Sequence[int]) -> np.ndarr
     return np.concatenate(parts, axis=1)
 
 
+def _context_features(P: np.ndarray, lengths: np.ndarray, scales: Sequence[int]) -> np.ndarray:
+    """Temporal context of per-frame probabilities ``P`` (concatenated sequences).
+
+    Per frame: ``P`` itself; for each scale ``s`` the mean of ``P`` over the
+    centred ``s`` frames, over the ``s`` frames before and the ``s`` frames
+    after (clipped at the sequence ends; an empty side repeats the frame).
+    """
+    N, K = P.shape
+    lengths = np.asarray(lengths, dtype=np.int64)
+    offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    seq = np.repeat(np.arange(len(lengths)), lengths)
+    lo_seq, hi_seq = offsets[seq], offsets[seq + 1]
+    t = np.arange(N)
+    C = np.zeros((N + 1, K))
+    np.cumsum(P, axis=0, out=C[1:])
+
+    def mean(a, b):
+        a = np.clip(a, lo_seq, hi_seq)
+        b = np.clip(b, lo_seq, hi_seq)
+        n = (b - a)[:, None]
+        return np.where(n > 0, (C[b] - C[a]) / np.maximum(n, 1), P)
+
+    parts = [P]
+    for sc in scales:
+        h = int(sc) // 2
+        parts.append(mean(t - h, t + h + 1))
+        parts.append(mean(t - int(sc), t))
+        parts.append(mean(t + 1, t + 1 + int(sc)))
+    return np.concatenate(parts, axis=1).astype(np.float32)
+
+
 # --------------------------------------------------------------------------- the model
 def _make_classifier(kind, n_estimators, learning_rate, class_weight, random_state, n_jobs):
     if not isinstance(kind, str):
@@ -830,6 +861,15 @@ class FrameLevelModel:
     n_estimators, learning_rate : int, float
         Boosting rounds / trees, and boosting learning rate.
     class_weight : None or "balanced"
+    context_folds : int
+        0: one stage. k >= 2: a second stage (stacking, "auto-context")
+        learns from the temporal context of the first stage's frame
+        probabilities (means over ``context_scales`` frames centred, before
+        and after each frame); it is trained on out-of-fold first-stage
+        probabilities from k folds over the training recordings, so training
+        costs k + 1 first-stage fits.
+    context_scales : tuple of int
+        Context window lengths in frames for the second stage.
     ignore_labels : list, optional
         Frame labels that are not behaviours (e.g. ``"base"``, unannotated):
         windows centred on them are not used for training.
@@ -867,10 +907,12 @@ class FrameLevelModel:
         min_bout: int | str = 0,
         velocity_step: int = 2,
         rotate: bool | str = "auto",
-        classifier: Any = "hgb",
+        classifier: Any = "extra_trees",
         n_estimators: int = 200,
         learning_rate: float = 0.1,
         class_weight: str | None = None,
+        context_folds: int = 0,
+        context_scales: tuple[int, ...] = (9, 31, 91),
         ignore_labels: Sequence[Any] | None = None,
         fps: float | None = None,
         random_state: int | None = None,
@@ -891,6 +933,8 @@ class FrameLevelModel:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.class_weight = class_weight
+        self.context_folds = context_folds
+        self.context_scales = context_scales
         self.ignore_labels = ignore_labels
         self.fps = fps
         self.random_state = random_state
@@ -1001,9 +1045,21 @@ class FrameLevelModel:
         keep = wl >= 0
         w = Windows(w.seq[keep], w.center[keep], w.start[keep], w.stop[keep], w.offsets, w.length, w.stride)
         Xw = _window_stats(F, w, self.pyramid)
-        del F
         log.info("training on %d windows x %d features, %d classes", len(Xw), Xw.shape[1], len(classes))
-        clf = _make_classifier(
+        clf = self._new_classifier()
+        clf.fit(Xw, wl[keep])
+        self.n_features_in_ = Xw.shape[1]
+        del Xw
+        self.context_ = None
+        if self.context_folds and self.context_folds >= 2 and len(recs) >= 2:
+            self.context_ = self._fit_context(F, lengths, w, wl[keep])
+        del F
+        self.classifier_ = clf
+        self.feature_names_ = list(self._feature_names)
+        return self
+
+    def _new_classifier(self):
+        return _make_classifier(
             self.classifier,
             self.n_estimators,
             self.learning_rate,
@@ -1011,26 +1067,52 @@ class FrameLevelModel:
             self.random_state,
             self.n_jobs,
         )
-        clf.fit(Xw, wl[keep])
-        self.classifier_ = clf
-        self.feature_names_ = list(self._feature_names)
-        self.n_features_in_ = Xw.shape[1]
-        return self
+
+    def _full_proba(self, clf, X: np.ndarray) -> np.ndarray:
+        p = clf.predict_proba(X)
+        cls = np.asarray(getattr(clf, "classes_", np.arange(len(self.classes_))), dtype=np.int64)
+        if len(cls) != len(self.classes_):  # a class never seen as a window label
+            full = np.zeros((len(p), len(self.classes_)))
+            full[:, cls] = p
+            p = full
+        return p
+
+    def _frame_proba_stage1(self, clf, F: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """First-stage frame probabilities of concatenated sequences."""
+        w = sliding_windows(lengths, self.window_frames_, self.stride_frames_)
+        p = self._full_proba(clf, _window_stats(F, w, self.pyramid))
+        return np.concatenate(aggregate_windows(p, w, lengths, weights=self.weights))
+
+    def _fit_context(self, F: np.ndarray, lengths: np.ndarray, w_fit: Windows, y_fit: np.ndarray):
+        """Second stage on out-of-fold first-stage probabilities (folds over recordings)."""
+        n_rec = len(lengths)
+        k = min(int(self.context_folds), n_rec)
+        rng = np.random.default_rng(self.random_state)
+        fold_of = rng.permutation(np.arange(n_rec) % k)
+        offsets = np.r_[0, np.cumsum(lengths)]
+        P = np.zeros((int(offsets[-1]), len(self.classes_)))
+        for f in range(k):
+            held = np.flatnonzero(fold_of == f)
+            tr = ~np.isin(w_fit.seq, held)
+            sub = Windows(
+                w_fit.seq[tr], w_fit.center[tr], w_fit.start[tr], w_fit.stop[tr], w_fit.offsets, w_fit.length,
+                w_fit.stride,
+            )  # fmt: skip
+            clf = self._new_classifier()
+            clf.fit(_window_stats(F, sub, self.pyramid), y_fit[tr])
+            rows = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in held])
+            P[rows] = self._frame_proba_stage1(clf, F[rows], lengths[held])
+            log.info("context stage: fold %d/%d done", f + 1, k)
+        C = _context_features(P, lengths, self.context_scales)
+        ctx = self._new_classifier()
+        ctx.fit(C[w_fit.global_center], y_fit)
+        return ctx
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "classifier_"):
             from sklearn.exceptions import NotFittedError
 
             raise NotFittedError("this FrameLevelModel is not fitted yet; call fit() first")
-
-    def _window_proba(self, Xw: np.ndarray) -> np.ndarray:
-        p = self.classifier_.predict_proba(Xw)
-        cls = getattr(self.classifier_, "classes_", np.arange(len(self.classes_)))
-        if len(cls) != len(self.classes_):  # a class never seen as a window label
-            full = np.zeros((len(p), len(self.classes_)))
-            full[:, np.asarray(cls, dtype=np.int64)] = p
-            p = full
-        return p
 
     def predict_proba(self, X) -> list[np.ndarray]:
         """Per-frame class probabilities ``(T, n_classes)`` per recording, before smoothing."""
@@ -1046,10 +1128,11 @@ class FrameLevelModel:
                     path=r[0].meta.get("source"),
                 )
             F, lengths = self._features([r])
-            w = sliding_windows(lengths, self.window_frames_, self.stride_frames_)
-            Xw = _window_stats(F, w, self.pyramid)
+            P = self._frame_proba_stage1(self.classifier_, F, lengths)
             del F
-            out.append(aggregate_windows(self._window_proba(Xw), w, lengths, weights=self.weights)[0])
+            if self.context_ is not None:
+                P = self._full_proba(self.context_, _context_features(P, lengths, self.context_scales))
+            out.append(P)
         return out
 
     def smooth(self, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1111,8 +1194,19 @@ class FrameLevelModel:
         if not isinstance(params["classifier"], str):
             params["classifier"] = "extra_trees" if clf.kind == "forest" else "hgb"
         params["pyramid"] = list(params["pyramid"])
+        params["context_scales"] = list(params["context_scales"])
         params["ignore_labels"] = None if params["ignore_labels"] is None else list(params["ignore_labels"])
         cparams, carrays = clf.get_state()
+        arrays = {f"classifier.{k}": v for k, v in carrays.items()}
+        xparams = None
+        if getattr(self, "context_", None) is not None:
+            ctx = (
+                self.context_
+                if isinstance(self.context_, FlatTrees)
+                else FlatTrees.from_sklearn(self.context_)
+            )
+            xparams, xarrays = ctx.get_state()
+            arrays.update({f"context.{k}": v for k, v in xarrays.items()})
         doc = {
             "kind": "FrameLevelModel",
             "params": params,
@@ -1121,8 +1215,9 @@ class FrameLevelModel:
             "layout": self.layout_.to_dict(),
             "feature_names": list(self.feature_names_),
             "classifier": cparams,
+            "context": xparams,
         }
-        return write_archive(path, doc, {f"classifier.{k}": v for k, v in carrays.items()})
+        return write_archive(path, doc, arrays)
 
     @classmethod
     def _from_doc(cls, doc: dict, arrays: dict, path) -> FrameLevelModel:
@@ -1133,6 +1228,7 @@ class FrameLevelModel:
         try:
             params = dict(doc["params"])
             params["pyramid"] = tuple(params["pyramid"])
+            params["context_scales"] = tuple(params["context_scales"])
             m = cls(**params)
             for k in cls._FITTED_SCALARS:
                 setattr(m, k, doc["fitted"][k])
@@ -1141,6 +1237,10 @@ class FrameLevelModel:
             m.feature_names_ = list(doc["feature_names"])
             sub = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("classifier.")}
             m.classifier_ = FlatTrees.from_state(doc["classifier"], sub)
+            m.context_ = None
+            if doc.get("context") is not None:
+                sub = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("context.")}
+                m.context_ = FlatTrees.from_state(doc["context"], sub)
             m.manifest_ = doc.get("_manifest", {})
         except ModelFileError:
             raise
