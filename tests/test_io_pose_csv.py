@@ -350,7 +350,15 @@ def test_hypothesis_mangled_files_raise_pose_data_error_or_read_right(tmp_path, 
     h = _header_len(lines)
     touched = None  # (line index, column index) of a changed data cell
     if how == "truncate":
-        cut = data.draw(st.integers(0, len(text) - 1))
+        # anywhere, just after a line break (whole rows lost), or inside the last cells
+        ends = [i + 1 for i, ch in enumerate(text[:-1]) if ch == "\n"]
+        cut = data.draw(
+            st.one_of(
+                st.integers(0, len(text) - 1),
+                st.sampled_from(ends),
+                st.integers(max(0, len(text) - 12), len(text) - 1),
+            )
+        )
         new = text[:cut]
     else:
         li = data.draw(st.integers(0, len(lines) - 1))

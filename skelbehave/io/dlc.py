@@ -14,6 +14,10 @@ detections (NaN). Each animal becomes one :class:`PoseSequence` with a layout
 built from its body-part names (:meth:`JointLayout.from_names`), C = 2
 (x, y in pixels) and ``confidence`` = likelihood. DeepLabCut files do not store
 the frame rate: ``fps`` is None unless passed.
+
+The format stores no frame count: a file cut just after a line break reads as
+the frames before the cut. A file that does not end with a line break is
+refused as truncated.
 """
 
 from __future__ import annotations
