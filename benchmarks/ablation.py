@@ -14,9 +14,12 @@ row per configuration x seed x metric), ``<study>_<dataset>_summary.csv``
 confusion matrices) and ``README.md``: the tables and which of the paper's
 claims held, computed from the CSVs. It prints the tables as it goes.
 
-Budgets (the full run takes roughly an hour on two CPU cores): descriptor and
-encoding studies use 3 seeds (2 for the encoder grid); the CNN studies 1 seed
-with 30 training epochs (pruning: 10 fine-tuning epochs per ratio).
+Budgets (the full run takes about 40 CPU-minutes): the fusion study uses 3
+seeds, the feature-count and encoder grids 2 (K-means and SVM seeds); the CNN
+studies 1 seed of a (32, 32, 64, 64)-channel network on 48 resampled frames,
+25 training epochs (pruning: 8 fine-tuning epochs per ratio). Run studies in
+parallel processes with ``--studies`` (they write separate files), then
+``--report-only``.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ REPORTED = {
     "utd_mhad": [("Joint Trajectory Maps", 85.81), ("Joint Distance Maps", 88.10)],
 }
 
-CNN_FULL = {"max_epochs": 30, "patience": 100}
+CNN_FULL = {"channels": (32, 32, 64, 64), "n_frames": 48, "max_epochs": 25, "patience": 100}
 CNN_QUICK = {**ablation.QUICK_CNN}
 
 
@@ -80,12 +83,12 @@ def budgets(quick: bool) -> dict[str, dict]:
         }
     return {
         "fusion": {"seeds": [0, 1, 2]},
-        "feature-counts": {"seeds": [0, 1, 2], "timing_repeats": 5},
-        "encoders": {"seeds": [0, 1]},
+        "feature-counts": {"seeds": [0, 1], "timing_repeats": 5},
+        "encoders": {"seeds": [0, 1], "n_clusters": [4, 8, 16, 32], "pyramid_levels": [1, 2, 3]},
         "pruning": {
             "seeds": [0],
             "ratios": [0.0, 0.25, 0.5, 0.65, 0.8],
-            "finetune_epochs": 10,
+            "finetune_epochs": 8,
             "cnn_params": CNN_FULL,
         },
         "cnn-options": {"seeds": [0], "cnn_params": CNN_FULL},
