@@ -164,7 +164,7 @@ def test_fit_is_deterministic_with_a_seed(msr_small, fitted):
 
 
 def test_pruned_model_saves_and_loads_to_identical_outputs(msr_small, fitted, tmp_path):
-    Xtr, ytr, Xte, yte = msr_small
+    Xtr, ytr, Xte, _ = msr_small
     pruned = fitted.prune(Xtr, ytr, ratio=0.5, finetune_epochs=3)
     assert pruned.n_parameters() < 0.5 * fitted.n_parameters()
     assert fitted.network_.streams["motion"].head.in_features == 32  # the original is untouched

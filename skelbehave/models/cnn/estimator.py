@@ -101,7 +101,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     device : {"auto", "cpu", "cuda"}
         ``"auto"``: CUDA when available, else CPU.
     n_threads : int or None
-        Torch CPU threads during fit/predict (None: leave as is).
+        Torch CPU threads during fit/predict (None: leave as is). The network is
+        small; on a shared machine one thread is much faster than several.
     random_state : int or None
         Seed: the same seed on the same machine gives the same model.
     progress : bool
@@ -138,7 +139,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         layout: str | None = None,
         n_frames: int = 64,
         streams: Sequence[str] = STREAMS,
-        channels: Sequence[int] = (64, 64, 128, 128),
+        channels: Sequence[int] = (48, 48, 96, 96),
         kernel_size: int = 3,
         stem_kernel: int = 5,
         residual_coefs: str | Sequence[float] = "ones",
@@ -149,9 +150,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         temporal_shift: bool = False,
         dropout: float = 0.3,
         displacement_step: int = 2,
-        position_centre: str = "frame",
+        position_centre: str = "sequence",
         augment: bool = True,
-        max_epochs: int = 120,
+        max_epochs: int = 80,
         batch_size: int = 32,
         lr: float = 3e-3,
         weight_decay: float = 1e-3,
@@ -162,9 +163,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         prune_ratio: float | None = None,
         prune_threshold: float | None = None,
         prune_importance: str = "bn_scale",
-        finetune_epochs: int = 40,
+        finetune_epochs: int = 30,
         device: str = "auto",
-        n_threads: int | None = None,
+        n_threads: int | None = 1,
         random_state: int | None = None,
         progress: bool = False,
     ) -> None:
@@ -389,7 +390,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             strat = y_idx if counts.min() >= 2 else None
             n_va = max(
                 len(self.classes_) if strat is not None else 1,
-                int(round(self.validation_fraction * len(idx))),
+                round(self.validation_fraction * len(idx)),
             )
             if n_va < len(idx):
                 tr, va = train_test_split(idx, test_size=n_va, stratify=strat, random_state=seed % (2**31))
@@ -505,7 +506,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         if ratio is None and threshold is None:
             raise ValueError("give ratio or threshold")
         self._check_fitted()
-        positions, root, _ = self._positions(X)
+        positions, _, _ = self._positions(X)
         y = np.asarray(y)
         y_idx = np.searchsorted(self.classes_, y)
         if len(y) != len(positions) or np.any(self.classes_[np.clip(y_idx, 0, len(self.classes_) - 1)] != y):

@@ -46,7 +46,7 @@ def clean_positions(seq: PoseSequence) -> np.ndarray:
     pos = seq.position.astype(np.float64, copy=True)
     zero = np.all(pos == 0, axis=(1, 2))
     pos[zero] = np.nan
-    T, J, C = pos.shape
+    T, _, C = pos.shape
     t = np.arange(T)
     miss = np.isnan(pos).any(axis=2)
     if miss.all():
