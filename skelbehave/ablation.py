@@ -31,7 +31,8 @@ Metrics of the descriptor + encoding studies (a)-(c):
 
 Metrics of the CNN studies (d)-(e): ``accuracy``, ``macro_f1``, ``params``
 (parameters of the inference network), ``macs`` (multiply-accumulates for
-one sequence, convolution and linear layers), ``latency_ms`` (prediction time
+one sequence, from :func:`skelbehave.models.cnn.model_cost` (Torch-Pruning's
+counter), else convolution and linear layers counted with forward hooks), ``latency_ms`` (prediction time
 per test sequence, one thread, best of ``timing_repeats``), ``fit_time_s``.
 
 The classifier on top of the encoded vectors is a linear SVM
@@ -577,7 +578,7 @@ def _count_macs(clf, X) -> float:
     try:  # the CNN package's own cost model, when it exists
         from .models.cnn import model_cost
 
-        cost = model_cost(clf)
+        cost = model_cost(clf, repeats=1, batch_sizes=(1,))
         if isinstance(cost, Mapping) and "macs" in cost:
             return float(cost["macs"])
     except Exception:  # fall back to counting with hooks
