@@ -147,7 +147,11 @@ def _write_table(df: pd.DataFrame, out: Path, fmt: str) -> None:
         if fmt == "parquet":
             df.to_parquet(tmp, index=False)
         else:
-            df.to_csv(tmp, index=False, float_format="%.6g")
+            probs = [c for c in df.columns if str(c).startswith("proba_")]
+            df = df.copy()
+            df[probs] = df[probs].round(6)
+            df["time"] = df["time"].round(6)
+            df.to_csv(tmp, index=False)
 
 
 def score_file(model, path, *, format: str = "auto", fps: float | None = None) -> pd.DataFrame:
@@ -344,6 +348,7 @@ def score_files(
         initializer=_init_worker,
         initargs=(threads_per_job,),
     )
+    df = _complete_manifest(df, manifest, model_sha, __version__)
     n_fail = int((df["status"] == "failed").sum())
     if n_fail:
         log.warning("%d of %d files failed; see %s", n_fail, len(df), manifest)
@@ -375,3 +380,32 @@ def _invalidate_stale(manifest: Path, items: list[dict], model_sha: str, version
         rows[str(r["key"])] = {k: v for k, v in r.items() if not (isinstance(v, float) and v != v)}
     if changed:
         _write_manifest(manifest, rows)
+
+
+def _complete_manifest(df: pd.DataFrame, manifest: Path, model_sha: str, version: str) -> pd.DataFrame:
+    """Give failed rows (whose worker returned nothing) their input, hashes and version too."""
+    from ._runner import _write_manifest
+
+    df = df.copy()
+    for col in ("input", "input_sha256", "model_sha256", "package_version"):
+        if col not in df.columns:
+            df[col] = pd.NA
+    df["input"] = df["input"].where(df["input"].notna(), df["key"])
+    miss = df["model_sha256"].isna()
+    df.loc[miss, "model_sha256"] = model_sha
+    df.loc[df["package_version"].isna(), "package_version"] = version
+    for i in df.index[df["input_sha256"].isna()]:
+        try:
+            df.loc[i, "input_sha256"] = file_sha256(df.loc[i, "input"])
+        except OSError:
+            pass
+    rows = {str(r["key"]): {k: v for k, v in r.items() if not _isna(v)} for r in df.to_dict("records")}
+    _write_manifest(manifest, rows)
+    return df
+
+
+def _isna(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False

@@ -1150,17 +1150,19 @@ class FrameLevelModel:
     def predict_table(self, recording) -> pd.DataFrame:
         """One recording's predictions: frame, time, label, ``proba_<class>`` per class.
 
-        ``time`` is in seconds when the frame rate is known, else NaN.
+        ``frame`` is the file's frame number (``meta["start_frame"]`` + row);
+        ``time`` = frame / fps in seconds when the frame rate is known, else NaN.
         """
         rec = _as_recording(recording, fps=self.fps)
         p = self.predict_proba([rec])[0]
         lab, ps = self.smooth(p)
         fps = rec[0].fps or self.fps
         T = len(p)
+        frame = int(rec[0].meta.get("start_frame", 0) or 0) + np.arange(T)
         df = pd.DataFrame(
             {
-                "frame": int(rec[0].meta.get("start_frame", 0) or 0) + np.arange(T),
-                "time": np.arange(T) / fps if fps else np.full(T, np.nan),
+                "frame": frame,
+                "time": frame / fps if fps else np.full(T, np.nan),
                 "label": self.classes_[lab],
             }
         )

@@ -89,5 +89,5 @@ def run(args: argparse.Namespace) -> int:
         fps=args.fps,
         **frame_params,
     )
-    print(f"saved {type(model).__name__} with classes {list(model.classes_)} to {args.out}")
+    print(f"saved {type(model).__name__} with classes {model.classes_.tolist()} to {args.out}")
     return 0

@@ -1,0 +1,203 @@
+"""Batch scoring of real DeepLabCut rat CSVs: outputs, manifest, bad files, resume, processes, Dask."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skelbehave._runner import read_manifest
+from skelbehave.batch import expand_inputs, file_sha256, score_files
+from skelbehave.io import read_poses
+from skelbehave.temporal import FrameLevelModel, load_frame_model
+
+REPO = Path(__file__).resolve().parents[1]
+N_FRAMES = 1500  # the first frames of each recording keep the tests fast
+RECORDINGS = (1, 2, 5, 9)
+
+
+def _rat_csv(shared_data: Path, n: int) -> Path:
+    return next((shared_data / "rat_social_dlc" / "dlc_csv").glob(f"{n}DLC_*.csv"))
+
+
+def _head(src: Path, dst: Path, n_frames: int, skip: int = 0) -> Path:
+    """Copy the header (4 rows) and frames skip .. skip + n_frames of a DeepLabCut CSV."""
+    with open(src) as fh:
+        lines = fh.readlines()
+    header, body = lines[:4], lines[4 + skip : 4 + skip + n_frames]
+    dst.write_text("".join(header + body))
+    return dst
+
+
+@pytest.fixture(scope="module")
+def rat_files(shared_data, tmp_path_factory) -> list[Path]:
+    d = tmp_path_factory.mktemp("rat")
+    # frames 3000.. : the rats are in view and behave (the first frames are 'base')
+    return [_head(_rat_csv(shared_data, n), d / f"rat{n}.csv", N_FRAMES, skip=3000) for n in RECORDINGS]
+
+
+@pytest.fixture(scope="module")
+def rat_model(shared_data, rat_files, tmp_path_factory) -> Path:
+    """A small two-rat model trained on the real frames and S1 labels of two recordings."""
+    recs, ys = [], []
+    for n, f in zip(RECORDINGS[:2], rat_files[:2], strict=True):
+        recs.append(read_poses(f, fps=30))
+        lab = pd.read_csv(shared_data / "rat_social_dlc" / "labels_per_frame" / f"{n}_labels.csv")
+        ys.append(lab["S1"].to_numpy()[3000 : 3000 + N_FRAMES])
+    model = FrameLevelModel(window=15, fit_stride=3, n_estimators=15, ignore_labels=["base"], random_state=0)
+    model.fit(recs, ys)
+    path = tmp_path_factory.mktemp("model") / "rat.skb"
+    model.save(path)
+    return path
+
+
+def test_score_files_writes_predictions_and_manifest(rat_model, rat_files, tmp_path):
+    out = tmp_path / "pred"
+    df = score_files(rat_model, rat_files[:2], out, output_format="csv", fps=30, progress=False)
+    assert df["status"].tolist() == ["done", "done"]
+    model = load_frame_model(rat_model)
+    for row in df.itertuples():
+        assert row.input_sha256 == file_sha256(row.input)
+        assert row.model_sha256 == file_sha256(rat_model)
+        assert row.package_version and row.n_frames == N_FRAMES
+        pred = pd.read_csv(row.output)
+        assert list(pred.columns[:3]) == ["frame", "time", "label"]
+        probs = pred[[f"proba_{c}" for c in model.classes_]].to_numpy()
+        np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+        # frame numbers are the file's own (its index starts at 3000)
+        assert pred["frame"].tolist() == list(range(3000, 3000 + N_FRAMES))
+        np.testing.assert_allclose(pred["time"].to_numpy(), pred["frame"].to_numpy() / 30, atol=1e-6)
+        assert set(pred["label"]) <= set(model.classes_.tolist())
+        # the file agrees with predicting in memory
+        direct = model.predict_table(read_poses(row.input, fps=30))
+        assert (direct["label"].to_numpy() == pred["label"].to_numpy()).all()
+    man = read_manifest(out / "manifest.csv")
+    assert set(man["status"]) == {"done"} and len(man) == 2
+    assert not list(out.glob(".*tmp*")), "temporary files left behind"
+
+
+def test_corrupt_file_is_recorded_and_others_scored(rat_model, rat_files, tmp_path):
+    bad = tmp_path / "corrupt.csv"
+    text = rat_files[0].read_text().splitlines()
+    text[10] = text[10][: len(text[10]) // 2] + ",oops,1.0"  # broken row in the middle
+    bad.write_text("\n".join(text) + "\n")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    out = tmp_path / "pred"
+    df = score_files(
+        rat_model, [rat_files[0], bad, empty, rat_files[1]], out, output_format="csv", progress=False
+    )
+    st = df.set_index("input")
+    assert st.loc[str(rat_files[0]), "status"] == "done" and st.loc[str(rat_files[1]), "status"] == "done"
+    assert st.loc[str(bad), "status"] == "failed" and "line" in st.loc[str(bad), "error"]
+    assert st.loc[str(empty), "status"] == "failed" and "empty" in st.loc[str(empty), "error"]
+    assert not Path(st.loc[str(bad), "output"]).exists()
+    man = read_manifest(out / "manifest.csv").set_index("key")
+    assert man.loc[str(bad), "status"] == "failed" and man.loc[str(bad), "error"]
+
+
+def test_parquet_output_and_resume_skips_done_files(rat_model, rat_files, tmp_path):
+    pytest.importorskip("pyarrow")
+    out = tmp_path / "pred"
+    df = score_files(rat_model, rat_files[:2], out, progress=False)
+    assert all(p.endswith(".parquet") for p in df["output"])
+    assert len(pd.read_parquet(df["output"].iloc[0])) == N_FRAMES
+    before = {p: os.stat(p).st_mtime_ns for p in df["output"]}
+    df2 = score_files(rat_model, rat_files[:3], out, progress=False)
+    assert df2["status"].tolist() == ["done"] * 3
+    assert {p: os.stat(p).st_mtime_ns for p in df["output"]} == before  # not redone
+    # a changed input is scored again
+    f = rat_files[0]
+    os.utime(f)  # same bytes: still skipped
+    score_files(rat_model, rat_files[:1], out, progress=False)
+    assert os.stat(df["output"].iloc[0]).st_mtime_ns == before[df["output"].iloc[0]]
+
+
+def test_killed_run_resumes_without_redoing_finished_files(rat_model, shared_data, tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for k in range(8):
+        _head(_rat_csv(shared_data, RECORDINGS[k % 4]), inputs / f"clip{k}.csv", 2500, skip=2000 + 100 * k)
+    out = tmp_path / "pred"
+    cmd = [sys.executable, "-m", "skelbehave", "score", str(rat_model), str(inputs), "--out", str(out),
+           "--output-format", "csv", "--no-progress"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    manifest = out / "manifest.csv"
+    deadline = time.time() + 120
+    n_done = 0
+    while time.time() < deadline and proc.poll() is None:
+        if manifest.exists():
+            n_done = int((read_manifest(manifest)["status"] == "done").sum())
+            if n_done >= 2:
+                break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    man = read_manifest(manifest)
+    done = man.loc[man["status"] == "done", "output"].tolist()
+    assert 2 <= len(done) < 8
+    stamps = {p: os.stat(p).st_mtime_ns for p in done}
+    df = score_files(rat_model, inputs, out, output_format="csv", progress=False)
+    assert (df["status"] == "done").all() and len(df) == 8
+    assert {p: os.stat(p).st_mtime_ns for p in done} == stamps
+    assert not list(out.glob(".*tmp*"))
+
+
+def test_dask_local_cluster_matches_local_scoring(rat_model, rat_files, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    ref = score_files(rat_model, rat_files[2:], tmp_path / "local", output_format="csv", progress=False)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        df = score_files(
+            rat_model, rat_files[2:], tmp_path / "dask", scheduler=client, output_format="csv", progress=False
+        )
+    assert (df["status"] == "done").all()
+    for a, b in zip(ref["output"], df["output"], strict=True):
+        pd.testing.assert_frame_equal(pd.read_csv(a), pd.read_csv(b))
+
+
+def test_dlc_single_animal_with_empty_cells(shared_data, rat_files, tmp_path):
+    """A one-animal model scores a single-animal DLC file and each animal of a multi-animal file."""
+    # single-animal DeepLabCut layout (3 header rows) from individual1's columns of a real file
+    src = pd.read_csv(rat_files[0], header=[0, 1, 2, 3], index_col=0)
+    one = src.xs("individual1", axis=1, level=1)
+    single = tmp_path / "single.csv"
+    one.to_csv(single)
+    seqs = read_poses(single, fps=30)
+    assert len(seqs) == 1 and np.isnan(seqs[0].position).any(), "expected empty cells in the real data"
+    lab = pd.read_csv(shared_data / "rat_social_dlc" / "labels_per_frame" / f"{RECORDINGS[0]}_labels.csv")
+    y = lab["S1"].to_numpy()[3000 : 3000 + N_FRAMES]
+    model = FrameLevelModel(window=9, fit_stride=4, n_estimators=5, ignore_labels=["base"], random_state=0)
+    model.fit([seqs[0]], [y])
+    df = score_files(model, [single, rat_files[1]], tmp_path / "pred", output_format="csv", progress=False)
+    assert (df["status"] == "done").all(), df["error"].tolist()
+    multi = pd.read_csv(df["output"].iloc[1])
+    assert sorted(multi["individual"].unique()) == ["individual1", "individual2"]
+    assert len(multi) == 2 * N_FRAMES
+    probs = multi[[c for c in multi.columns if c.startswith("proba_")]]
+    assert np.isfinite(probs.to_numpy()).all() and multi["label"].notna().all()
+
+
+def test_expand_inputs_and_bad_model(rat_files, tmp_path):
+    from skelbehave.errors import ModelFileError, PoseDataError
+
+    assert expand_inputs([rat_files[0].parent]) == sorted(rat_files)
+    assert expand_inputs(str(rat_files[0].parent / "rat*.csv")) == sorted(rat_files)
+    with pytest.raises(PoseDataError, match="no pose file"):
+        expand_inputs([tmp_path / "missing.csv"])
+    bad = tmp_path / "bad.skb"
+    bad.write_bytes(b"PK\x03\x04 not really a model")
+    with pytest.raises(ModelFileError):
+        score_files(bad, rat_files[:1], tmp_path / "pred", progress=False)
