@@ -649,7 +649,10 @@ def plot_ethogram(
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 0.45 * len(rows) + 1.4))
     scale = 1.0 / fps if fps else 1.0
-    cmap = plt.get_cmap("tab10" if len(rows) <= 10 else "tab20")
+    # tab10 without its grey (grey marks the legend's "predicted"), then tab20 for many rows
+    palette = [plt.get_cmap("tab10")(i) for i in range(10) if i != 7]
+    if len(rows) > len(palette):
+        palette = [plt.get_cmap("tab20")(i) for i in range(20)]
     cs = None
     if proba is not None and classes is not None:
         cs = np.vstack([np.zeros((1, proba.shape[1])), np.cumsum(proba, axis=0)])
@@ -657,7 +660,7 @@ def plot_ethogram(
     ps, pe, pv = runs(y)
     ts, te, tv = runs(yt) if yt is not None else (None, None, None)
     for r, c in enumerate(rows):
-        colour = cmap(r % cmap.N)
+        colour = palette[r % len(palette)]
         m = pv == c
         if m.any():
             if cs is not None:
