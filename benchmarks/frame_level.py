@@ -1,0 +1,146 @@
+"""Frame-level behaviour benchmark: PRECOG (8 actions) and the rat dyads (stream S1).
+
+Run from the repository root::
+
+    python benchmarks/frame_level.py            # everything (~15-30 min on 2 busy cores)
+    python benchmarks/frame_level.py --quick    # smaller forests, no leave-subjects-out
+
+PRECOG: train subjects 1-8, test 9-12; frame-level macro F1 over the 8
+actions (class 0 "no action" is predicted but not averaged), per-action F1
+and segment F1 (IoU 0.5); the one-stage windowed forest and the model with
+the context stage side by side; then a leave-4-subjects-out average
+(folds 1-4, 5-8, 9-12). The settings were chosen by grouped cross-validation
+on subjects 1-8 only (see the report).
+
+Rat: recordings 1-8 train, 9-12 test, stream S1 (social, nonsocial,
+aggression); "base" frames (not annotated with a behaviour) are left out of
+training and scoring; frame-level macro F1 and per-class F1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+
+from skelbehave.datasets import load_precog, load_rat_social
+from skelbehave.demo import DEMO_MODEL
+from skelbehave.frame_metrics import frame_report
+from skelbehave.temporal import FrameLevelModel
+
+RAT_MODEL = {
+    "window": "1s",
+    "fit_stride": 4,
+    "n_estimators": 100,
+    "context_folds": 3,
+    "context_scales": (31, 91, 271),
+    "classifier": "extra_trees",
+    "random_state": 0,
+    "ignore_labels": ["base"],
+}
+
+
+def _fit_eval(ds, names, train_subj, test_subj, params, actions=None, ignore=None):
+    tr = np.flatnonzero(np.isin(ds.subjects, train_subj))
+    te = np.flatnonzero(np.isin(ds.subjects, test_subj))
+    t0 = time.perf_counter()
+    model = FrameLevelModel(**params).fit([ds.sequences[i] for i in tr], [names[i] for i in tr])
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pred = model.predict([ds.sequences[i] for i in te])
+    pred_s = time.perf_counter() - t0
+    truth = [names[i] for i in te]
+    labels = actions if actions is not None else model.classes_.tolist()
+    rep = frame_report(truth, pred, labels=labels, ignore=ignore, iou_thresholds=(0.5,))
+    n_frames = sum(len(y) for y in truth)
+    return rep, fit_s, pred_s, n_frames
+
+
+def _print_report(rep, title):
+    print(f"\n{title}")
+    print(rep.round(4).to_string())
+    print(f"frame accuracy {rep.attrs['accuracy']:.4f}")
+
+
+def precog(quick: bool, loso: bool, n_jobs: int) -> None:
+    ds = load_precog()
+    names = ds.label_names
+    actions = [ds.class_names[k] for k in range(1, 9)]
+    main = dict(DEMO_MODEL, n_jobs=n_jobs)
+    one = dict(main, context_folds=0)
+    if quick:
+        main.update(n_estimators=40)
+        one.update(n_estimators=40)
+    print("=" * 78)
+    print(f"PRECOG: {len(ds)} streams, {ds.n_frames} frames, 30 fps; train subjects 1-8, test 9-12")
+    print(f"settings: {main}")
+    rows = []
+    for label, params in (("one stage (windowed forest)", one), ("with context stage (default)", main)):
+        rep, fit_s, pred_s, n = _fit_eval(ds, names, range(1, 9), range(9, 13), params, actions)
+        _print_report(rep, f"PRECOG test subjects 9-12, {label}")
+        rows.append(
+            (label, rep.loc["macro", "frame_f1"], rep.loc["macro", "segment_f1@0.5"], fit_s, n / pred_s)
+        )
+    print("\nside by side (macro over the 8 actions):")
+    print(f"{'model':<32}{'frame F1':>10}{'seg F1@0.5':>12}{'fit s':>9}{'frames/s':>10}")
+    for label, f, s, fit_s, fps in rows:
+        print(f"{label:<32}{f:>10.4f}{s:>12.4f}{fit_s:>9.1f}{fps:>10.0f}")
+    base = 0.77
+    print(f"target: frame macro F1 >= 0.85 (quick baseline quoted in the issue: {base}); "
+          f"measured {rows[1][1]:.4f} -> {'MET' if rows[1][1] >= 0.85 else 'NOT MET'}")  # fmt: skip
+    if loso:
+        folds = [(1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12)]
+        scores = []
+        for held in folds:
+            train = [s for s in range(1, 13) if s not in held]
+            rep, fit_s, _, _ = _fit_eval(ds, names, train, held, main, actions)
+            scores.append(rep.loc["macro", "frame_f1"])
+            print(f"leave subjects {held} out: frame macro F1 {scores[-1]:.4f} (fit {fit_s:.0f} s)")
+        print(f"leave-4-subjects-out average frame macro F1: {np.mean(scores):.4f} +- {np.std(scores):.4f}")
+
+
+def rat(quick: bool, n_jobs: int) -> None:
+    ds = load_rat_social()
+    names = ds.label_names
+    params = dict(RAT_MODEL, n_jobs=n_jobs)
+    if quick:
+        params.update(n_estimators=40, context_folds=0)
+    print("=" * 78)
+    print(f"Rat dyads (DeepLabCut, 2 x 5 keypoints): {len(ds)} recordings, {ds.n_frames} frames; stream S1")
+    print("train recordings 1-8, test 9-12; 'base' frames left out of training and scoring")
+    print(f"settings: {params}")
+    classes = ["social", "nonsocial", "aggression"]
+    rep, fit_s, pred_s, n = _fit_eval(ds, names, range(1, 9), range(9, 13), params, classes, ignore=["base"])
+    _print_report(rep, "Rat test recordings 9-12 (frame F1 per class, segment F1 at IoU 0.5)")
+    print(f"frame macro F1 (social, nonsocial, aggression): {rep.loc['macro', 'frame_f1']:.4f}; "
+          f"fit {fit_s:.0f} s, prediction {n / pred_s:.0f} frames/s")  # fmt: skip
+    # the two frequent classes alone (aggression is rare in the test recordings)
+    te = np.flatnonzero(np.isin(ds.subjects, range(9, 13)))
+    counts = {c: int(sum((names[i] == c).sum() for i in te)) for c in classes}
+    print(f"test frames per class: {counts}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small forests, no leave-subjects-out")
+    ap.add_argument("--skip-rat", action="store_true")
+    ap.add_argument("--skip-precog", action="store_true")
+    ap.add_argument("--no-loso", action="store_true", help="skip the leave-subjects-out average")
+    ap.add_argument("--n-jobs", type=int, default=1)
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    if not args.skip_precog:
+        precog(args.quick, loso=not (args.quick or args.no_loso), n_jobs=args.n_jobs)
+    if not args.skip_rat:
+        rat(args.quick, args.n_jobs)
+    print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
