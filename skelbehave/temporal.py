@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from .errors import PoseDataError
 from .frame_metrics import runs
@@ -824,7 +825,7 @@ def _make_classifier(kind, n_estimators, learning_rate, class_weight, random_sta
     raise ValueError(f"classifier must be 'hgb', 'extra_trees', 'logistic' or an estimator, got {kind!r}")
 
 
-class FrameLevelModel:
+class FrameLevelModel(BaseEstimator):
     """Per-frame behaviour labels from sliding windows over long recordings.
 
     Every window (centred on a frame, ``window`` long, one every ``stride``
@@ -940,27 +941,6 @@ class FrameLevelModel:
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.progress = progress
-
-    # sklearn-style parameter access (no sklearn import at module load)
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Constructor parameters."""
-        import inspect
-
-        return {k: getattr(self, k) for k in inspect.signature(type(self).__init__).parameters if k != "self"}
-
-    def set_params(self, **params) -> FrameLevelModel:
-        """Set constructor parameters."""
-        valid = self.get_params()
-        for k, v in params.items():
-            if k not in valid:
-                raise ValueError(f"invalid parameter {k!r} for FrameLevelModel")
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self) -> str:
-        return (
-            f"FrameLevelModel(window={self.window!r}, stride={self.stride!r}, classifier={self.classifier!r})"
-        )
 
     # ------------------------------------------------------------------ helpers
     def _fps_of(self, recs: list[list[PoseSequence]]) -> float | None:
@@ -1146,6 +1126,17 @@ class FrameLevelModel:
     def predict(self, X) -> list[np.ndarray]:
         """Per-frame labels (after smoothing), one array per recording."""
         return [self.classes_[self.smooth(p)[0]] for p in self.predict_proba(X)]
+
+    def score(self, X, y) -> float:
+        """Frame-level macro F1 over the model's classes (frames with ignored labels left out).
+
+        Makes the model usable with scikit-learn model selection on lists of
+        recordings (e.g. ``GroupKFold`` over recordings).
+        """
+        from .frame_metrics import frame_f1
+
+        ys = [np.asarray(v) for v in y]
+        return frame_f1(ys, self.predict(X), labels=self.classes_.tolist(), ignore=self.ignore_labels)
 
     def predict_table(self, recording) -> pd.DataFrame:
         """One recording's predictions: frame, time, label, ``proba_<class>`` per class.
