@@ -182,8 +182,9 @@ def part2(model: Path) -> None:
         print(f"speed-up 2 processes vs 1 (wall): {min(res[1]) / min(res[2]):.2f}x  (target >= 1.7x)")
         c1, c2 = min(cpu_used[1]), min(cpu_used[2])
         print(
-            f"CPU used, 2 processes vs 1: {c2 / c1:.2f}x (process start-up, imports); so on two otherwise "
-            f"idle cores the wall speed-up could reach at most {2 * c1 / c2:.2f}x (an estimate, not a measurement)"
+            f"CPU used, 2 processes vs 1: {c2 / c1:.2f}x (process start-up, imports); so on two "
+            f"otherwise idle cores the wall speed-up could reach at most {2 * c1 / c2:.2f}x "
+            "(an estimate, not a measurement)"
         )
 
 
