@@ -302,7 +302,14 @@ def score_files(
         if not hasattr(model, "save"):
             raise TypeError(f"model must be a model file path or a fitted FrameLevelModel, got {type(model)}")
         model_path = out_dir / "model.skb"
-        model.save(model_path)
+        tmp = out_dir / f".model.{os.getpid()}.tmp.skb"
+        try:
+            model.save(tmp)
+            # an unchanged model keeps its saved copy (and checksum), so that a re-run resumes
+            if not (model_path.exists() and _same_content(tmp, model_path)):
+                os.replace(tmp, model_path)
+        finally:
+            tmp.unlink(missing_ok=True)
     else:
         model_path = Path(model)
     model_sha = file_sha256(model_path)
@@ -353,6 +360,18 @@ def score_files(
     if n_fail:
         log.warning("%d of %d files failed; see %s", n_fail, len(df), manifest)
     return df
+
+
+def _same_content(a: Path, b: Path) -> bool:
+    """Whether two model files hold the same model (member checksums; creation time ignored)."""
+    from .serialization import read_archive
+
+    try:
+        sa = read_archive(a)[0]["_manifest"].get("sha256")
+        sb = read_archive(b)[0]["_manifest"].get("sha256")
+    except (SkelbehaveError, KeyError):
+        return False
+    return sa == sb
 
 
 def _invalidate_stale(manifest: Path, items: list[dict], model_sha: str, version: str) -> None:

@@ -201,3 +201,16 @@ def test_expand_inputs_and_bad_model(rat_files, tmp_path):
     bad.write_bytes(b"PK\x03\x04 not really a model")
     with pytest.raises(ModelFileError):
         score_files(bad, rat_files[:1], tmp_path / "pred", progress=False)
+
+
+def test_in_memory_model_is_saved_once_and_resume_still_works(rat_model, rat_files, tmp_path):
+    model = load_frame_model(rat_model)
+    out = tmp_path / "pred"
+    df = score_files(model, rat_files[:1], out, output_format="csv", progress=False)
+    stamp = os.stat(df["output"].iloc[0]).st_mtime_ns
+    sha = df["model_sha256"].iloc[0]
+    time.sleep(1.1)  # a new save would carry a new creation time
+    df2 = score_files(model, rat_files[:1], out, output_format="csv", progress=False)
+    assert df2["model_sha256"].iloc[0] == sha == file_sha256(out / "model.skb")
+    assert os.stat(df2["output"].iloc[0]).st_mtime_ns == stamp
+    assert not list(out.glob(".model.*"))
