@@ -309,3 +309,24 @@ def test_tracker_recent_track_wins_over_an_old_one():
     for t in range(1, 6):  # only id 0's person stays in view, drifting towards where 1 was
         tr.update(t, (a + 0.05 * t * dx)[None])
     assert tr.update(6, (a + 0.3 * dx)[None]) == [0]
+
+
+def test_extract_many_on_a_dask_cluster(videos, model, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    (tmp_path / "notes.mp4").write_text("not a video")
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as c,
+        distributed.Client(c) as client,
+    ):
+        table = extract_many(
+            [videos / BOXING, tmp_path / "notes.mp4"], tmp_path / "out", model=model, scheduler=client,
+            max_frames=15, progress=False,
+        )  # fmt: skip
+    t = table.set_index("key")
+    ok = t.loc[str((videos / BOXING).resolve())]
+    assert ok["status"] == "done" and ok["frames"] == 15
+    assert t.loc[str((tmp_path / "notes.mp4").resolve()), "reason"] == "unreadable"
+    (seq,) = read_poses(ok["output"])
+    assert seq.n_frames == 15
