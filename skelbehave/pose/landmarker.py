@@ -423,7 +423,8 @@ def extract(
         One per person (ordered by identity; empty when nobody was found):
         ``position`` (T, 33, 3) world landmarks in metres; ``confidence``
         (T, 33) = visibility x presence (the chance the joint is in view and
-        not occluded); ``fps``; ``meta`` with ``source``, ``person``,
+        not occluded; 0 in frames where the person was not found); ``fps``;
+        ``meta`` with ``source``, ``person``,
         ``image_landmarks`` (T, 33, 3: x, y normalised to the image width and
         height, z relative depth), ``width``, ``height``, ``n_frames``,
         ``units`` and ``coordinates``.
@@ -447,16 +448,20 @@ def extract(
 
     if num_poses < 1:
         raise ValueError(f"num_poses must be >= 1, got {num_poses}")
-    src = _open(source, fps, bgr)
     model_src = resolve_model(model, variant=variant)
-    handle = get_landmarker(
-        model_src,
-        num_poses=num_poses,
-        min_pose_detection_confidence=min_pose_detection_confidence,
-        min_pose_presence_confidence=min_pose_presence_confidence,
-        min_tracking_confidence=min_tracking_confidence,
-        fresh=not reuse_landmarker,
-    )
+    src = _open(source, fps, bgr)
+    try:
+        handle = get_landmarker(
+            model_src,
+            num_poses=num_poses,
+            min_pose_detection_confidence=min_pose_detection_confidence,
+            min_pose_presence_confidence=min_pose_presence_confidence,
+            min_tracking_confidence=min_tracking_confidence,
+            fresh=not reuse_landmarker,
+        )
+    except BaseException:
+        getattr(src.frames, "close", lambda: None)()
+        raise
     import mediapipe as mp
 
     lm = handle.landmarker
