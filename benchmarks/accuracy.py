@@ -92,7 +92,7 @@ def run_dataset(ds) -> list[dict]:
         Rtr_w = minirocket_input([Xtr[i] for i in warm])
         clone(mr).fit(Rtr_w, y[tr][warm]).predict(Rtr_w[:5])
 
-    for label, head in (("skelbehave default (VLAD+SVM)", "svm"), ("skelbehave, ridge head", "ridge")):
+    for label, head in (("skelbehave default (VLAD+ridge)", "ridge"), ("skelbehave, LinearSVC head", "svm")):
         model = BehaviorModel(classifier=head, random_state=SEED, n_jobs=1)
         _, fit_s = timed(model.fit, Xtr, y[tr])
         pred, pred_s = timed(model.predict, Xte)
@@ -130,57 +130,57 @@ def run_dataset(ds) -> list[dict]:
     return rows
 
 
+def _cfg(groups, k=16, dw=2.0, acc=0, aw=1.0, fuse=True):
+    return (
+        dict(n_position_groups=groups[0], n_displacement_groups=groups[1], displacement_step=2),
+        dict(n_clusters=k, fuse=fuse, disp_weight=dw, delta_step=acc, delta_weight=aw, pyramid_levels=3),
+    )
+
+
+#: Every configuration compared while choosing the defaults (all with a 3-level pyramid).
 CANDIDATES = {
-    "A: 4+4 groups, step 2, k=8, fused, dw=1": dict(
-        features=dict(n_position_groups=4, n_displacement_groups=4, displacement_step=2),
-        encoder=dict(n_clusters=8, fuse=True, disp_weight=1.0),
-    ),
-    "B: 4+4 groups, step 2, k=8, fused, dw=2": dict(
-        features=dict(n_position_groups=4, n_displacement_groups=4, displacement_step=2),
-        encoder=dict(n_clusters=8, fuse=True, disp_weight=2.0),
-    ),
-    "C: 4+4 groups, step 1, k=8, fused, dw=2": dict(
-        features=dict(n_position_groups=4, n_displacement_groups=4, displacement_step=1),
-        encoder=dict(n_clusters=8, fuse=True, disp_weight=2.0),
-    ),
-    "D: 4+4 groups, step 2, k=16, fused, dw=2": dict(
-        features=dict(n_position_groups=4, n_displacement_groups=4, displacement_step=2),
-        encoder=dict(n_clusters=16, fuse=True, disp_weight=2.0),
-    ),
-    "D-ridge: as D, RidgeClassifier(alpha=0.1) head": dict(
-        features=dict(n_position_groups=4, n_displacement_groups=4, displacement_step=2),
-        encoder=dict(n_clusters=16, fuse=True, disp_weight=2.0),
-        classifier="ridge",
-    ),
-    "E: 6 pos + 4 disp groups, step 2, k=8, separate (paper)": dict(
-        features=dict(n_position_groups=6, n_displacement_groups=4, displacement_step=2),
-        encoder=dict(n_clusters=8, fuse=False),
-    ),
+    "6 pos + 4 disp groups, separate codebooks, k=8 (paper)": _cfg((6, 4), k=8, dw=1.0, fuse=False),
+    "4+4 fused, k=8, disp w 1": _cfg((4, 4), k=8, dw=1.0),
+    "4+4 fused, k=8, disp w 2": _cfg((4, 4), k=8),
+    "4+4 fused, k=16, disp w 2": _cfg((4, 4)),
+    "4+4 fused, k=16, disp w 2, acc step 2": _cfg((4, 4), acc=2),
+    "4+4 fused, k=16, disp w 2, acc step 2 w 2": _cfg((4, 4), acc=2, aw=2.0),
+    "3+3 fused, k=16, disp w 2, acc step 2 w 2": _cfg((3, 3), acc=2, aw=2.0),
+    "2+2 fused, k=16, disp w 2, acc step 2 w 2": _cfg((2, 2), acc=2, aw=2.0),
+    "2+2 fused, k=16, disp w 2, acc step 2 w 3 (default)": _cfg((2, 2), acc=2, aw=3.0),
+    "2+2 fused, k=32, disp w 2, acc step 2 w 3": _cfg((2, 2), k=32, acc=2, aw=3.0),
+    "2+2 fused, k=32, disp w 2, acc step 2 w 2": _cfg((2, 2), k=32, acc=2, aw=2.0),
+}
+
+HEADS_TRIED = {
+    "svm": dict(classifier="svm"),
+    "ridge a=0.1": dict(classifier="ridge"),
 }
 
 
 def tune(ds) -> None:
-    """Leave-one-training-subject-out CV over :data:`CANDIDATES` (test subjects unused)."""
+    """Leave-one-training-subject-out CV over :data:`CANDIDATES` x heads (test subjects unused)."""
     from skelbehave.encoding import VLADEncoder
     from skelbehave.features import JointFeatures
+    from skelbehave.models import make_head
 
     tr, _ = ds.train_test_split()
     seqs, y, subj = ds.sequences, np.asarray(ds.labels)[tr], ds.subjects[tr]
     X = [seqs[i] for i in tr]
     print(f"\n{ds.name}: leave-one-subject-out CV on training subjects {sorted(set(subj.tolist()))}")
-    for name, cfg in CANDIDATES.items():
-        accs = []
+    print(f"  {'features / encoder':50s} " + " ".join(f"{h:>12s}" for h in HEADS_TRIED))
+    for name, (fkw, ekw) in CANDIDATES.items():
+        accs: dict[str, list[float]] = {h: [] for h in HEADS_TRIED}
         for s in np.unique(subj):
             fit_i, val_i = np.flatnonzero(subj != s), np.flatnonzero(subj == s)
             m = BehaviorModel(
-                features=JointFeatures(**cfg["features"]),
-                encoder=VLADEncoder(pyramid_levels=3, **cfg["encoder"]),
-                classifier=cfg.get("classifier", "svm"),
-                random_state=SEED,
-                n_jobs=1,
+                features=JointFeatures(**fkw), encoder=VLADEncoder(**ekw), random_state=SEED, n_jobs=1
             ).fit([X[i] for i in fit_i], y[fit_i])
-            accs.append(m.score([X[i] for i in val_i], y[val_i]))
-        print(f"  {name:55s} CV accuracy {np.mean(accs):.4f}  (folds {', '.join(f'{a:.3f}' for a in accs)})")
+            F_fit, F_val = m.transform([X[i] for i in fit_i]), m.transform([X[i] for i in val_i])
+            for h, hk in HEADS_TRIED.items():
+                clf = make_head(hk["classifier"], random_state=SEED).fit(F_fit, y[fit_i])
+                accs[h].append(float((clf.predict(F_val) == y[val_i]).mean()))
+        print(f"  {name:50s} " + " ".join(f"{np.mean(a):12.4f}" for a in accs.values()), flush=True)
 
 
 def main(argv=None) -> int:
@@ -197,7 +197,7 @@ def main(argv=None) -> int:
 
     print(
         f"default features {pipeline.DEFAULT_FEATURES}; encoder VLAD {pipeline.DEFAULT_ENCODER}; "
-        "classifier LinearSVC(C=1, class_weight='balanced', tol=1e-2)"
+        f"classifier {pipeline.DEFAULT_CLASSIFIER!r} (RidgeClassifier(alpha=0.1, class_weight='balanced'))"
     )
     datasets = [load_msr_action3d(), load_utd_mhad()]
     if args.tune:

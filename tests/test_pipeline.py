@@ -57,7 +57,9 @@ def test_fit_predict_score_on_real_data(msr_small):
 def test_default_model_and_logreg_head(msr_small):
     m = BehaviorModel(classifier="logreg", random_state=0).fit(msr_small["Xtr"], msr_small["ytr"])
     assert type(m.classifier_).__name__ == "LogisticRegression"
-    assert m.encoder_.fuse and m.encoder_.n_clusters == 16
+    from skelbehave.pipeline import DEFAULT_ENCODER
+
+    assert m.encoder_.fuse and m.encoder_.n_clusters == DEFAULT_ENCODER["n_clusters"]
     P = m.predict_proba(msr_small["Xte"])
     assert m.score(msr_small["Xte"], msr_small["yte"]) >= 0.85
     np.testing.assert_allclose(P.sum(axis=1), 1.0)
@@ -106,6 +108,7 @@ def test_fit_function_with_arrays_and_options(msr_small):
         fps=15,
         n_clusters=4,
         pyramid_levels=2,
+        classifier="svm",
         C=0.5,
         n_displacement_groups=2,
         random_state=0,

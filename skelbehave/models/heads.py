@@ -2,7 +2,7 @@
 
 Heads by name (:func:`make_head`):
 
-- ``"svm"`` (default): :class:`~sklearn.svm.LinearSVC` with balanced class
+- ``"svm"``: :class:`~sklearn.svm.LinearSVC` with balanced class
   weights. ``predict_proba`` of a model with this head is a softmax of the
   decision scores (a ranking score, not calibrated).
 - ``"logreg"``: :class:`~sklearn.linear_model.LogisticRegression`, balanced
@@ -10,7 +10,8 @@ Heads by name (:func:`make_head`):
 - ``"ridge"``: :class:`~sklearn.linear_model.RidgeClassifier` (``alpha=0.1``,
   balanced class weights): closed-form fit, the most accurate head in
   leave-one-subject-out CV on the training subjects of MSR Action3D and
-  UTD-MHAD (``predict_proba`` as for ``"svm"``).
+  UTD-MHAD (``predict_proba`` as for ``"svm"``). The default of
+  :class:`~skelbehave.pipeline.BehaviorModel`.
 - ``"cnn"``: :class:`skelbehave.models.cnn.CNNClassifier` (needs torch),
   a sequence-level model that bypasses the encoding.
 - Any scikit-learn classifier instance (cloned before fitting).
