@@ -330,3 +330,30 @@ def test_extract_many_on_a_dask_cluster(videos, model, tmp_path):
     assert t.loc[str((tmp_path / "notes.mp4").resolve()), "reason"] == "unreadable"
     (seq,) = read_poses(ok["output"])
     assert seq.n_frames == 15
+
+
+def test_video_without_frame_rate_needs_fps(videos, model, monkeypatch):
+    """A container that reports no frame rate: an error asking for fps=, never a guess."""
+    import types
+
+    import cv2
+
+    from skelbehave.pose import landmarker
+
+    class NoRate:  # wraps a real capture; reports fps 0 like some containers do
+        def __init__(self, path):
+            self._cap = cv2.VideoCapture(path)
+
+        def get(self, prop):
+            return 0.0 if prop == cv2.CAP_PROP_FPS else self._cap.get(prop)
+
+        def __getattr__(self, name):
+            return getattr(self._cap, name)
+
+    fake = types.SimpleNamespace(**{k: getattr(cv2, k) for k in dir(cv2) if not k.startswith("__")})
+    fake.VideoCapture = NoRate
+    monkeypatch.setattr(landmarker, "_cv2", lambda: fake)
+    with pytest.raises(PoseDataError, match=r"no usable frame rate .* pass fps="):
+        extract(videos / BOXING, model=model, max_frames=3)
+    (seq,) = extract(videos / BOXING, model=model, max_frames=10, fps=12.5)
+    assert seq.fps == 12.5
