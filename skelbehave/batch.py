@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ._runner import BatchItemError, atomic_path, read_manifest, run_batch
@@ -197,6 +198,41 @@ def score_file(model, path, *, format: str = "auto", fps: float | None = None) -
     )
 
 
+def _write_ethogram(table: pd.DataFrame, classes: list, output: Path, title: str) -> None:
+    """Ethogram PNG and bout table CSV next to a predictions file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plots import plot_ethogram
+    from .temporal import bout_table
+
+    stem = output.name.split(".predictions")[0]
+    groups = list(table.groupby("individual", sort=False)) if "individual" in table else [(None, table)]
+    # time = frame / fps: recover fps (None when the time column is empty)
+    f, t = table["frame"].to_numpy()[:2], table["time"].to_numpy()[:2]
+    fps = (
+        float((f[1] - f[0]) / (t[1] - t[0])) if len(t) == 2 and np.isfinite(t).all() and t[1] > t[0] else None
+    )
+    height = 1.2 + 0.45 * len(classes) * len(groups)
+    fig, axes = plt.subplots(len(groups), 1, figsize=(11, height), squeeze=False)
+    bouts = []
+    for ax, (who, part) in zip(axes[:, 0], groups, strict=True):
+        name = title if who is None else f"{title}: {who}"
+        plot_ethogram(part["label"].to_numpy(), fps=fps, classes=classes, title=name, ax=ax)
+        b = bout_table(part["label"].to_numpy(), fps=fps, classes=classes)
+        if who is not None:
+            b.insert(0, "individual", who)
+        bouts.append(b)
+    fig.tight_layout()
+    with atomic_path(output.with_name(f"{stem}.ethogram.png")) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    with atomic_path(output.with_name(f"{stem}.bouts.csv")) as tmp:
+        pd.concat(bouts).to_csv(tmp)
+
+
 def _score_item(item: dict) -> dict:
     """Worker: score one file, write its table atomically, return manifest fields."""
     from . import __version__
@@ -217,6 +253,8 @@ def _score_item(item: dict) -> dict:
     except SkelbehaveError as exc:
         raise BatchItemError("bad_input", str(exc)) from None
     _write_table(table, Path(item["output"]), item["output_format"])
+    if item.get("ethogram"):
+        _write_ethogram(table, model.classes_.tolist(), Path(item["output"]), Path(src).name)
     result["n_frames"] = int(table["frame"].nunique())
     result["n_rows"] = len(table)
     return result
@@ -251,6 +289,7 @@ def score_files(
     fps: float | None = None,
     resume: bool = True,
     threads_per_job: int = 1,
+    ethogram: bool = False,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Score many pose files with a frame-level model; returns the run manifest.
@@ -280,6 +319,10 @@ def score_files(
         output exists. ``False`` scores everything again.
     threads_per_job : int
         Numeric-library threads inside each worker.
+    ethogram : bool
+        Also write ``<name>.ethogram.png`` (behaviours over time, one panel
+        per animal when animals are scored separately) and
+        ``<name>.bouts.csv`` (time spent and bout counts per behaviour).
     progress : bool
         Show a progress bar.
 
@@ -336,6 +379,7 @@ def score_files(
             "format": format,
             "output_format": output_format,
             "fps": fps,
+            "ethogram": ethogram,
         }
         for p, n in zip(paths, names, strict=True)
     ]

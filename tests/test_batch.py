@@ -181,9 +181,17 @@ def test_dlc_single_animal_with_empty_cells(shared_data, rat_files, tmp_path):
     y = lab["S1"].to_numpy()[3000 : 3000 + N_FRAMES]
     model = FrameLevelModel(window=9, fit_stride=4, n_estimators=5, ignore_labels=["base"], random_state=0)
     model.fit([seqs[0]], [y])
-    df = score_files(model, [single, rat_files[1]], tmp_path / "pred", output_format="csv", progress=False)
+    df = score_files(
+        model, [single, rat_files[1]], tmp_path / "pred", output_format="csv", progress=False, ethogram=True
+    )
     assert (df["status"] == "done").all(), df["error"].tolist()
     multi = pd.read_csv(df["output"].iloc[1])
+    bouts = pd.read_csv(tmp_path / "pred" / f"{rat_files[1].stem}.bouts.csv")
+    assert sorted(bouts["individual"].unique()) == ["individual1", "individual2"]
+    per_animal = bouts.groupby("individual")["frames"].sum()
+    assert (per_animal == N_FRAMES).all()
+    png = tmp_path / "pred" / f"{rat_files[1].stem}.ethogram.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(multi["individual"].unique()) == ["individual1", "individual2"]
     assert len(multi) == 2 * N_FRAMES
     probs = multi[[c for c in multi.columns if c.startswith("proba_")]]

@@ -8,7 +8,8 @@ EPILOG = """examples:
   skelbehave score rat.skb ../shared/data/rat_social_dlc/dlc_csv --out predictions --fps 30
   skelbehave score rat.skb 'poses/*.csv' --out predictions --jobs 2
   skelbehave score rat.skb poses/ --out predictions --scheduler tcp://10.0.0.5:8786
-  skelbehave score precog.skb a.csv b.csv --out predictions --format csv --no-resume
+  skelbehave score precog.skb a.csv b.csv --out predictions --output-format csv --no-resume
+  skelbehave score rat.skb poses/ --out predictions --fps 30 --ethogram   # + ethogram PNG, bout table
 
 Each input gets <name>.predictions.parquet (or .csv): frame, time, label, proba_<class>;
 predictions/manifest.csv records every input with its SHA-256, the model checksum, the
@@ -36,6 +37,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--output-format", default="auto", choices=["auto", "csv", "parquet"], help="predictions file type"
     )
     p.add_argument("--fps", type=float, help="frame rate of files that do not state one (time column)")
+    p.add_argument("--ethogram", action="store_true", help="also write an ethogram PNG and a bout table")
     p.add_argument("--no-resume", action="store_true", help="score every file again")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -56,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         output_format=args.output_format,
         fps=args.fps,
         resume=not args.no_resume,
+        ethogram=args.ethogram,
         progress=not args.no_progress,
     )
     done = int((df["status"] == "done").sum())
