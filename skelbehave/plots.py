@@ -352,6 +352,9 @@ def plot_pruning_tradeoff(
             xs, xerr = my["prune_ratio"].to_numpy() * 100.0, None
         else:
             mx = _mean_std(part, ["prune_ratio"], x).sort_values("prune_ratio")
+            # a trade-off curve: points joined in the order of the x quantity
+            order = np.argsort(mx["mean"].to_numpy(), kind="stable")
+            mx, my = mx.iloc[order], my.iloc[order]
             xs, xerr = mx["mean"].to_numpy(), mx["std"].to_numpy()
         ax.errorbar(
             xs,
