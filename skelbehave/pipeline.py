@@ -85,6 +85,7 @@ DEFAULT_ENCODER: dict[str, Any] = {
     "disp_weight": 2.0,
     "delta_step": 2,
     "delta_weight": 3.0,
+    "max_fit_samples": 20_000,
 }
 
 #: Default head of :class:`BehaviorModel`: RidgeClassifier(alpha=0.1, balanced)

@@ -159,7 +159,12 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
         scales = np.ones(len(D.blocks))
         if fuse:
             for i, (name, block) in enumerate(zip(D.group_names, D.blocks, strict=True)):
-                sd = float(np.sqrt(np.nansum(np.nanvar(block, axis=0)))) if len(block) else 1.0
+                if not len(block):
+                    sd = 1.0
+                elif np.isnan(block).any():
+                    sd = float(np.sqrt(np.nansum(np.nanvar(block, axis=0))))
+                else:
+                    sd = float(np.sqrt(block.var(axis=0).sum()))
                 w = weight if name.startswith("disp:") else 1.0
                 if name.startswith("acc:"):
                     w = float(getattr(self, "delta_weight", 1.0))
@@ -174,7 +179,13 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
         for key, idx in self.fusion_plan_:
             kinds = "+".join(D.group_names[i].partition(":")[0] for i in idx)
             names.append(f"{kinds}:{key}" if len(idx) > 1 else D.group_names[idx[0]])
-            blocks.append(np.hstack([D.blocks[i] * self.block_scale_[i] for i in idx]))
+            out = np.empty((D.n_rows, sum(D.blocks[i].shape[1] for i in idx)))
+            col = 0
+            for i in idx:
+                w = D.blocks[i].shape[1]
+                np.multiply(D.blocks[i], self.block_scale_[i], out=out[:, col : col + w])
+                col += w
+            blocks.append(out)
         return LocalDescriptors(blocks, D.offsets, D.frame_index, D.n_frames, names)
 
     def _project(self, g: int, block: np.ndarray) -> np.ndarray:
