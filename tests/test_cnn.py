@@ -86,7 +86,7 @@ def test_residual_profile_and_temporal_shift_init():
     "options",
     [
         {},
-        {"non_local": True, "motion_excitation": True, "temporal_shift": True, "residual_coefs": "normal"},
+        {"non_local": True, "temporal_shift": True, "residual_coefs": "normal"},
     ],
 )
 def test_pruning_physically_shrinks_tensors_and_network_still_runs(options):
@@ -110,9 +110,13 @@ def test_pruning_physically_shrinks_tensors_and_network_still_runs(options):
     assert out.shape == (4, 5) and torch.isfinite(out).all()
 
 
-def test_pruning_refuses_unfolded_doconv():
+def test_pruning_refuses_unfolded_doconv_and_motion_excitation():
     net = StreamNet(6, 3, channels=(8,), doconv=True)
     with pytest.raises(ValueError, match="fold"):
+        prune_stream(net, torch.randn(1, 6, 8), 0.5)
+    net = StreamNet(6, 3, channels=(8,), motion_excitation=True)
+    assert net(torch.randn(2, 6, 8)).shape == (2, 3)  # the block itself works
+    with pytest.raises(NotImplementedError, match="motion_excitation"):
         prune_stream(net, torch.randn(1, 6, 8), 0.5)
 
 

@@ -84,7 +84,10 @@ class MotionExcitation(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         r = self.bn(self.squeeze(x))
         diff = r[:, :, 1:] - r[:, :, :-1]  # (B, c, T-1)
-        cos = F.cosine_similarity(x[:, :, 1:], x[:, :, :-1], dim=1, eps=1e-6).unsqueeze(1)
+        # the frame-similarity weight is a fixed statistic (no gradient): detaching it also
+        # keeps the channel-pruning dependency graph small
+        xd = x.detach()
+        cos = F.cosine_similarity(xd[:, :, 1:], xd[:, :, :-1], dim=1, eps=1e-6).unsqueeze(1)
         weight = (1.0 - cos).clamp_min(0.0)  # frames that change more count more
         pooled = (diff * weight).sum(-1, keepdim=True) / (weight.sum(-1, keepdim=True) + 1e-6)
         attn = torch.sigmoid(self.expand(pooled)) - 0.5  # (B, C, 1), zero-centred

@@ -164,7 +164,15 @@ def prune_stream(
     Returns
     -------
     dict
-        ``{"params_before", "params_after", "ratio"}``.
+        ``{"params_before", "params_after", "ratio", "scope"}``; ``scope`` is
+        ``"global"`` (one ranking over all layers) or ``"per-layer"`` (the same
+        ratio in every layer: the fallback when Torch-Pruning finds no global
+        ranking, as with the non-local and temporal-shift blocks).
+
+    Raises
+    ------
+    NotImplementedError
+        For networks with motion excitation (the dependency graph cannot be built).
 
     Examples
     --------
@@ -177,6 +185,13 @@ def prune_stream(
     tp = _tp()
     if any(isinstance(m, DOConv1d) for m in stream.modules()):
         raise ValueError("fold DO-Conv layers (fold_doconv) before pruning")
+    from .blocks import MotionExcitation
+
+    if any(isinstance(m, MotionExcitation) for m in stream.modules()):
+        raise NotImplementedError(
+            "pruning a network with motion_excitation=True is not supported: Torch-Pruning's "
+            "dependency graph does not resolve the block's frame differences"
+        )
     if not 0.0 <= ratio < 1.0:
         raise ValueError(f"pruning ratio must be in [0, 1), got {ratio}")
     n_before = sum(p.numel() for p in stream.parameters())
@@ -192,17 +207,24 @@ def prune_stream(
         raise ValueError(f"importance must be 'bn_scale' or 'correlation', got {importance!r}")
     was_training = stream.training
     stream.eval()
-    pruner = tp.pruner.MetaPruner(
-        stream,
-        example,
-        importance=imp,
-        global_pruning=True,
-        pruning_ratio=ratio,
-        max_pruning_ratio=max_layer_ratio,
-        ignored_layers=[stream.head],
-        round_to=round_to,
-    )
-    pruner.step()
+    scope = "global"
+    for global_pruning in (True, False):
+        pruner = tp.pruner.MetaPruner(
+            stream,
+            example,
+            importance=imp,
+            global_pruning=global_pruning,
+            pruning_ratio=ratio,
+            max_pruning_ratio=max_layer_ratio,
+            ignored_layers=[stream.head],
+            round_to=round_to,
+        )
+        pruner.step()
+        if sum(p.numel() for p in stream.parameters()) < n_before:
+            break
+        # With the non-local or temporal-shift blocks Torch-Pruning 1.6 finds no global
+        # ranking (nothing is removed); fall back to the same ratio in every layer.
+        scope = "per-layer"
     stream.train(was_training)
     n_after = sum(p.numel() for p in stream.parameters())
-    return {"params_before": n_before, "params_after": n_after, "ratio": ratio}
+    return {"params_before": n_before, "params_after": n_after, "ratio": ratio, "scope": scope}
