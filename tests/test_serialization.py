@@ -37,6 +37,7 @@ def _fit(data, **kw):
     [
         {},
         {"classifier": "logreg"},
+        {"classifier": "svm"},
         {"encoder": BoWEncoder(n_clusters=4)},
         {"encoder": FisherEncoder(n_clusters=2, pyramid_levels=1)},
         {"encoder": "vlad"},  # default fused encoder
@@ -72,7 +73,7 @@ def test_file_contents_are_json_and_plain_arrays(tmp_path, data):
         npz = np.load(io.BytesIO(zf.read("arrays.npz")), allow_pickle=False)
         assert all(npz[k].dtype != object for k in npz.files)
     assert model["components"]["encoder"]["type"] == "VLADEncoder"
-    assert model["components"]["classifier"]["type"] == "sklearn:LinearSVC"
+    assert model["components"]["classifier"]["type"] == "sklearn:RidgeClassifier"
     assert model["layout_name"] == "msr20" and len(model["classes"]) == 4
 
 

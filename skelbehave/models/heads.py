@@ -213,7 +213,14 @@ def head_from_state(params: dict[str, Any], arrays: dict[str, np.ndarray]):
     est = cls(**_params_from_json(params["params"]))
     for k in _FITTED:
         setattr(est, k, np.asarray(arrays[k], dtype=np.float64))
-    est.classes_ = np.asarray(params["classes"])
+    classes = np.asarray(params["classes"])
+    est.classes_ = classes
+    if name == "RidgeClassifier":  # predict and checks use the label binarizer too
+        from sklearn.preprocessing import LabelBinarizer
+
+        est._label_binarizer = LabelBinarizer(pos_label=1, neg_label=-1).fit(classes)
+        est.solver_ = str(params["params"].get("solver", "auto"))
+        est.n_iter_ = None
     est.n_features_in_ = int(params["n_features_in"])
     if name in ("LogisticRegression", "LinearSVC"):
         est.n_iter_ = np.zeros(1, dtype=np.int32)
