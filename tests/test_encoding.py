@@ -222,3 +222,24 @@ def test_delta_blocks_are_acceleration_within_each_sequence(rng):
     params, arrays = fused._get_state()
     back = VLADEncoder._from_state(params, arrays)
     np.testing.assert_array_equal(back.transform(D), fused.transform(D))
+
+
+@pytest.mark.parametrize(
+    "flags", [(True, True, True), (False, False, False), (True, False, True), (False, True, False)]
+)
+def test_one_pass_vlad_kernel_matches_numpy_path(rng, flags):
+    D = _ragged(rng, [30, 0, 45, 3], [6, 4], names=["pos:a", "disp:a"])
+    power, intra, l2 = flags
+    enc = VLADEncoder(
+        n_clusters=4, pyramid_levels=3, power_norm=power, intra_norm=intra, l2_norm=l2, random_state=0
+    ).fit(D)
+    fast = enc.transform(D)
+    Dp = enc._fused(enc._with_deltas(D))
+    scale = 1 / np.sqrt(2 * 7) if l2 else 1.0
+    slow = np.hstack(
+        [
+            enc._encode_group(g, enc._project(g, b), Dp.offsets, Dp.relative_time()) * scale
+            for g, b in enumerate(Dp.blocks)
+        ]
+    )
+    np.testing.assert_allclose(fast, slow, atol=1e-12)

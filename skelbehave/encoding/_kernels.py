@@ -18,7 +18,14 @@ import math
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["assign_nearest", "vlad_accumulate", "bow_accumulate", "fisher_accumulate", "n_cells"]
+__all__ = [
+    "assign_nearest",
+    "vlad_accumulate",
+    "vlad_encode",
+    "bow_accumulate",
+    "fisher_accumulate",
+    "n_cells",
+]
 
 
 def n_cells(levels: int) -> int:
@@ -184,3 +191,58 @@ def fisher_accumulate(Z, means, sigmas, log_weights, offsets, rel_time, levels):
                         S2[s, cell, c, j] += g * (u[c, j] * u[c, j] - 1.0)
                 base += 1 << v
     return S0, S1, S2, rows
+
+
+@njit(cache=True, parallel=True)
+def vlad_encode(Z, centres, offsets, rel_time, levels, power, intra, l2, scale, out, col0):
+    """VLAD with its normalisations in one pass, written into ``out[:, col0:col0 + cells*l*k]``.
+
+    Per sequence: residual sums per pyramid cell and centre (as
+    :func:`vlad_accumulate`), then signed square root (``power``), per-centre
+    L2 (``intra``), per-cell L2 (``l2``), times ``scale``. No temporaries of
+    the size of the whole output.
+    """
+    n = offsets.shape[0] - 1
+    l, k = centres.shape
+    cells = (1 << levels) - 1
+    for s in prange(n):
+        V = np.zeros((cells, l, k))
+        for r in range(offsets[s], offsets[s + 1]):
+            bad = False
+            for j in range(k):
+                if np.isnan(Z[r, j]):
+                    bad = True
+                    break
+            if bad:
+                continue
+            c = _nearest(Z, r, centres)
+            base = 0
+            for v in range(levels):
+                cell = base + _cell(rel_time[r], v)
+                for j in range(k):
+                    V[cell, c, j] += Z[r, j] - centres[c, j]
+                base += 1 << v
+        for cell in range(cells):
+            tot = 0.0
+            for c in range(l):
+                nrm = 0.0
+                for j in range(k):
+                    x = V[cell, c, j]
+                    if power:
+                        x = math.sqrt(x) if x >= 0 else -math.sqrt(-x)
+                        V[cell, c, j] = x
+                    nrm += x * x
+                if intra and nrm > 0:
+                    inv = 1.0 / math.sqrt(nrm)
+                    for j in range(k):
+                        V[cell, c, j] *= inv
+                    nrm = 1.0
+                tot += nrm
+            f = scale
+            if l2 and tot > 0:
+                f = scale / math.sqrt(tot)
+            o = col0 + cell * l * k
+            for c in range(l):
+                for j in range(k):
+                    out[s, o + c * k + j] = V[cell, c, j] * f
+    return out

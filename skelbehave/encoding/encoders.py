@@ -254,14 +254,17 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
         D = self._fused(self._with_deltas(D))
         rel_time = np.ascontiguousarray(D.relative_time(), dtype=np.float64)
         offsets = np.ascontiguousarray(D.offsets, dtype=np.int64)
-        parts = []
+        G = len(D.blocks)
+        out = np.empty((D.n_sequences, self.n_features_out_))
+        scale = 1.0 / np.sqrt(G * _kernels.n_cells(self.pyramid_levels)) if (self.l2_norm and G) else 1.0
+        col = 0
         with _numba_threads(self.n_jobs):
             for g, block in enumerate(D.blocks):
                 Z = self._project(g, block)
-                parts.append(self._encode_group(g, Z, offsets, rel_time))
-        out = np.concatenate(parts, axis=1) if parts else np.zeros((D.n_sequences, 0))
-        if self.l2_norm and parts:
-            out /= np.sqrt(len(parts) * _kernels.n_cells(self.pyramid_levels))
+                w = self._group_width(g)
+                if not self._encode_into(g, Z, offsets, rel_time, out, col, scale):
+                    out[:, col : col + w] = self._encode_group(g, Z, offsets, rel_time) * scale
+                col += w
         return out
 
     # -------------------------------------------------------------- save/load
@@ -328,6 +331,10 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
 
     def _encode_group(self, g, Z, offsets, rel_time) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _encode_into(self, g, Z, offsets, rel_time, out, col0, scale) -> bool:
+        """Optional one-pass kernel writing the group's code into ``out``; False = not available."""
+        return False
 
 
 def _kmeans(Z: np.ndarray, n_clusters: int, seed: int, kmeans: str) -> np.ndarray:
@@ -468,7 +475,24 @@ class VLADEncoder(_KMeansEncoder):
         l, k = self.centres_[g].shape
         return _kernels.n_cells(self.pyramid_levels) * l * k
 
+    def _encode_into(self, g, Z, offsets, rel_time, out, col0, scale) -> bool:
+        _kernels.vlad_encode(
+            Z,
+            self.centres_[g],
+            offsets,
+            rel_time,
+            self.pyramid_levels,
+            bool(self.power_norm),
+            bool(self.intra_norm),
+            bool(self.l2_norm),
+            float(scale),
+            out,
+            int(col0),
+        )
+        return True
+
     def _encode_group(self, g, Z, offsets, rel_time):
+        """NumPy path (accumulate, then normalise): the reference of :meth:`_encode_into`."""
         V, _ = _kernels.vlad_accumulate(Z, self.centres_[g], offsets, rel_time, self.pyramid_levels)
         if self.power_norm:
             V = np.sign(V) * np.sqrt(np.abs(V))
