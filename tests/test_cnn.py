@@ -110,6 +110,26 @@ def test_pruning_physically_shrinks_tensors_and_network_still_runs(options):
     assert out.shape == (4, 5) and torch.isfinite(out).all()
 
 
+def test_correlation_init_keeps_the_most_correlated_filters():
+    from skelbehave.models.cnn.slimming import correlation_scores
+
+    torch.manual_seed(3)
+    net = StreamNet(6, 3, channels=(16,))
+    x = torch.randn(64, 6, 16)
+    scores = correlation_scores(net, x)
+    stem_bn = net.stem[1]
+    assert scores[stem_bn].shape == (16,)
+    # make stem channel 0 a copy of channel 1: both gain correlation, an unrelated one does not
+    with torch.no_grad():
+        net.stem[0].weight[0] = net.stem[0].weight[1]
+    s2 = correlation_scores(net, x)[stem_bn]
+    assert s2[0] > scores[stem_bn][0]
+    info = prune_stream(net, torch.randn(1, 6, 16), 0.5, importance="correlation", data=x)
+    assert info["params_after"] < info["params_before"]
+    net.eval()
+    assert net(x[:2]).shape == (2, 3)
+
+
 def test_pruning_refuses_unfolded_doconv_and_motion_excitation():
     net = StreamNet(6, 3, channels=(8,), doconv=True)
     with pytest.raises(ValueError, match="fold"):

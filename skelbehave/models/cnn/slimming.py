@@ -82,7 +82,7 @@ class _ScoreImportance:
         imps, idx_lists = [], []
         for i, (dep, idxs) in enumerate(group):
             layer = dep.layer
-            if dep.pruning_fn is tp.pruner.function.prune_batchnorm_out_channels and layer in self.scores:
+            if dep.pruning_fn == tp.pruner.function.prune_batchnorm_out_channels and layer in self.scores:
                 imps.append(self.scores[layer][idxs])
                 idx_lists.append(group[i].root_idxs)
         if not imps:
