@@ -74,6 +74,7 @@ def run(args) -> pd.DataFrame:
                     max_epochs=args.max_epochs,
                     patience=args.patience,
                     finetune_epochs=args.finetune_epochs,
+                    prune_max_layer_ratio=args.max_layer_ratio,
                     n_threads=args.threads,
                     random_state=seed,
                 )
@@ -161,6 +162,7 @@ def main(argv=None) -> int:
     p.add_argument("--max-epochs", type=int, default=50)
     p.add_argument("--patience", type=int, default=30)
     p.add_argument("--finetune-epochs", type=int, default=20)
+    p.add_argument("--max-layer-ratio", type=float, default=0.9, help="most any one layer loses")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--repeats", type=int, default=20, help="latency repeats")
     p.add_argument("--data", default=None, help="data root (default: SKELBEHAVE_DATA or ../shared/data)")

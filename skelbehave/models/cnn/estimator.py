@@ -96,6 +96,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     prune_importance : {"bn_scale", "correlation"}
         Channel ranking; ``"correlation"`` keeps the filters with the highest
         summed absolute correlation (narrow network initialised from the wide one).
+    prune_max_layer_ratio : float
+        No layer loses more than this fraction of its channels.
     finetune_epochs : int
         Epochs of fine-tuning after pruning.
     device : {"auto", "cpu", "cuda"}
@@ -163,6 +165,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         prune_ratio: float | None = None,
         prune_threshold: float | None = None,
         prune_importance: str = "bn_scale",
+        prune_max_layer_ratio: float = 0.9,
         finetune_epochs: int = 20,
         device: str = "auto",
         n_threads: int | None = 1,
@@ -196,6 +199,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.prune_ratio = prune_ratio
         self.prune_threshold = prune_threshold
         self.prune_importance = prune_importance
+        self.prune_max_layer_ratio = prune_max_layer_ratio
         self.finetune_epochs = finetune_epochs
         self.device = device
         self.n_threads = n_threads
@@ -456,6 +460,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 ratio,
                 importance=importance,
                 data=None if data is None else data[name],
+                max_layer_ratio=self.prune_max_layer_ratio,
             )
         if self.doconv:
             unfold_to_doconv(net, self.depth_multiplier)
