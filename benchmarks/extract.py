@@ -190,7 +190,6 @@ def part2(model: Path) -> None:
             f"1 process {c1 / min(res[1]):.2f}, 2 processes {c2 / min(res[2]):.2f} "
             "(one MediaPipe landmarker already runs its graph on 2 threads besides Python's)"
         )
-        )
 
 
 def main() -> None:
