@@ -22,8 +22,9 @@ Metrics of the descriptor + encoding studies (a)-(c):
 
 - ``accuracy``, ``macro_f1`` on the test subjects;
 - ``feature_time_s``: wall time of :meth:`JointFeatures.transform` on the
-  *whole* data set (best of ``timing_repeats`` after one warm-up call, so
-  numba compilation is excluded);
+  *whole* data set (:func:`time_features`: best of ``timing_repeats`` rounds
+  interleaved over all configurations of the study, after one warm-up call, so
+  numba compilation is excluded; the same value for every seed);
 - ``encode_time_s``: encoder fit on the training descriptors plus transform
   of all descriptors;
 - ``fit_time_s``: encoder fit + classifier fit (training cost);
@@ -71,6 +72,7 @@ __all__ = [
     "pruning",
     "run_study",
     "summarize",
+    "time_features",
 ]
 
 logger = logging.getLogger(__name__)
@@ -224,9 +226,8 @@ def _best_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
 class _DescriptorCache:
     """Descriptors of train and test sequences per feature configuration (seed-independent)."""
 
-    def __init__(self, split: _Split, timing_repeats: int, n_jobs: int | None) -> None:
+    def __init__(self, split: _Split, n_jobs: int | None) -> None:
         self.split = split
-        self.timing_repeats = timing_repeats
         self.n_jobs = n_jobs
         self._cache: dict[tuple, tuple] = {}
 
@@ -236,16 +237,64 @@ class _DescriptorCache:
         key = tuple(sorted(feature_params.items()))
         if key not in self._cache:
             feats = JointFeatures(n_jobs=self.n_jobs, **feature_params).fit(self.split.ds.sequences[:1])
-            feats.transform(self.split.ds.sequences[:2])  # warm-up: numba compilation is not timed
             Dtr = feats.transform(self.split.X_train)
             Dte = feats.transform(self.split.X_test)
             self._cache = {key: (feats, Dtr, Dte)}  # keep one: descriptors can be large
         return self._cache[key]
 
-    def time_all(self, feats) -> float:
-        seqs = self.split.ds.sequences
-        t, _ = _best_time(lambda: feats.transform(seqs), self.timing_repeats)
-        return t
+
+def time_features(
+    dataset: str | Dataset,
+    feature_configs: Sequence[Mapping[str, Any]],
+    *,
+    repeats: int = 5,
+    n_jobs: int | None = 1,
+    root=None,
+    classes: Sequence[int] | None = None,
+) -> list[float]:
+    """Feature-extraction time of each configuration on the whole data set, in seconds.
+
+    :meth:`JointFeatures.transform` of every sequence, after one warm-up call
+    (numba compilation is not timed). The configurations are timed in
+    ``repeats`` interleaved rounds (all configurations, then all again, ...)
+    and the best round is kept, so a change of load on a shared machine hits
+    every configuration alike.
+
+    Parameters
+    ----------
+    dataset : str or Dataset
+    feature_configs : sequence of mapping
+        :class:`~skelbehave.features.JointFeatures` parameters per configuration.
+    repeats : int
+        Rounds.
+    n_jobs : int
+        numba threads.
+    root, classes :
+        As in :func:`load_dataset`.
+
+    Returns
+    -------
+    list of float
+
+    Examples
+    --------
+    >>> configs = [{"n_displacement_groups": 1}, {"n_displacement_groups": 6}]
+    >>> t1, t6 = time_features("msr_action3d", configs, repeats=3)  # doctest: +SKIP
+    """
+    from .features import JointFeatures
+
+    ds = load_dataset(dataset, root=root, classes=classes)
+    seqs = ds.sequences
+    feats = [JointFeatures(n_jobs=n_jobs, **p).fit(seqs[:1]) for p in feature_configs]
+    for f in feats:
+        f.transform(seqs[:2])
+    best = np.full(len(feats), np.inf)
+    for _ in range(max(1, repeats)):
+        for k, f in enumerate(feats):
+            t0 = time.perf_counter()
+            f.transform(seqs)
+            best[k] = min(best[k], time.perf_counter() - t0)
+    return best.tolist()
 
 
 def _encode_and_classify(
@@ -285,15 +334,24 @@ def _run_encoding_configs(
     progress: bool,
 ) -> pd.DataFrame:
     """configs: (label, table params, feature params, encoder name, encoder params)."""
-    cache = _DescriptorCache(split, timing_repeats, n_jobs)
+    cache = _DescriptorCache(split, n_jobs)
+    # feature-extraction time per distinct feature configuration, interleaved rounds
+    fkeys = list(dict.fromkeys(tuple(sorted(c[2].items())) for c in configs))
+    times = dict(
+        zip(
+            fkeys,
+            time_features(split.ds, [dict(k) for k in fkeys], repeats=timing_repeats, n_jobs=n_jobs),
+            strict=True,
+        )
+    )
     rows: list[dict] = []
     # group by feature params so each descriptor set is computed once
     order = sorted(range(len(configs)), key=lambda i: repr(sorted(configs[i][2].items())))
     for i in _progress(order, progress, f"{study} ({split.ds.name})"):
         label, params, fparams, enc_name, eparams = configs[i]
-        feats, Dtr, Dte = cache.get(fparams)
+        _, Dtr, Dte = cache.get(fparams)
         for seed in seeds:
-            metrics = {"feature_time_s": cache.time_all(feats)}
+            metrics = {"feature_time_s": times[tuple(sorted(fparams.items()))]}
             metrics.update(_encode_and_classify(Dtr, Dte, split, enc_name, eparams, classifier, int(seed)))
             rows.extend(_rows(study, split.ds.name, label, params, int(seed), metrics))
             logger.info("%s %s seed %s: accuracy %.3f", study, label, seed, metrics["accuracy"])
