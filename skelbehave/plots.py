@@ -180,7 +180,8 @@ def plot_feature_counts(
         ax2.set_ylabel(_label(time_metric))
         ax2.set_ylim(bottom=0)
         ax.right_ax = ax2
-    ax.legend(handles=handles, fontsize="small", loc="best")
+    # below the axes: the two y axes leave no free corner inside
+    ax.legend(handles=handles, fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     other = "position" if sweep == "displacement" else "displacement"
     fixed = sub[f"n_{other}_groups"].iloc[0] if f"n_{other}_groups" in sub else None
     title = f"{_title_dataset(sub)}: {sweep} groups"
