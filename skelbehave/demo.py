@@ -22,8 +22,9 @@ __all__ = ["DEMO_MODEL", "run_demo"]
 DEMO_MODEL = {
     "window": 31,
     "fit_stride": 2,
-    "n_estimators": 100,
+    "n_estimators": 200,
     "context_folds": 4,
+    "median": 9,
     "classifier": "extra_trees",
     "random_state": 0,
 }
@@ -81,7 +82,7 @@ def run_demo(
     te = np.flatnonzero(np.isin(ds.subjects, TEST_SUBJECTS))
     params = dict(DEMO_MODEL, n_jobs=n_jobs)
     if quick:
-        params.update(n_estimators=25, context_folds=0, fit_stride=3)
+        params.update(n_estimators=25, context_folds=0, fit_stride=3, median=0)
     t0 = time.perf_counter()
     model = FrameLevelModel(**params).fit([ds.sequences[i] for i in tr], [names[i] for i in tr])
     fit_s = time.perf_counter() - t0
