@@ -410,6 +410,8 @@ def plot_cnn_options(df: pd.DataFrame, *, metric: str = "accuracy", ax: Axes | N
         )
         ax.legend(fontsize="small", loc="lower right")
     ax.set_xlabel(_label(metric))
+    if _scale(metric) == 100:
+        ax.set_xlim(0, 105)
     ax.set_title(f"{_title_dataset(df)}: CNN options")
     ax.grid(axis="x", alpha=0.3)
     return ax
