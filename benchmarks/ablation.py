@@ -17,7 +17,7 @@ claims held, computed from the CSVs. It prints the tables as it goes.
 
 Budgets (the full run takes about 40 CPU-minutes): the fusion study uses 3
 seeds, the feature-count and encoder grids 2 (K-means and SVM seeds); the CNN
-studies 1 seed of a (32, 32, 64, 64)-channel network on 48 resampled frames,
+studies 1 seed (pruning 2) of a (32, 32, 64, 64)-channel network on 48 resampled frames,
 25 training epochs (pruning: 8 fine-tuning epochs per ratio). Run studies in
 parallel processes with ``--studies`` (they write separate files), then
 ``--report-only``.
@@ -56,6 +56,16 @@ CNN_FULL = {"channels": (32, 32, 64, 64), "n_frames": 48, "max_epochs": 25, "pat
 CNN_QUICK = {**ablation.QUICK_CNN}
 
 
+#: extra variants run with --studies: (study, file tag, options added to the study's budget)
+VARIANTS = {
+    "displacement-only": (
+        "feature-counts",
+        "disp_only",
+        {"fixed_position_groups": 0, "position_groups": [], "timing_repeats": 5},
+    ),
+}
+
+
 def budgets(quick: bool) -> dict[str, dict]:
     """Runner options per study."""
     if quick:
@@ -87,7 +97,7 @@ def budgets(quick: bool) -> dict[str, dict]:
         "feature-counts": {"seeds": [0, 1], "timing_repeats": 5},
         "encoders": {"seeds": [0, 1], "n_clusters": [4, 8, 16, 32], "pyramid_levels": [1, 2, 3]},
         "pruning": {
-            "seeds": [0],
+            "seeds": [0, 1],
             "ratios": [0.0, 0.25, 0.5, 0.65, 0.8],
             "finetune_epochs": 8,
             "cnn_params": CNN_FULL,
@@ -103,8 +113,8 @@ def _fmt(mean: float, std: float, scale: float = 100.0, digits: int = 1) -> str:
     return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}"
 
 
-def _read(out: Path, study: str, dataset: str) -> pd.DataFrame | None:
-    p = out / f"{study.replace('-', '_')}_{dataset}.csv"
+def _read(out: Path, study: str, dataset: str, tag: str | None = None) -> pd.DataFrame | None:
+    p = out / (f"{study.replace('-', '_')}_{dataset}" + (f"_{tag}" if tag else "") + ".csv")
     return pd.read_csv(p) if p.exists() else None
 
 
@@ -274,6 +284,16 @@ def claims(out: Path) -> str:
                     f"non-overlapping {t_no:.1f} ms, {a_no:.1f} %; "
                     f"overlapping {t_ov:.1f} ms, {a_ov:.1f} % (mean over the sweep) | "
                     f"{'yes' if t_no < t_ov and a_no >= a_ov - 1 else 'partly' if t_no < t_ov else 'no'} |"
+                )
+        do = _read(out, "feature-counts", ds, "disp_only")
+        if do is not None:
+            d = do[(do["sweep"] == "displacement") & (~do["overlapping"].astype(bool))]
+            acc = d[d.metric == "accuracy"].groupby("n_groups")["value"].mean() * 100
+            if len(acc) > 1:
+                rows.append(
+                    f"| {ds} | more displacement groups -> higher accuracy (displacement features alone) | "
+                    + ", ".join(f"{k}: {v:.1f} %" for k, v in acc.items())
+                    + f" | {'yes' if acc.iloc[-1] > acc.iloc[0] else 'no'} |"
                 )
         fu = _read(out, "fusion", ds)
         if fu is not None:
@@ -452,8 +472,8 @@ def write_report(out: Path) -> Path:
         "absolute times do not). Classifier on encoded vectors: linear SVM (C = 1).",
         "",
         "Budgets: fusion 3 seeds; feature counts and encoders 2 seeds (VLAD with 16 codewords and 3 pyramid "
-        "levels unless varied); CNN studies 1 seed, channels (32, 32, 64, 64), 48 resampled frames, "
-        "25 epochs; "
+        "levels unless varied); CNN studies 1 seed (pruning 2), channels (32, 32, 64, 64), "
+        "48 resampled frames, 25 epochs; "
         "pruning after BatchNorm-L1 training (1e-4), 8 fine-tuning epochs per ratio. Feature-extraction "
         "times: best of interleaved rounds over all configurations (`ablation.time_features`).",
         "",
@@ -469,13 +489,19 @@ def write_report(out: Path) -> Path:
         claims(out),
         "",
     ]
-    for study in STUDIES:
+    for name in [*STUDIES, *VARIANTS]:
+        study, tag, _ = VARIANTS.get(name, (name, None, {}))
         for ds in DATASETS:
-            df = _read(out, study, ds)
+            df = _read(out, study, ds, tag)
             if df is None:
                 continue
-            parts += [f"## {study}: {ds}", "", TABLES[study](df), ""]
-            for png in sorted(out.glob(f"{study.replace('-', '_')}_{ds}*.png")):
+            parts += [f"## {name}: {ds}", "", TABLES[study](df), ""]
+            stem = f"{study.replace('-', '_')}_{ds}" + (f"_{tag}" if tag else "")
+            for png in sorted(out.glob(f"{stem}*.png")):
+                if tag is None and any(
+                    png.stem.endswith(f"_{v[1]}") or f"_{v[1]}_" in png.stem for v in VARIANTS.values()
+                ):
+                    continue
                 parts += [f"![{png.stem}]({png.name})", ""]
     path = out / "README.md"
     path.write_text("\n".join(parts), encoding="utf-8")
@@ -486,7 +512,7 @@ def write_report(out: Path) -> Path:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="docs/results", type=Path)
-    ap.add_argument("--studies", nargs="+", default=list(STUDIES), choices=STUDIES)
+    ap.add_argument("--studies", nargs="+", default=[*STUDIES, *VARIANTS], choices=[*STUDIES, *VARIANTS])
     ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     ap.add_argument("--root", default=None, help="data folder (default ../shared/data)")
     ap.add_argument("--quick", action="store_true", help="small smoke-test budgets")
@@ -515,21 +541,25 @@ def main(argv=None) -> int:
         return 0
     if not args.report_only and not args.retime:
         opts = budgets(args.quick)
-        for study in args.studies:
+        for name in args.studies:
+            study, tag, extra = VARIANTS.get(name, (name, None, {}))
             for ds in args.datasets:
                 t0 = time.perf_counter()
-                paths = ablation.run_study(study, ds, out, root=args.root, progress=False, **opts[study])
+                kw = {**opts[study], **extra}
+                paths = ablation.run_study(study, ds, out, root=args.root, progress=False, tag=tag, **kw)
                 df = pd.read_csv(paths["table"])
-                print(f"\n## {study} on {ds} ({time.perf_counter() - t0:.0f} s)\n", flush=True)
+                print(f"\n## {name} on {ds} ({time.perf_counter() - t0:.0f} s)\n", flush=True)
                 print(TABLES[study](df), flush=True)
         if not args.no_confusion:
             confusion_figures(out, args.quick, args.root)
     else:  # redraw every study's figures from its CSV
-        for study in STUDIES:
+        for name in [*STUDIES, *VARIANTS]:
+            study, tag, _ = VARIANTS.get(name, (name, None, {}))
             for ds in DATASETS:
-                df = _read(out, study, ds)
+                df = _read(out, study, ds, tag)
                 if df is not None:
-                    ablation._study_figures(study, df, out, f"{study.replace('-', '_')}_{ds}")
+                    stem = f"{study.replace('-', '_')}_{ds}" + (f"_{tag}" if tag else "")
+                    ablation._study_figures(study, df, out, stem)
     headline_figures(out)
     print("\n## Accuracy vs reported baselines\n")
     print(table_baselines(out))

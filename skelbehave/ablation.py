@@ -884,6 +884,7 @@ def run_study(
     out: str | Path = "ablation",
     *,
     plot: bool = True,
+    tag: str | None = None,
     **options,
 ) -> dict[str, Path]:
     """Run one study, write its tidy table (CSV), its summary and its figures (PNG) into ``out``.
@@ -896,6 +897,8 @@ def run_study(
         Output folder (created).
     plot : bool
         Also write the figures.
+    tag : str, optional
+        Suffix of the file names (variants of one study side by side).
     **options :
         Passed to the runner (``seeds``, budgets ...).
 
@@ -917,7 +920,7 @@ def run_study(
         raise ValueError(f"unknown study {what!r}; expected one of {sorted(STUDIES)}")
     df = STUDIES[key](dataset, **options)
     name = df["dataset"].iloc[0] if len(df) else str(dataset)
-    stem = f"{key.replace('-', '_')}_{name}"
+    stem = f"{key.replace('-', '_')}_{name}" + (f"_{tag}" if tag else "")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {"table": out / f"{stem}.csv", "summary": out / f"{stem}_summary.csv"}

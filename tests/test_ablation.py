@@ -282,3 +282,24 @@ def test_cli_help_lists_studies(capsys):
     text = capsys.readouterr().out
     for name in ("feature-counts", "fusion", "encoders", "pruning", "cnn-options", "examples:"):
         assert name in text
+
+
+def test_run_study_tag_and_no_plots(tmp_path, msr):
+    small = ablation.load_dataset(msr, subjects=[1, 2])
+    paths = ablation.run_study(
+        "fusion",
+        small,
+        tmp_path,
+        plot=False,
+        tag="v2",
+        seeds=[0],
+        n_clusters=2,
+        pyramid_levels=1,
+        timing_repeats=1,
+        progress=False,
+    )
+    assert sorted(paths) == ["summary", "table"]
+    assert paths["table"].name == "fusion_msr_action3d_v2.csv"
+    assert not list(tmp_path.glob("*.png"))
+    df = pd.read_csv(paths["table"])
+    assert set(df["seed"]) == {0} and set(df["dataset"]) == {"msr_action3d"}
