@@ -30,6 +30,12 @@ from .network import StreamNet
 __all__ = ["bn_l1_penalty", "bn_scales", "correlation_scores", "prune_stream", "ratio_for_threshold"]
 
 
+# Scales are divided by their group's mean before the global ranking (Torch-Pruning's default
+# for BNScaleImportance). Ranking raw scales cut the coupled residual trunk (stem + identity
+# blocks) to 2-3 channels at a 70 % ratio, and the network did not recover in fine-tuning.
+_NORMALIZER = "mean"
+
+
 def _tp():
     from . import _require
 
@@ -151,8 +157,9 @@ def prune_stream(
     ratio : float
         Global fraction of channels to remove, in [0, 1).
     importance : {"bn_scale", "correlation"}
-        ``"bn_scale"``: smallest ``|gamma|`` first (network slimming, one global
-        ranking of raw scales). ``"correlation"``: keep the filters with the highest
+        ``"bn_scale"``: smallest ``|gamma|`` first (network slimming; each
+        coupled group's scales divided by the group mean, then one global
+        ranking). ``"correlation"``: keep the filters with the highest
         summed absolute correlation (needs ``data``).
     data : torch.Tensor, optional
         Inputs for the correlation scores.
@@ -198,7 +205,7 @@ def prune_stream(
     if ratio == 0.0:
         return {"params_before": n_before, "params_after": n_before, "ratio": 0.0}
     if importance == "bn_scale":
-        imp = tp.importance.BNScaleImportance(normalizer=None)
+        imp = tp.importance.BNScaleImportance(normalizer=_NORMALIZER)
     elif importance == "correlation":
         if data is None:
             raise ValueError("importance='correlation' needs data")
