@@ -14,7 +14,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["ClassificationReport", "classification_report", "evaluate", "evaluate_split"]
+from .frame_metrics import frame_accuracy, frame_f1, frame_report, segment_f1
+
+__all__ = [
+    "ClassificationReport",
+    "classification_report",
+    "evaluate",
+    "evaluate_split",
+    # frame-level and segment-level metrics (defined in skelbehave.frame_metrics)
+    "frame_accuracy",
+    "frame_f1",
+    "frame_report",
+    "segment_f1",
+]
 
 
 # ============================================================================ clip level
