@@ -17,7 +17,7 @@ claims held, computed from the CSVs. It prints the tables as it goes.
 
 Budgets (the full run takes about 40 CPU-minutes): the fusion study uses 3
 seeds, the feature-count and encoder grids 2 (K-means and SVM seeds); the CNN
-studies 1 seed (pruning 2) of a (32, 32, 64, 64)-channel network on 48 resampled frames,
+studies 2 seeds of a (32, 32, 64, 64)-channel network on 48 resampled frames,
 25 training epochs (pruning: 8 fine-tuning epochs per ratio). Run studies in
 parallel processes with ``--studies`` (they write separate files), then
 ``--report-only``.
@@ -102,7 +102,7 @@ def budgets(quick: bool) -> dict[str, dict]:
             "finetune_epochs": 8,
             "cnn_params": CNN_FULL,
         },
-        "cnn-options": {"seeds": [0], "cnn_params": CNN_FULL},
+        "cnn-options": {"seeds": [0, 1], "cnn_params": CNN_FULL},
     }
 
 
@@ -472,7 +472,7 @@ def write_report(out: Path) -> Path:
         "absolute times do not). Classifier on encoded vectors: linear SVM (C = 1).",
         "",
         "Budgets: fusion 3 seeds; feature counts and encoders 2 seeds (VLAD with 16 codewords and 3 pyramid "
-        "levels unless varied); CNN studies 1 seed (pruning 2), channels (32, 32, 64, 64), "
+        "levels unless varied); CNN studies 2 seeds, channels (32, 32, 64, 64), "
         "48 resampled frames, 25 epochs; "
         "pruning after BatchNorm-L1 training (1e-4), 8 fine-tuning epochs per ratio. Feature-extraction "
         "times: best of interleaved rounds over all configurations (`ablation.time_features`).",
