@@ -86,6 +86,7 @@ DEFAULT_ENCODER: dict[str, Any] = {
     "delta_step": 2,
     "delta_weight": 3.0,
     "max_fit_samples": 20_000,
+    "dtype": "float32",
 }
 
 #: Default head of :class:`BehaviorModel`: RidgeClassifier(alpha=0.1, balanced)

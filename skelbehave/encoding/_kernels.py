@@ -49,6 +49,26 @@ def _nearest(Z, r, centres):
     return best
 
 
+@njit(cache=True, inline="always")
+def _nearest_t(Z, r, CT, dist):
+    """:func:`_nearest` with centres given transposed ``(k, l)``; ``dist`` is scratch of length ``l``."""
+    k, l = CT.shape
+    for c in range(l):
+        dist[c] = 0.0
+    for j in range(k):
+        z = Z[r, j]
+        for c in range(l):
+            diff = z - CT[j, c]
+            dist[c] += diff * diff
+    best = -1
+    best_d = np.inf
+    for c in range(l):
+        if dist[c] < best_d:
+            best_d = dist[c]
+            best = c
+    return best
+
+
 @njit(cache=True, parallel=True)
 def assign_nearest(Z, centres):
     """Index of the nearest centre of every row; -1 for rows holding NaN."""
@@ -205,8 +225,12 @@ def vlad_encode(Z, centres, offsets, rel_time, levels, power, intra, l2, scale, 
     n = offsets.shape[0] - 1
     l, k = centres.shape
     cells = (1 << levels) - 1
+    # centres transposed: the nearest-centre search runs over centres in the inner loop (SIMD lanes)
+    # while each distance is still summed over dimensions in order, so the result equals _nearest's
+    CT = np.ascontiguousarray(centres.T)
     for s in prange(n):
         V = np.zeros((cells, l, k))
+        dist = np.empty(l)
         for r in range(offsets[s], offsets[s + 1]):
             bad = False
             for j in range(k):
@@ -215,7 +239,7 @@ def vlad_encode(Z, centres, offsets, rel_time, levels, power, intra, l2, scale, 
                     break
             if bad:
                 continue
-            c = _nearest(Z, r, centres)
+            c = _nearest_t(Z, r, CT, dist)
             base = 0
             for v in range(levels):
                 cell = base + _cell(rel_time[r], v)

@@ -206,6 +206,36 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
         -------
         self
         """
+        self._fit_fused(D)
+        return self
+
+    def fit_transform(self, D: LocalDescriptors, y=None, **fit_params) -> np.ndarray:
+        """:meth:`fit`, then :meth:`transform` of the same descriptors (fused blocks built once).
+
+        Parameters
+        ----------
+        D : LocalDescriptors
+            Descriptors of the training sequences.
+        y : ignored
+
+        Returns
+        -------
+        ndarray, shape (n, n_features_out_)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skelbehave.features.descriptors import LocalDescriptors
+        >>> D = LocalDescriptors([np.random.default_rng(0).normal(size=(60, 3))], offsets=[0, 30, 60],
+        ...                      frame_index=np.r_[np.arange(30), np.arange(30)], n_frames=[30, 30],
+        ...                      group_names=["g"])
+        >>> VLADEncoder(n_clusters=2, pyramid_levels=1, random_state=0).fit_transform(D).shape
+        (2, 6)
+        """
+        return self._encode_fused(self._fit_fused(D))
+
+    def _fit_fused(self, D: LocalDescriptors) -> LocalDescriptors:
+        """Fit on ``D``; returns ``D`` with deltas and fusion applied (input of :meth:`_encode_fused`)."""
         D = self._check_input(D)
         rng = check_random_state(self.random_state)
         self.input_names_ = list(D.group_names)
@@ -213,6 +243,7 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
         D = self._with_deltas(D)
         self._plan_fusion(D)
         D = self._fused(D)
+        Dfused = D
         seeds = rng.randint(0, 2**31 - 1, size=max(len(D.blocks), 1))
         self.group_names_ = list(D.group_names)
         self.group_dims_ = [int(d) for d in D.dims]
@@ -230,7 +261,7 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
                 self._fit_codebook(Z, int(seeds[g]))
                 logger.debug("%s: group %s, %d rows, %d -> %d dims", self._kind, name, len(X), *Z.shape[::-1])
         self.n_features_out_ = int(sum(self._group_width(g) for g in range(len(self.group_names_))))
-        return self
+        return Dfused
 
     def transform(self, D: LocalDescriptors) -> np.ndarray:
         """Encode every sequence into one fixed-length vector.
@@ -251,11 +282,14 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
                 f"descriptor groups {list(zip(D.group_names, D.dims, strict=True))} differ from the groups "
                 f"seen in fit {list(zip(self.input_names_, self.input_dims_, strict=True))}"
             )
-        D = self._fused(self._with_deltas(D))
+        return self._encode_fused(self._fused(self._with_deltas(D)))
+
+    def _encode_fused(self, D: LocalDescriptors) -> np.ndarray:
+        """Encode descriptors that already went through :meth:`_with_deltas` and :meth:`_fused`."""
         rel_time = np.ascontiguousarray(D.relative_time(), dtype=np.float64)
         offsets = np.ascontiguousarray(D.offsets, dtype=np.int64)
         G = len(D.blocks)
-        out = np.empty((D.n_sequences, self.n_features_out_))
+        out = np.empty((D.n_sequences, self.n_features_out_), dtype=self._out_dtype())
         scale = 1.0 / np.sqrt(G * _kernels.n_cells(self.pyramid_levels)) if (self.l2_norm and G) else 1.0
         col = 0
         with _numba_threads(self.n_jobs):
@@ -332,6 +366,12 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
     def _encode_group(self, g, Z, offsets, rel_time) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _out_dtype(self) -> np.dtype:
+        dt = np.dtype(getattr(self, "dtype", "float64"))
+        if dt not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {getattr(self, 'dtype', None)!r}")
+        return dt
+
     def _encode_into(self, g, Z, offsets, rel_time, out, col0, scale) -> bool:
         """Optional one-pass kernel writing the group's code into ``out``; False = not available."""
         return False
@@ -347,7 +387,8 @@ def _kmeans(Z: np.ndarray, n_clusters: int, seed: int, kmeans: str) -> np.ndarra
         km = MiniBatchKMeans(n_clusters=n_clusters, batch_size=4096, n_init=3, random_state=seed)
     else:
         km = KMeans(n_clusters=n_clusters, n_init=1, random_state=seed, max_iter=100)
-    km.fit(Z)
+    # float32: about half the time of float64 on the default model's data, same training-subject accuracy
+    km.fit(np.asarray(Z, dtype=np.float32))
     return np.ascontiguousarray(km.cluster_centers_, dtype=np.float64)
 
 
@@ -410,6 +451,9 @@ class VLADEncoder(_KMeansEncoder):
         ``fuse`` is on.
     delta_weight : float, default 1.0
         Weight of acceleration blocks in fused descriptors.
+    dtype : {"float64", "float32"}, default "float64"
+        Type of the encoded vectors (accumulation is in float64 either way);
+        float32 halves their memory and the classifier's fit time.
     random_state : int, RandomState or None
         Seeds subsampling and K-means.
     n_jobs : int or None
@@ -452,6 +496,7 @@ class VLADEncoder(_KMeansEncoder):
         disp_weight: float = 1.0,
         delta_step: int = 0,
         delta_weight: float = 1.0,
+        dtype: str = "float64",
         random_state=None,
         n_jobs: int | None = None,
     ) -> None:
@@ -461,6 +506,7 @@ class VLADEncoder(_KMeansEncoder):
         self.pyramid_levels = pyramid_levels
         self.power_norm = power_norm
         self.intra_norm = intra_norm
+        self.dtype = dtype
         self.fuse = fuse
         self.disp_weight = disp_weight
         self.delta_step = delta_step

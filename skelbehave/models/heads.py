@@ -128,12 +128,17 @@ def make_head(name: str | Any = "svm", random_state=None, **params):
 
 
 def head_predict_proba(est, F: np.ndarray) -> np.ndarray:
-    """Class probabilities: ``predict_proba`` when the head has one, else softmax of decision scores."""
+    """Class probabilities (float64): the head's ``predict_proba`` if any, else softmax of decision scores."""
     if hasattr(est, "predict_proba"):
         try:
-            return est.predict_proba(F)
+            P = est.predict_proba(F)
         except AttributeError:  # e.g. SGDClassifier with hinge loss
             pass
+        else:
+            if P.dtype == np.float64:
+                return P
+            P = np.asarray(P, dtype=np.float64)  # a head fitted on float32 vectors: rows sum to 1 in float64
+            return P / P.sum(axis=1, keepdims=True)
     s = np.asarray(est.decision_function(F), dtype=np.float64)
     if s.ndim == 1:  # binary: score of the positive class
         s = np.stack([-s, s], axis=1) / 2
@@ -200,8 +205,14 @@ def head_state(est) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         "classes": [c.item() if isinstance(c, np.generic) else c for c in classes],
         "n_features_in": int(est.n_features_in_),
     }
-    arrays = {k: np.asarray(getattr(est, k), dtype=np.float64) for k in _FITTED}
+    arrays = {k: _float_array(getattr(est, k)) for k in _FITTED}
     return params, arrays
+
+
+def _float_array(a) -> np.ndarray:
+    """``a`` as float32 when it is float32 (a head fitted on float32 vectors), else float64."""
+    a = np.asarray(a)
+    return a if a.dtype == np.float32 else a.astype(np.float64)
 
 
 def head_from_state(params: dict[str, Any], arrays: dict[str, np.ndarray]):
@@ -212,7 +223,7 @@ def head_from_state(params: dict[str, Any], arrays: dict[str, np.ndarray]):
     cls = getattr(importlib.import_module(SAVABLE_HEADS[name]), name)
     est = cls(**_params_from_json(params["params"]))
     for k in _FITTED:
-        setattr(est, k, np.asarray(arrays[k], dtype=np.float64))
+        setattr(est, k, _float_array(arrays[k]))
     classes = np.asarray(params["classes"])
     est.classes_ = classes
     if name == "RidgeClassifier":  # predict and checks use the label binarizer too
