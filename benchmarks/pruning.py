@@ -48,8 +48,16 @@ def evaluate(clf, Xte, yte) -> dict[str, float]:
     probs = clf.stream_proba(Xte)
     out = {s: float(np.mean(clf.classes_[p.argmax(1)] == yte)) for s, p in probs.items()}
     fused = np.mean(list(probs.values()), axis=0)
-    out["fused"] = float(np.mean(clf.classes_[fused.argmax(1)] == yte))
+    out["fused_mean"] = float(np.mean(clf.classes_[fused.argmax(1)] == yte))
+    out["fused"] = float(np.mean(clf.predict(Xte) == yte))
     return out
+
+
+def holdout_split(ds, tr: np.ndarray, n_holdout: int) -> tuple[np.ndarray, np.ndarray]:
+    """Validation split inside the training subjects: the last ``n_holdout`` of them held out."""
+    subj = np.asarray(ds.subjects)[tr]
+    held = np.unique(subj)[-n_holdout:]
+    return tr[~np.isin(subj, held)], tr[np.isin(subj, held)]
 
 
 def run(args) -> pd.DataFrame:
@@ -60,6 +68,13 @@ def run(args) -> pd.DataFrame:
         root = Path(args.data) / ("msr_action3d" if key == "msr" else "utd_mhad") if args.data else None
         ds = loader(root)
         tr, te = ds.train_test_split()
+        if args.validation:
+            tr, te = holdout_split(ds, tr, args.validation)
+            subj = np.asarray(ds.subjects)
+            log(
+                f"{name}: VALIDATION mode, training subjects {sorted(set(subj[tr].tolist()))}"
+                f" vs held-out training subjects {sorted(set(subj[te].tolist()))}"
+            )
         Xtr = [ds.sequences[i] for i in tr]
         Xte = [ds.sequences[i] for i in te]
         ytr, yte = ds.labels[tr], ds.labels[te]
@@ -75,6 +90,13 @@ def run(args) -> pd.DataFrame:
                     patience=args.patience,
                     finetune_epochs=args.finetune_epochs,
                     prune_max_layer_ratio=args.max_layer_ratio,
+                    prune_normalizer=None if args.normalizer == "none" else args.normalizer,
+                    motion_features=tuple(args.motion_features),
+                    bones=args.bones,
+                    position_centre=args.position_centre,
+                    fusion=args.fusion if args.fusion in ("mean", "weighted") else float(args.fusion),
+                    lr=args.lr,
+                    dropout=args.dropout,
                     n_threads=args.threads,
                     random_state=seed,
                 )
@@ -89,6 +111,10 @@ def run(args) -> pd.DataFrame:
                 )
                 base = {"dataset": name, "seed": seed, "conv": conv, "fit_s": fit_s}
                 rows.append({**base, "config": "two-stream", "ratio": 0.0, "accuracy": acc["fused"], **cost})
+                if args.fusion != "mean":
+                    rows.append(
+                        {**base, "config": "mean fusion", "ratio": 0.0, "accuracy": acc["fused_mean"], **cost}
+                    )
                 for s in clf.streams_:
                     single = {
                         **cost,
@@ -155,7 +181,7 @@ def main(argv=None) -> int:
     p.add_argument("--datasets", nargs="+", default=["msr", "utd"], choices=sorted(LOADERS))
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--convs", nargs="+", default=["plain", "doconv"], choices=["plain", "doconv"])
-    p.add_argument("--ratios", nargs="+", type=float, default=[0.5, 0.7])
+    p.add_argument("--ratios", nargs="*", type=float, default=[0.5, 0.7])
     p.add_argument("--channels", nargs="+", type=int, default=[48, 48, 96, 96])
     p.add_argument("--n-frames", type=int, default=64)
     p.add_argument("--sparsity", type=float, default=1e-4)
@@ -165,6 +191,26 @@ def main(argv=None) -> int:
     p.add_argument("--max-layer-ratio", type=float, default=0.9, help="most any one layer loses")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--repeats", type=int, default=20, help="latency repeats")
+    p.add_argument(
+        "--motion-features", nargs="+", default=["displacement"], choices=["displacement", "acceleration"]
+    )
+    p.add_argument("--position-centre", default="sequence", choices=["sequence", "frame"])
+    p.add_argument("--bones", action="store_true", help="bone vectors in the position stream")
+    p.add_argument(
+        "--fusion",
+        default="mean",
+        help="'mean', 'weighted' (validation log-loss) or the position stream's weight",
+    )
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument("--normalizer", default="mean", choices=["mean", "max", "sum", "none"])
+    p.add_argument(
+        "--validation",
+        type=int,
+        default=0,
+        metavar="N",
+        help="hold out the last N TRAINING subjects as the evaluation set (for choosing settings)",
+    )
     p.add_argument("--data", default=None, help="data root (default: SKELBEHAVE_DATA or ../shared/data)")
     p.add_argument("--csv", default=None, help="also write the per-run rows here")
     p.add_argument("--merge", nargs="+", default=None, help="only summarise these per-run CSVs")
@@ -182,7 +228,10 @@ def main(argv=None) -> int:
     print(
         f"# pruning benchmark: datasets={args.datasets} seeds={args.seeds} channels={args.channels} "
         f"T={args.n_frames} max_epochs={args.max_epochs} finetune={args.finetune_epochs} "
-        f"sparsity={args.sparsity} ({time.perf_counter() - t0:.0f} s); latency: median, 1 CPU thread"
+        f"sparsity={args.sparsity} motion={getattr(args, 'motion_features', None)} "
+        f"bones={getattr(args, 'bones', None)} fusion={getattr(args, 'fusion', None)} "
+        f"normalizer={getattr(args, 'normalizer', None)} validation={getattr(args, 'validation', 0)} "
+        f"({time.perf_counter() - t0:.0f} s); latency: median, 1 CPU thread"
     )
     fmt = {
         "params": "{:.0f}".format,

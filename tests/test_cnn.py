@@ -140,6 +140,34 @@ def test_pruning_refuses_unfolded_doconv_and_motion_excitation():
         prune_stream(net, torch.randn(1, 6, 8), 0.5)
 
 
+# ------------------------------------------------------------------ inputs
+
+
+def test_motion_acceleration_and_bone_channels():
+    from skelbehave.layouts import get_layout
+    from skelbehave.models.cnn.inputs import make_inputs
+
+    lay = get_layout("msr20")
+    t = np.linspace(0, 1, 40)[:, None, None]
+    rng = np.random.default_rng(0)
+    body = rng.normal(size=(1, 20, 3))
+    pos = body + t * np.array([1.0, 0.0, 0.0]) + 0.5 * t**2 * np.array([0.0, 2.0, 0.0])
+    bones = lay.bone_indices
+    x = make_inputs(
+        [pos], lay.root_indices, n_frames=32, motion_features=("displacement", "acceleration"), bones=bones
+    )
+    assert x["position"].shape == (1, 60 + 3 * len(bones), 32)
+    assert x["motion"].shape == (1, 120, 32)
+    acc = x["motion"][0, 60:].T.reshape(32, 20, 3)[3:-3]
+    # constant acceleration along y only, the same for every joint and frame away from the ends
+    assert np.allclose(acc[..., 0], 0, atol=1e-4) and np.allclose(acc[..., 2], 0, atol=1e-4)
+    assert acc[..., 1].min() > 0.9 * acc[..., 1].max() > 0  # (linear resampling bends it a little)
+    bone_part = x["position"][0, 60:].T.reshape(32, len(bones), 3)
+    assert np.allclose(bone_part, bone_part[:1], atol=1e-5)  # rigid body: bones do not change
+    with pytest.raises(ValueError, match="motion_features"):
+        make_inputs([pos], lay.root_indices, motion_features=("jerk",))
+
+
 # ------------------------------------------------------------------ estimator on real data
 
 
@@ -169,7 +197,7 @@ SMALL = dict(
 @pytest.fixture(scope="module")
 def fitted(msr_small):
     Xtr, ytr, _, _ = msr_small
-    return CNNClassifier(doconv=True, sparsity=1e-4, **SMALL).fit(Xtr, ytr)
+    return CNNClassifier(doconv=True, sparsity=1e-4, fusion="weighted", **SMALL).fit(Xtr, ytr)
 
 
 def test_short_training_beats_chance_on_real_msr_subjects(fitted, msr_small):
@@ -183,7 +211,7 @@ def test_short_training_beats_chance_on_real_msr_subjects(fitted, msr_small):
 
 def test_fit_is_deterministic_with_a_seed(msr_small, fitted):
     Xtr, ytr, Xte, _ = msr_small
-    other = CNNClassifier(doconv=True, sparsity=1e-4, **SMALL).fit(Xtr, ytr)
+    other = CNNClassifier(doconv=True, sparsity=1e-4, fusion="weighted", **SMALL).fit(Xtr, ytr)
     np.testing.assert_array_equal(other.predict_proba(Xte[:10]), fitted.predict_proba(Xte[:10]))
 
 
@@ -204,6 +232,8 @@ def test_pruned_model_saves_and_loads_to_identical_outputs(msr_small, fitted, tm
         loaded = CNNClassifier._from_state(params, dict(z))
     np.testing.assert_array_equal(loaded.predict_proba(Xte), pruned.predict_proba(Xte))
     assert loaded.n_parameters() == pruned.n_parameters()
+    assert loaded.fusion_weights_ == pruned.fusion_weights_
+    assert sum(pruned.fusion_weights_.values()) == pytest.approx(1.0)
 
 
 def test_cost_report_shows_pruned_model_is_cheaper(msr_small, fitted):

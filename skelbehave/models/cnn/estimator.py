@@ -77,6 +77,15 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     position_centre : {"frame", "sequence"}
         Position stream relative to each frame's root, or to the sequence's mean
         root position.
+    motion_features : sequence of {"displacement", "acceleration"}
+        Channels of the motion stream (first and/or second central difference).
+    bones : bool
+        Add the layout's bone vectors to the position stream.
+    fusion : {"mean", "weighted"} or float
+        ``"mean"``: the mean of the streams' class probabilities.
+        ``"weighted"``: a weighted mean whose weights (a grid of 0.1 steps)
+        minimise the log-loss on the validation split of the training data.
+        A float in [0, 1]: the weight of the first stream (two streams).
     augment : bool
         Random rotation (up to 15 degrees), scaling (up to 10 %) and temporal
         crop (at least 85 % kept) of training sequences.
@@ -98,6 +107,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         summed absolute correlation (narrow network initialised from the wide one).
     prune_max_layer_ratio : float
         No layer loses more than this fraction of its channels.
+    prune_normalizer : {"mean", "max", "sum"} or None
+        Normalisation of each coupled group's BN scales before the global
+        ranking (``None``: raw scales).
     finetune_epochs : int
         Epochs of fine-tuning after pruning.
     device : {"auto", "cpu", "cuda"}
@@ -118,6 +130,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         The trained network in inference form (plain convolutions).
     input_mean_, input_std_ : dict of str -> ndarray
         Per-channel standardisation of each stream's input.
+    fusion_weights_ : dict of str -> float
+        Weight of each stream's probabilities in :meth:`predict_proba`.
+    bones_ : ndarray or None
+        Bone joint pairs of the position stream (``bones=True``).
     history_ : list of dict
         Per-epoch training loss and validation accuracy.
     pruning_ : dict or None
@@ -153,6 +169,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         dropout: float = 0.3,
         displacement_step: int = 2,
         position_centre: str = "sequence",
+        motion_features: Sequence[str] = ("displacement",),
+        bones: bool = False,
+        fusion: str | float = "mean",
         augment: bool = True,
         max_epochs: int = 50,
         batch_size: int = 32,
@@ -166,6 +185,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         prune_threshold: float | None = None,
         prune_importance: str = "bn_scale",
         prune_max_layer_ratio: float = 0.9,
+        prune_normalizer: str | None = "mean",
         finetune_epochs: int = 20,
         device: str = "auto",
         n_threads: int | None = 1,
@@ -187,6 +207,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.dropout = dropout
         self.displacement_step = displacement_step
         self.position_centre = position_centre
+        self.motion_features = motion_features
+        self.bones = bones
+        self.fusion = fusion
         self.augment = augment
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -200,6 +223,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.prune_threshold = prune_threshold
         self.prune_importance = prune_importance
         self.prune_max_layer_ratio = prune_max_layer_ratio
+        self.prune_normalizer = prune_normalizer
         self.finetune_epochs = finetune_epochs
         self.device = device
         self.n_threads = n_threads
@@ -240,6 +264,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                     f"sequence {i} has layout {s.layout.name!r} with {s.n_dims} coords; "
                     f"expected {layout.name!r} with {seqs[0].n_dims} like sequence 0"
                 )
+        self._bone_idx = layout.bone_indices if self.bones else None
         return [clean_positions(s) for s in seqs], layout.root_indices, layout.n_joints * seqs[0].n_dims
 
     def _inputs(self, positions, root, rng=None) -> dict[str, np.ndarray]:
@@ -253,6 +278,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             rng=rng,
             augment=aug,
             position_centre=self.position_centre,
+            motion_features=tuple(self.motion_features),
+            bones=getattr(self, "bones_", None),
         )
 
     def _standardise(self, inputs: dict[str, np.ndarray], device) -> dict[str, torch.Tensor]:
@@ -265,9 +292,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             for k, v in inputs.items()
         }
 
-    def _config(self, n_features: int, n_classes: int) -> dict[str, Any]:
+    def _config(self, n_features: dict[str, int], n_classes: int) -> dict[str, Any]:
         return {
-            "stream_inputs": {s: int(n_features) for s in self.streams_},
+            "stream_inputs": {s: int(n_features[s]) for s in self.streams_},
             "n_classes": int(n_classes),
             "channels": [int(c) for c in self.channels],
             "strides": None,
@@ -378,7 +405,13 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         array([0, 1, 2])
         """
         self.streams_ = self._stream_names()
-        positions, root, n_feat = self._positions(X)
+        if not (
+            self.fusion in ("mean", "weighted")
+            or (isinstance(self.fusion, int | float) and 0.0 <= float(self.fusion) <= 1.0)
+        ):
+            raise ValueError(f"fusion must be 'mean', 'weighted' or a weight in [0, 1], got {self.fusion!r}")
+        positions, root, _ = self._positions(X)
+        self.bones_ = self._bone_idx
         y = np.asarray(y)
         if len(y) != len(positions):
             raise ValueError(f"got {len(positions)} sequences but {len(y)} labels")
@@ -403,7 +436,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         base = self._inputs(pos_tr, root)
         self.input_mean_ = {k: v.mean(axis=(0, 2)).astype(np.float32) for k, v in base.items()}
         self.input_std_ = {k: (v.std(axis=(0, 2)) + 1e-6).astype(np.float32) for k, v in base.items()}
-        config = self._config(n_feat, len(self.classes_))
+        config = self._config({k: v.shape[1] for k, v in base.items()}, len(self.classes_))
         pruning = self.prune_ratio is not None or self.prune_threshold is not None
         with self._threads():
             net = build_stream_nets(config)
@@ -424,6 +457,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             self.network_ = net
             self.config_ = config
             self.pruning_ = None
+            self._fit_fusion(pos_va, y_idx[va])
             if pruning:
                 self._prune_inplace(
                     pos_tr,
@@ -461,6 +495,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 importance=importance,
                 data=None if data is None else data[name],
                 max_layer_ratio=self.prune_max_layer_ratio,
+                normalizer=self.prune_normalizer,
             )
         if self.doconv:
             unfold_to_doconv(net, self.depth_multiplier)
@@ -483,7 +518,31 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         net.to(device)
         self.network_ = net
         self.pruning_ = info
+        self._fit_fusion(pos_va, y_va)
         return self
+
+    def _fit_fusion(self, pos_va, y_va) -> None:
+        """Set ``fusion_weights_``: equal, or the grid weights with the lowest validation log-loss."""
+        names = list(self.streams_)
+        self.fusion_weights_ = {s: 1.0 / len(names) for s in names}
+        if not isinstance(self.fusion, str) and len(names) == 2:
+            self.fusion_weights_ = {names[0]: float(self.fusion), names[1]: 1.0 - float(self.fusion)}
+            return
+        if self.fusion != "weighted" or len(names) != 2 or not len(pos_va):
+            return
+        net = self.network_.eval()
+        device = self._device()
+        with torch.no_grad():
+            xin = self._standardise(self._inputs(pos_va, self.root_), device)
+            probs = [torch.softmax(net.streams[s](xin[s]), 1).cpu().numpy() for s in names]
+        y_va = np.asarray(y_va)
+        best = None
+        for w in np.round(np.linspace(0.0, 1.0, 11), 2):
+            p = w * probs[0] + (1 - w) * probs[1]
+            loss = -float(np.mean(np.log(p[np.arange(len(y_va)), y_va] + 1e-9)))
+            if best is None or loss < best[0] - 1e-12:
+                best = (loss, w)
+        self.fusion_weights_ = {names[0]: float(best[1]), names[1]: float(1 - best[1])}
 
     def prune(
         self,
@@ -558,9 +617,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         return {s: np.concatenate(v) for s, v in out.items()}
 
     def predict_proba(self, X) -> np.ndarray:
-        """Fused class probabilities (mean over streams), shape ``(n, n_classes)``."""
+        """Fused class probabilities (weighted mean over streams), shape ``(n, n_classes)``."""
         probs = self.stream_proba(X)
-        return np.mean([probs[s] for s in self.streams_], axis=0)
+        w = getattr(self, "fusion_weights_", None) or {s: 1.0 / len(self.streams_) for s in self.streams_}
+        return np.sum([w[s] * probs[s] for s in self.streams_], axis=0)
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels."""
@@ -581,8 +641,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             "streams": list(self.streams_),
             "architecture": describe(self.network_, self.config_),
             "pruning": _jsonable(self.pruning_),
+            "fusion_weights": _jsonable(getattr(self, "fusion_weights_", None)),
         }
         arrays: dict[str, np.ndarray] = {"classes": np.asarray(self.classes_), "root": np.asarray(self.root_)}
+        if getattr(self, "bones_", None) is not None:
+            arrays["bones"] = np.asarray(self.bones_)
         for k, v in self.network_.state_dict().items():
             arrays[f"net.{k}"] = v.detach().cpu().numpy()
         for s in self.streams_:
@@ -605,6 +668,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             clf.pruning_ = params.get("pruning")
             clf.classes_ = np.asarray(arrays["classes"])
             clf.root_ = np.asarray(arrays["root"])
+            clf.bones_ = np.asarray(arrays["bones"]) if "bones" in arrays else None
+            fw = params.get("fusion_weights")
+            clf.fusion_weights_ = {str(k): float(v) for k, v in fw.items()} if fw else None
             clf.input_mean_ = {s: np.asarray(arrays[f"mean.{s}"], np.float32) for s in clf.streams_}
             clf.input_std_ = {s: np.asarray(arrays[f"std.{s}"], np.float32) for s in clf.streams_}
             net = build_from_description(params["architecture"])

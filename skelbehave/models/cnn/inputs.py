@@ -25,9 +25,10 @@ import numpy as np
 from ...errors import PoseDataError
 from ...poses import PoseSequence
 
-__all__ = ["STREAMS", "clean_positions", "make_inputs"]
+__all__ = ["MOTION_FEATURES", "STREAMS", "clean_positions", "make_inputs"]
 
 STREAMS = ("position", "motion")
+MOTION_FEATURES = ("displacement", "acceleration")
 
 
 def clean_positions(seq: PoseSequence) -> np.ndarray:
@@ -99,6 +100,8 @@ def make_inputs(
     rng: np.random.Generator | None = None,
     augment: dict | None = None,
     position_centre: str = "frame",
+    motion_features: Sequence[str] = ("displacement",),
+    bones: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Stack per-stream CNN inputs ``(N, J * C, n_frames)`` (float32).
 
@@ -122,6 +125,13 @@ def make_inputs(
     position_centre : {"frame", "sequence"}
         Subtract the root of each frame (``b_i(p)``), or the mean root position
         over the sequence (keeps the body's own translation).
+    motion_features : sequence of {"displacement", "acceleration"}
+        Channels of the motion stream: the central difference and/or the
+        second central difference ``(t(r + s) - 2 t(r) + t(r - s)) / s^2``
+        (scaled like the displacement, times ``n_frames`` once more).
+    bones : array (n_bones, 2) of int, optional
+        When given, the position stream also gets the bone vectors
+        ``t_b(p) - t_a(p)`` of these joint pairs (divided by the same scale).
 
     Examples
     --------
@@ -132,6 +142,11 @@ def make_inputs(
     """
     out = {s: [] for s in streams}
     s = int(displacement_step)
+    bad = [m for m in motion_features if m not in MOTION_FEATURES]
+    if bad or not motion_features:
+        raise ValueError(
+            f"motion_features must be a non-empty subset of {MOTION_FEATURES}, got {motion_features!r}"
+        )
     for pos in positions:
         p = pos
         start, stop = 0.0, 1.0
@@ -157,9 +172,19 @@ def make_inputs(
                 rel_p = rel
             else:
                 raise ValueError(f"position_centre must be 'frame' or 'sequence', got {position_centre!r}")
-            out["position"].append((rel_p / scale).reshape(n_frames, -1).T)
+            chans = [(rel_p / scale).reshape(n_frames, -1)]
+            if bones is not None and len(bones):
+                vec = r[:, bones[:, 1]] - r[:, bones[:, 0]]
+                chans.append((vec / scale).reshape(n_frames, -1))
+            out["position"].append(np.concatenate(chans, axis=1).T)
         if "motion" in out:
             padded = np.concatenate([np.repeat(r[:1], s, 0), r, np.repeat(r[-1:], s, 0)], axis=0)
-            disp = (padded[2 * s :] - padded[: -2 * s]) / (2 * s) * n_frames / scale
-            out["motion"].append(disp.reshape(n_frames, -1).T)
+            chans = []
+            if "displacement" in motion_features:
+                disp = (padded[2 * s :] - padded[: -2 * s]) / (2 * s) * n_frames / scale
+                chans.append(disp.reshape(n_frames, -1))
+            if "acceleration" in motion_features:
+                acc = (padded[2 * s :] - 2 * r + padded[: -2 * s]) / (s * s) * n_frames**2 / scale
+                chans.append(acc.reshape(n_frames, -1))
+            out["motion"].append(np.concatenate(chans, axis=1).T)
     return {k: np.stack(v).astype(np.float32) for k, v in out.items()}

@@ -145,6 +145,7 @@ def prune_stream(
     data: torch.Tensor | None = None,
     max_layer_ratio: float = 0.9,
     round_to: int | None = None,
+    normalizer: str | None = _NORMALIZER,
 ) -> dict[str, Any]:
     """Physically remove ``ratio`` of the prunable channels of one stream, in place.
 
@@ -167,6 +168,9 @@ def prune_stream(
         No layer loses more than this fraction of its channels.
     round_to : int, optional
         Keep channel counts multiples of this.
+    normalizer : {"mean", "max", "sum", None}
+        How each coupled group's BN scales are normalised before the global
+        ranking (Torch-Pruning ``BNScaleImportance``); ``None``: raw scales.
 
     Returns
     -------
@@ -205,7 +209,7 @@ def prune_stream(
     if ratio == 0.0:
         return {"params_before": n_before, "params_after": n_before, "ratio": 0.0}
     if importance == "bn_scale":
-        imp = tp.importance.BNScaleImportance(normalizer=_NORMALIZER)
+        imp = tp.importance.BNScaleImportance(normalizer=normalizer)
     elif importance == "correlation":
         if data is None:
             raise ValueError("importance='correlation' needs data")
