@@ -10,6 +10,7 @@ concatenation over groups and temporal-pyramid cells of the per-cell code.
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import contextmanager
 from typing import Any
 
@@ -37,6 +38,10 @@ def _n_threads(n_jobs: int | None) -> int:
     return max(1, min(int(n_jobs), int(numba.config.NUMBA_NUM_THREADS)))
 
 
+#: per-thread record of the limit set by the innermost active :func:`_numba_threads`
+_THREAD_LIMIT = threading.local()
+
+
 @contextmanager
 def _numba_threads(n_jobs: int | None):
     """Run numba kernels, BLAS and OpenMP code with ``n_jobs`` threads (None = 1, -1 = all).
@@ -47,13 +52,21 @@ def _numba_threads(n_jobs: int | None):
     import numba
     from threadpoolctl import threadpool_limits
 
-    old = numba.get_num_threads()
     want = _n_threads(n_jobs)
+    if getattr(_THREAD_LIMIT, "n", None) == want:
+        # nested inside the same limit (pipeline -> encoder): threadpoolctl's library scan costs
+        # about 10 ms per call, so do not repeat it
+        yield
+        return
+    old = numba.get_num_threads()
+    outer = getattr(_THREAD_LIMIT, "n", None)
     numba.set_num_threads(want)
+    _THREAD_LIMIT.n = want
     try:
         with threadpool_limits(limits=want):
             yield
     finally:
+        _THREAD_LIMIT.n = outer
         numba.set_num_threads(old)
 
 
@@ -190,7 +203,8 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
 
     def _project(self, g: int, block: np.ndarray) -> np.ndarray:
         Z = (np.asarray(block, dtype=np.float64) - self.pca_mean_[g]) @ self.pca_components_[g].T
-        Z /= self.pca_scale_[g]
+        if self.whiten:  # without whitening the scale is all ones: skip a pass over the rows
+            Z /= self.pca_scale_[g]
         return np.ascontiguousarray(Z)
 
     def fit(self, D: LocalDescriptors, y=None):
@@ -257,7 +271,10 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
                 self.pca_mean_.append(mean)
                 self.pca_components_.append(comps)
                 self.pca_scale_.append(scale)
-                Z = np.ascontiguousarray(((X - mean) @ comps.T) / scale)
+                Z = (X - mean) @ comps.T
+                if self.whiten:
+                    Z /= scale
+                Z = np.ascontiguousarray(Z)
                 self._fit_codebook(Z, int(seeds[g]))
                 logger.debug("%s: group %s, %d rows, %d -> %d dims", self._kind, name, len(X), *Z.shape[::-1])
         self.n_features_out_ = int(sum(self._group_width(g) for g in range(len(self.group_names_))))
