@@ -243,3 +243,28 @@ def test_one_pass_vlad_kernel_matches_numpy_path(rng, flags):
         ]
     )
     np.testing.assert_allclose(fast, slow, atol=1e-12)
+
+
+def test_total_variance_kernel_matches_numpy(rng):
+    X = rng.normal(size=(500, 6)) * [1, 2, 3, 4, 5, 6] + 7
+    assert _kernels.total_variance(X) == pytest.approx(X.var(axis=0).sum(), rel=1e-12)
+    X[rng.random(X.shape) < 0.2] = np.nan
+    X[:, 2] = np.nan  # a column without any value adds nothing, as with np.nansum
+    with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning):
+        ref = np.nansum(np.nanvar(X, axis=0))
+    assert _kernels.total_variance(X) == pytest.approx(ref, rel=1e-12)
+
+
+def test_fit_transform_equals_fit_then_transform_and_float32_output(rng):
+    D = _ragged(rng, [40, 25, 60, 8], [6, 6], names=["pos:a", "disp:a"], nan_rows=[3, 50])
+    kw = dict(n_clusters=4, pyramid_levels=3, fuse=True, delta_step=2, random_state=0)
+    F = VLADEncoder(**kw).fit_transform(D)
+    enc = VLADEncoder(**kw).fit(D)
+    np.testing.assert_array_equal(F, enc.transform(D))
+    assert F.dtype == np.float64
+    enc32 = VLADEncoder(dtype="float32", **kw).fit(D)
+    F32 = enc32.fit_transform(D)
+    assert F32.dtype == np.float32
+    np.testing.assert_allclose(F32, F, rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match="dtype"):
+        VLADEncoder(dtype="int8", **kw).fit(D).transform(D)

@@ -25,6 +25,7 @@ __all__ = [
     "bow_accumulate",
     "fisher_accumulate",
     "n_cells",
+    "total_variance",
 ]
 
 
@@ -269,4 +270,39 @@ def vlad_encode(Z, centres, offsets, rel_time, levels, power, intra, l2, scale, 
             for c in range(l):
                 for j in range(k):
                     out[s, o + c * k + j] = V[cell, c, j] * f
+    return out
+
+
+@njit(cache=True)
+def total_variance(X):
+    """Sum over columns of the variance (ddof 0) of ``X`` (n, d), NaN entries ignored per column.
+
+    Equals ``np.nansum(np.nanvar(X, axis=0))`` up to rounding (columns without
+    any finite value add nothing), in two passes over the rows without
+    temporaries of the size of ``X``.
+    """
+    n, d = X.shape
+    tot = np.zeros(d)
+    cnt = np.zeros(d)
+    for r in range(n):
+        for j in range(d):
+            x = X[r, j]
+            if not np.isnan(x):
+                tot[j] += x
+                cnt[j] += 1.0
+    mean = np.zeros(d)
+    for j in range(d):
+        if cnt[j] > 0:
+            mean[j] = tot[j] / cnt[j]
+    ss = np.zeros(d)
+    for r in range(n):
+        for j in range(d):
+            x = X[r, j]
+            if not np.isnan(x):
+                e = x - mean[j]
+                ss[j] += e * e
+    out = 0.0
+    for j in range(d):
+        if cnt[j] > 0:
+            out += ss[j] / cnt[j]
     return out

@@ -174,10 +174,9 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
             for i, (name, block) in enumerate(zip(D.group_names, D.blocks, strict=True)):
                 if not len(block):
                     sd = 1.0
-                elif np.isnan(block).any():
-                    sd = float(np.sqrt(np.nansum(np.nanvar(block, axis=0))))
-                else:
-                    sd = float(np.sqrt(block.var(axis=0).sum()))
+                else:  # sqrt(np.nansum(np.nanvar(block, axis=0))), one kernel call without temporaries
+                    block = np.ascontiguousarray(block, dtype=np.float64)
+                    sd = float(np.sqrt(_kernels.total_variance(block)))
                 w = weight if name.startswith("disp:") else 1.0
                 if name.startswith("acc:"):
                     w = float(getattr(self, "delta_weight", 1.0))
