@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/batch.py            # 1 process, 2 processes, Dask LocalCluster(2 x 1 thread)
+    python benchmarks/batch.py            # 1 process, 2 processes (fork, spawn), Dask LocalCluster(2 x 1)
     python benchmarks/batch.py --repeat 2 # best of 2 runs per mode
 
 A frame-level model (two rats, stream S1) is trained once on recordings 1-2
@@ -11,9 +11,14 @@ folder, and the benchmark prints frames per second, the speed-up over one
 process, and the peak memory (resident set size of this process plus all its
 child processes, sampled every 50 ms). Target: 2 processes >= 1.7x one.
 
-Times are end to end: they include starting the worker processes (each
-imports the package and loads the model, a few seconds), which weighs
-heavily when the whole batch takes seconds. The Dask cluster is started
+Times are end to end: they include starting the worker processes. Local
+workers are forked by default (``start_method="auto"``) and inherit the
+imported package and the loaded model; "2 processes (spawn)" shows the
+fresh-interpreter start (each worker imports the package and loads the
+model, seconds), which weighs heavily when the whole batch takes seconds.
+Besides wall time the benchmark reports the CPU seconds of all processes of
+a run, and from them the speed-up each mode's CPU cost allows on 2 idle
+cores, which a busy shared machine does not distort as much. The Dask cluster is started
 before the clock starts (a cluster is long-lived); "warm" means its workers
 have already imported the package. A second part scores every recording 4
 times (48 files), where start-up is amortised, and shows that peak memory
@@ -90,18 +95,37 @@ def train_model(path: Path) -> None:
     model.save(path)
 
 
-def run_mode(name: str, model: Path, files: list[Path], out: Path, **kw) -> tuple[float, int, int]:
+def _cpu_seconds() -> tuple[float, dict[int, float]]:
+    """CPU seconds of this process plus its reaped children, and of each live descendant."""
+    t = os.times()
+    own = t.user + t.system + t.children_user + t.children_system
+    live = {}
+    for p in psutil.Process().children(recursive=True):
+        try:
+            c = p.cpu_times()
+            live[p.pid] = c.user + c.system
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return own, live
+
+
+def run_mode(name: str, model: Path, files: list[Path], out: Path, **kw) -> tuple[float, int, int, float]:
+    """Wall seconds, frames, peak RSS and CPU seconds (all processes) of one scoring run."""
     if out.exists():
         shutil.rmtree(out)
     with PeakMemory() as mem:
+        own0, live0 = _cpu_seconds()
         t0 = time.perf_counter()
         df = score_files(model, files, out, output_format="csv", fps=30, progress=False, **kw)
         wall = time.perf_counter() - t0
+        own1, live1 = _cpu_seconds()
+    # worker pools are joined (their CPU is in children_*); Dask workers are still alive
+    cpu = own1 - own0 + sum(v - live0.get(pid, 0.0) for pid, v in live1.items())
     bad = df[df["status"] != "done"]
     if len(bad):
         raise RuntimeError(f"{name}: {len(bad)} files failed: {bad['error'].tolist()}")
     frames = int(df["n_rows"].sum())
-    return wall, frames, mem.peak
+    return wall, frames, mem.peak, cpu
 
 
 def main(argv=None) -> int:
@@ -135,26 +159,42 @@ def _warm(client, model: Path) -> None:
 
 def _table(title: str, results: dict, modes: list[str]) -> float:
     base = results[modes[0]][1] / results[modes[0]][0]
+    cpu1 = results[modes[0]][3]
     print(f"\n{title}")
-    print(f"{'mode':<30}{'frames':>9}{'seconds':>9}{'frames/s':>10}{'speed-up':>10}{'peak RSS MB':>13}")
+    print(
+        f"{'mode':<30}{'frames':>9}{'seconds':>9}{'frames/s':>10}{'speed-up':>10}{'peak RSS MB':>13}"
+        f"{'CPU s':>8}{'CPU/wall':>10}{'2-core est.':>13}"
+    )
     for mode in modes:
-        wall, frames, peak = results[mode]
+        wall, frames, peak, cpu = results[mode]
         fps = frames / wall
-        print(f"{mode:<30}{frames:>9}{wall:>9.1f}{fps:>10.0f}{fps / base:>9.2f}x{peak / 2**20:>13.0f}")
+        # with 2 idle cores and a perfect split, wall >= cpu / 2: speed-up <= 2 * cpu1 / cpu
+        est = cpu1 / cpu if mode == modes[0] else 2 * cpu1 / cpu
+        print(
+            f"{mode:<30}{frames:>9}{wall:>9.1f}{fps:>10.0f}{fps / base:>9.2f}x{peak / 2**20:>13.0f}"
+            f"{cpu:>8.1f}{cpu / wall:>10.2f}{est:>12.2f}x"
+        )
+    print(
+        "  CPU s: CPU time of all processes of the run (driver + workers); CPU/wall: cores kept busy;\n"
+        "  2-core est.: 2 x (CPU s of 1 process) / (CPU s of the mode), the speed-up the mode's CPU cost\n"
+        "  allows on 2 otherwise idle cores (upper bound: assumes the work splits evenly)"
+    )
     return (results[modes[1]][1] / results[modes[1]][0]) / base
 
 
 def _run_all(model: Path, files: list[Path], work: Path, repeat: int, tag: str) -> dict:
     from dask.distributed import Client, LocalCluster
 
-    results: dict[str, tuple[float, int, int]] = {}
+    results: dict[str, tuple[float, int, int, float]] = {}
     for rep in range(repeat):
         for mode in MODES:
             out = work / f"out_{tag}_{MODES.index(mode)}"
             if mode == MODES[0]:
                 r = run_mode(mode, model, files, out, jobs=1)
             elif mode == MODES[1]:
-                r = run_mode(mode, model, files, out, jobs=2)
+                r = run_mode(mode, model, files, out, jobs=2)  # start_method "auto": fork on Linux
+            elif mode == MODES[2]:
+                r = run_mode(mode, model, files, out, jobs=2, start_method="spawn")
             else:
                 with (
                     LocalCluster(
@@ -162,7 +202,7 @@ def _run_all(model: Path, files: list[Path], work: Path, repeat: int, tag: str) 
                     ) as c,
                     Client(c) as client,
                 ):
-                    if mode == MODES[3]:
+                    if mode == MODES[4]:
                         _warm(client, model)
                     r = run_mode(mode, model, files, out, scheduler=client)
             print(f"  {tag} run {rep + 1} {mode:<30} {r[1]} frames in {r[0]:.1f} s", flush=True)
@@ -171,7 +211,13 @@ def _run_all(model: Path, files: list[Path], work: Path, repeat: int, tag: str) 
     return results
 
 
-MODES = ["1 process", "2 processes", "Dask LocalCluster 2x1", "Dask LocalCluster 2x1 (warm)"]
+MODES = [
+    "1 process",
+    "2 processes",
+    "2 processes (spawn)",
+    "Dask LocalCluster 2x1",
+    "Dask LocalCluster 2x1 (warm)",
+]
 
 
 def _bench(args, files: list[Path], work: Path) -> None:

@@ -291,6 +291,7 @@ def score_files(
     threads_per_job: int = 1,
     ethogram: bool = False,
     progress: bool = True,
+    start_method: str = "auto",
 ) -> pd.DataFrame:
     """Score many pose files with a frame-level model; returns the run manifest.
 
@@ -325,6 +326,12 @@ def score_files(
         ``<name>.bouts.csv`` (time spent and bout counts per behaviour).
     progress : bool
         Show a progress bar.
+    start_method : {"auto", "fork", "forkserver", "spawn"}
+        How local worker processes start (``jobs > 1``). ``"auto"``: ``"fork"``
+        where available (Linux, macOS excepted), so workers start at once
+        with the package imported and the model loaded here; scoring runs
+        no library threads, so forking is safe. Else ``"spawn"``: each
+        worker imports the package and loads the model (seconds).
 
     Returns
     -------
@@ -356,7 +363,13 @@ def score_files(
     else:
         model_path = Path(model)
     model_sha = file_sha256(model_path)
-    load_scoring_model(model_path)  # fail early, in the driver, on a bad model file
+    loaded = load_scoring_model(model_path)  # fail early, in the driver, on a bad model file
+    start_method = _start_method(start_method)
+    if scheduler is None:  # used here (jobs=1), or inherited by forked workers
+        _MODEL_CACHE.clear()
+        _MODEL_CACHE[(str(model_path.resolve()), model_sha)] = loaded
+        if jobs > 1 and start_method == "fork":
+            _warm_kernels(loaded)  # workers inherit the compiled tree kernel too
     if output_format == "auto":
         try:
             import pyarrow  # noqa: F401
@@ -388,22 +401,46 @@ def score_files(
         manifest.unlink()
     elif manifest.exists():
         _invalidate_stale(manifest, items, model_sha, __version__)
-    df = run_batch(
-        _score_item,
-        items,
-        manifest=manifest,
-        jobs=jobs,
-        scheduler=scheduler,
-        progress=progress,
-        desc="scoring",
-        initializer=_init_worker,
-        initargs=(threads_per_job,),
-    )
+    try:
+        df = run_batch(
+            _score_item,
+            items,
+            manifest=manifest,
+            jobs=jobs,
+            scheduler=scheduler,
+            progress=progress,
+            desc="scoring",
+            initializer=_init_worker,
+            initargs=(threads_per_job,),
+            start_method=start_method,
+        )
+    finally:
+        _MODEL_CACHE.clear()
     df = _complete_manifest(df, manifest, model_sha, __version__)
     n_fail = int((df["status"] == "failed").sum())
     if n_fail:
         log.warning("%d of %d files failed; see %s", n_fail, len(df), manifest)
     return df
+
+
+def _start_method(name: str) -> str:
+    """Resolve ``"auto"``: fork on Linux and other POSIX systems that offer it (not macOS)."""
+    import multiprocessing
+    import sys
+
+    methods = multiprocessing.get_all_start_methods()
+    if name == "auto":
+        return "fork" if "fork" in methods and sys.platform != "darwin" else "spawn"
+    if name not in methods:
+        raise ValueError(f"start_method must be 'auto' or one of {methods}, got {name!r}")
+    return name
+
+
+def _warm_kernels(model) -> None:
+    """Compile (or load from cache) the tree kernel here, so that forked workers inherit it."""
+    for clf in (model.classifier_, getattr(model, "context_", None)):
+        if clf is not None and hasattr(clf, "predict_proba"):
+            clf.predict_proba(np.zeros((1, clf.n_features_in_)))
 
 
 def _same_content(a: Path, b: Path) -> bool:

@@ -586,6 +586,11 @@ class FrameFeatures:
         Half-width in frames of the central difference for velocities.
     rotate : {"auto", True, False}
         Rotate into the body frame; ``"auto"`` rotates 2-D data only.
+    acceleration : bool
+        Also joint accelerations in the body frame (central difference of
+        the velocities) and their magnitudes.
+    joint_speed : bool
+        Also the speed (velocity magnitude) of every joint.
 
     Examples
     --------
@@ -595,9 +600,17 @@ class FrameFeatures:
     True
     """
 
-    def __init__(self, velocity_step: int = 2, rotate: bool | str = "auto") -> None:
+    def __init__(
+        self,
+        velocity_step: int = 2,
+        rotate: bool | str = "auto",
+        acceleration: bool = False,
+        joint_speed: bool = False,
+    ) -> None:
         self.velocity_step = velocity_step
         self.rotate = rotate
+        self.acceleration = acceleration
+        self.joint_speed = joint_speed
 
     @staticmethod
     def _scale(pos: np.ndarray, layout: JointLayout, root: np.ndarray) -> float:
@@ -677,7 +690,14 @@ class FrameFeatures:
             p = f"i{i}:"
             relb = body(rel, ang)
             add(relb, p + "pos")
-            add(_central_diff(relb, step), p + "vel")
+            vel = _central_diff(relb, step)
+            add(vel, p + "vel")
+            if self.joint_speed:
+                add(np.linalg.norm(vel, axis=-1), p + "jspeed")
+            if self.acceleration:
+                acc = _central_diff(vel, step)
+                add(acc, p + "acc")
+                add(np.linalg.norm(acc, axis=-1), p + "jacc")
             rv = body(_central_diff(root, step) / scale, ang)
             add(rv, p + "rootvel")
             add(np.linalg.norm(rv, axis=-1), p + "speed")
@@ -714,8 +734,12 @@ class FrameFeatures:
         return F, names
 
 
-def _window_stats(F: np.ndarray, w: Windows, pyramid: Sequence[int]) -> np.ndarray:
-    """Window descriptors: mean, std, pyramid part means and centre value of each feature."""
+def _window_stats(F: np.ndarray, w: Windows, pyramid: Sequence[int], extra: Sequence[int] = ()) -> np.ndarray:
+    """Window descriptors: mean, std, pyramid part means and centre value of each feature.
+
+    ``extra``: further window lengths around the same centres, each adding
+    its mean and standard deviation.
+    """
     N, d = F.shape
     valid = np.isfinite(F)
     F0 = np.where(valid, F, 0.0).astype(np.float64)
@@ -748,6 +772,17 @@ def _window_stats(F: np.ndarray, w: Windows, pyramid: Sequence[int]) -> np.ndarr
             pm, _ = mean(lo, hi)
             parts.append((pm - m).astype(np.float32))
     parts.append(F[w.global_center].astype(np.float32))
+    if len(extra):
+        seq_len = np.diff(w.offsets)[w.seq]
+        base = w.offsets[w.seq]
+        for L in extra:
+            L = int(L)
+            lo = base + np.clip(w.center - L // 2, 0, None)
+            hi = base + np.minimum(w.center - L // 2 + L, seq_len)
+            me, ne = mean(lo, hi)
+            with np.errstate(invalid="ignore"):
+                ve = np.where(ne > 0, (Q[hi] - Q[lo]) / np.maximum(ne, 1) - me * me, np.nan)
+            parts += [me.astype(np.float32), np.sqrt(np.clip(ve, 0, None)).astype(np.float32)]
     return np.concatenate(parts, axis=1)
 
 
@@ -857,6 +892,12 @@ class FrameLevelModel(BaseEstimator):
         Central-difference half-width for velocities.
     rotate : {"auto", True, False}
         Body-frame rotation (see :class:`FrameFeatures`).
+    acceleration, joint_speed : bool
+        Extra per-frame features (see :class:`FrameFeatures`).
+    extra_windows : tuple of int or str
+        Further window lengths around the same centres whose mean and
+        standard deviation are appended to each window's descriptor
+        (two or more time scales at once).
     classifier : {"hgb", "extra_trees", "logistic"} or estimator
         Window classifier; an estimator is cloned.
     n_estimators, learning_rate : int, float
@@ -908,6 +949,9 @@ class FrameLevelModel(BaseEstimator):
         min_bout: int | str = 0,
         velocity_step: int = 2,
         rotate: bool | str = "auto",
+        acceleration: bool = False,
+        joint_speed: bool = False,
+        extra_windows: tuple[int, ...] = (),
         classifier: Any = "extra_trees",
         n_estimators: int = 200,
         learning_rate: float = 0.1,
@@ -930,6 +974,9 @@ class FrameLevelModel(BaseEstimator):
         self.min_bout = min_bout
         self.velocity_step = velocity_step
         self.rotate = rotate
+        self.acceleration = acceleration
+        self.joint_speed = joint_speed
+        self.extra_windows = extra_windows
         self.classifier = classifier
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -955,7 +1002,12 @@ class FrameLevelModel(BaseEstimator):
     def _features(self, recs: list[list[PoseSequence]]) -> tuple[np.ndarray, np.ndarray]:
         from tqdm.auto import tqdm
 
-        ff = FrameFeatures(velocity_step=self.velocity_step, rotate=self.rotate)
+        ff = FrameFeatures(
+            velocity_step=self.velocity_step,
+            rotate=self.rotate,
+            acceleration=self.acceleration,
+            joint_speed=self.joint_speed,
+        )
         blocks = []
         for r in tqdm(recs, desc="features", disable=not self.progress, leave=False):
             F, names = ff.transform_recording(r)
@@ -1024,7 +1076,7 @@ class FrameLevelModel(BaseEstimator):
         wl = window_labels(yi, w, how=self.label_mode, n_classes=len(classes))
         keep = wl >= 0
         w = Windows(w.seq[keep], w.center[keep], w.start[keep], w.stop[keep], w.offsets, w.length, w.stride)
-        Xw = _window_stats(F, w, self.pyramid)
+        Xw = self._wstats(F, w)
         log.info("training on %d windows x %d features, %d classes", len(Xw), Xw.shape[1], len(classes))
         clf = self._new_classifier()
         clf.fit(Xw, wl[keep])
@@ -1037,6 +1089,10 @@ class FrameLevelModel(BaseEstimator):
         self.classifier_ = clf
         self.feature_names_ = list(self._feature_names)
         return self
+
+    def _wstats(self, F: np.ndarray, w: Windows) -> np.ndarray:
+        extra = [to_frames(v, self.fps_) for v in (self.extra_windows or ())]
+        return _window_stats(F, w, self.pyramid, extra)
 
     def _new_classifier(self):
         return _make_classifier(
@@ -1060,7 +1116,7 @@ class FrameLevelModel(BaseEstimator):
     def _frame_proba_stage1(self, clf, F: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """First-stage frame probabilities of concatenated sequences."""
         w = sliding_windows(lengths, self.window_frames_, self.stride_frames_)
-        p = self._full_proba(clf, _window_stats(F, w, self.pyramid))
+        p = self._full_proba(clf, self._wstats(F, w))
         return np.concatenate(aggregate_windows(p, w, lengths, weights=self.weights))
 
     def _fit_context(self, F: np.ndarray, lengths: np.ndarray, w_fit: Windows, y_fit: np.ndarray):
@@ -1079,7 +1135,7 @@ class FrameLevelModel(BaseEstimator):
                 w_fit.stride,
             )  # fmt: skip
             clf = self._new_classifier()
-            clf.fit(_window_stats(F, sub, self.pyramid), y_fit[tr])
+            clf.fit(self._wstats(F, sub), y_fit[tr])
             rows = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in held])
             P[rows] = self._frame_proba_stage1(clf, F[rows], lengths[held])
             log.info("context stage: fold %d/%d done", f + 1, k)
@@ -1187,6 +1243,7 @@ class FrameLevelModel(BaseEstimator):
         if not isinstance(params["classifier"], str):
             params["classifier"] = "extra_trees" if clf.kind == "forest" else "hgb"
         params["pyramid"] = list(params["pyramid"])
+        params["extra_windows"] = list(params["extra_windows"] or ())
         params["context_scales"] = list(params["context_scales"])
         params["ignore_labels"] = None if params["ignore_labels"] is None else list(params["ignore_labels"])
         cparams, carrays = clf.get_state()
@@ -1221,6 +1278,7 @@ class FrameLevelModel(BaseEstimator):
         try:
             params = dict(doc["params"])
             params["pyramid"] = tuple(params["pyramid"])
+            params["extra_windows"] = tuple(params.get("extra_windows") or ())
             params["context_scales"] = tuple(params["context_scales"])
             m = cls(**params)
             for k in cls._FITTED_SCALARS:

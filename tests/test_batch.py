@@ -103,6 +103,25 @@ def test_corrupt_file_is_recorded_and_others_scored(rat_model, rat_files, tmp_pa
     assert man.loc[str(bad), "status"] == "failed" and man.loc[str(bad), "error"]
 
 
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_two_processes_match_one(rat_model, rat_files, tmp_path, start_method):
+    import multiprocessing
+
+    if start_method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {start_method} start method on this platform")
+    one = score_files(rat_model, rat_files, tmp_path / "one", output_format="csv", progress=False)
+    two = score_files(
+        rat_model, rat_files, tmp_path / "two", jobs=2, output_format="csv", progress=False,
+        start_method=start_method,
+    )  # fmt: skip
+    assert two["status"].tolist() == ["done"] * len(rat_files)
+    assert two["input"].tolist() == one["input"].tolist()  # manifest in input order
+    for a, b in zip(one["output"], two["output"], strict=True):
+        pd.testing.assert_frame_equal(pd.read_csv(a), pd.read_csv(b))
+    with pytest.raises(ValueError, match="start_method"):
+        score_files(rat_model, rat_files[:1], tmp_path / "bad", jobs=2, start_method="threads")
+
+
 def test_parquet_output_and_resume_skips_done_files(rat_model, rat_files, tmp_path):
     pytest.importorskip("pyarrow")
     out = tmp_path / "pred"

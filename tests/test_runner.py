@@ -253,3 +253,26 @@ def test_manifest_round_trip_types(tmp_path):
     m = pd.read_csv(tmp_path / "m.csv")
     assert list(m.columns[:6]) == ["key", "output", "status", "reason", "error", "seconds"]
     assert (m["seconds"] >= 0).all()
+
+
+def test_forked_workers_run_their_own_initialiser(tmp_path):
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork start method on this platform")
+    # run the initialiser here first: forked workers must not inherit "already initialised"
+    run_batch(square, _items(tmp_path, 1), manifest=tmp_path / "a.csv", progress=False, initializer=_init,
+              initargs=("y",))  # fmt: skip
+    items = [it for it in _items(tmp_path / "f", 8) if it["n"] not in (3, 4)]
+    df = run_batch(
+        square, items, manifest=tmp_path / "m.csv", jobs=2, progress=False, initializer=_init,
+        initargs=("y",), start_method="fork",
+    )  # fmt: skip
+    assert (df["status"] == "done").all() and os.getpid() not in set(df["pid"])
+    # each forked worker inherited this process's count (1) and ran the initialiser once more
+    assert (df["inits"] == _INIT_CALLS + 1).all()
+
+
+def test_unknown_start_method_is_rejected(tmp_path):
+    with pytest.raises(ValueError, match="start_method"):
+        run_batch(square, _items(tmp_path, 2), manifest=tmp_path / "m.csv", jobs=2, start_method="thread")
