@@ -192,18 +192,23 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--repeats", type=int, default=20, help="latency repeats")
     p.add_argument(
-        "--motion-features", nargs="+", default=["displacement"], choices=["displacement", "acceleration"]
+        "--motion-features",
+        nargs="+",
+        default=["displacement", "acceleration"],
+        choices=["displacement", "acceleration"],
     )
     p.add_argument("--position-centre", default="sequence", choices=["sequence", "frame"])
-    p.add_argument("--bones", action="store_true", help="bone vectors in the position stream")
+    p.add_argument(
+        "--no-bones", dest="bones", action="store_false", help="no bone vectors in the position stream"
+    )
     p.add_argument(
         "--fusion",
-        default="mean",
+        default="0.3",
         help="'mean', 'weighted' (validation log-loss) or the position stream's weight",
     )
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--dropout", type=float, default=0.3)
-    p.add_argument("--normalizer", default="mean", choices=["mean", "max", "sum", "none"])
+    p.add_argument("--normalizer", default="max", choices=["mean", "max", "sum", "none"])
     p.add_argument(
         "--validation",
         type=int,

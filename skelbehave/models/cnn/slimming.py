@@ -30,10 +30,11 @@ from .network import StreamNet
 __all__ = ["bn_l1_penalty", "bn_scales", "correlation_scores", "prune_stream", "ratio_for_threshold"]
 
 
-# Scales are divided by their group's mean before the global ranking (Torch-Pruning's default
-# for BNScaleImportance). Ranking raw scales cut the coupled residual trunk (stem + identity
-# blocks) to 2-3 channels at a 70 % ratio, and the network did not recover in fine-tuning.
-_NORMALIZER = "mean"
+# Scales are divided by their group's maximum before the global ranking. Chosen on held-out
+# TRAINING subjects of MSR Action3D (train 1,3,5 / validate 7,9, 2 seeds): after 50 % pruning
+# and fine-tuning "max" kept the validation accuracy (+0.4 pp), "mean" lost 5.7 pp; raw scales
+# cut the coupled residual trunk (stem + identity blocks) to a few channels.
+_NORMALIZER = "max"
 
 
 def _tp():
