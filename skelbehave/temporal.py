@@ -912,6 +912,9 @@ class FrameLevelModel(BaseEstimator):
         costs k + 1 first-stage fits.
     context_scales : tuple of int
         Context window lengths in frames for the second stage.
+    context_raw : bool
+        The second stage also sees the frame's own per-frame features
+        (:class:`FrameFeatures`), not only the first stage's probabilities.
     ignore_labels : list, optional
         Frame labels that are not behaviours (e.g. ``"base"``, unannotated):
         windows centred on them are not used for training.
@@ -958,6 +961,7 @@ class FrameLevelModel(BaseEstimator):
         class_weight: str | None = None,
         context_folds: int = 0,
         context_scales: tuple[int, ...] = (9, 31, 91),
+        context_raw: bool = False,
         ignore_labels: Sequence[Any] | None = None,
         fps: float | None = None,
         random_state: int | None = None,
@@ -983,6 +987,7 @@ class FrameLevelModel(BaseEstimator):
         self.class_weight = class_weight
         self.context_folds = context_folds
         self.context_scales = context_scales
+        self.context_raw = context_raw
         self.ignore_labels = ignore_labels
         self.fps = fps
         self.random_state = random_state
@@ -1139,10 +1144,14 @@ class FrameLevelModel(BaseEstimator):
             rows = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in held])
             P[rows] = self._frame_proba_stage1(clf, F[rows], lengths[held])
             log.info("context stage: fold %d/%d done", f + 1, k)
-        C = _context_features(P, lengths, self.context_scales)
+        C = self._context_input(P, F, lengths)
         ctx = self._new_classifier()
         ctx.fit(C[w_fit.global_center], y_fit)
         return ctx
+
+    def _context_input(self, P: np.ndarray, F: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        C = _context_features(P, lengths, self.context_scales)
+        return np.concatenate([C, F.astype(np.float32)], axis=1) if self.context_raw else C
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "classifier_"):
@@ -1165,9 +1174,8 @@ class FrameLevelModel(BaseEstimator):
                 )
             F, lengths = self._features([r])
             P = self._frame_proba_stage1(self.classifier_, F, lengths)
-            del F
             if self.context_ is not None:
-                P = self._full_proba(self.context_, _context_features(P, lengths, self.context_scales))
+                P = self._full_proba(self.context_, self._context_input(P, F, lengths))
             out.append(P)
         return out
 

@@ -146,3 +146,39 @@ def test_split_individuals_of_a_combined_dyad_sequence():
     assert parts[0].layout.joints == ("nose", "tail") and parts[0].fps == 25
     single = PoseSequence(np.zeros((3, 20, 3)), "kinect_v1")
     assert split_individuals(single) == [single]
+
+
+def test_acceleration_joint_speed_and_extra_windows(tmp_path):
+    """The optional features are what they claim, and a model using them saves and reloads."""
+    rng = np.random.default_rng(2)
+    lay = JointLayout.from_names(["nose", "head", "body", "tail", "tip"])
+    T = 120
+    t = np.arange(T, dtype=float)
+    centre = np.stack([0.01 * t**2, np.zeros(T)], axis=1)  # constant acceleration along x
+    a = _animal(T, rng, np.zeros(T), centre)
+    seq = PoseSequence(a, lay, fps=30)
+    F0, n0 = FrameFeatures().transform_recording([seq])
+    F, names = FrameFeatures(acceleration=True, joint_speed=True).transform_recording([seq])
+    assert set(n0) < set(names) and F.shape == (T, len(names))
+    np.testing.assert_array_equal(F0, F[:, [names.index(n) for n in n0]])  # the others unchanged
+    vel = F[:, [i for i, n in enumerate(names) if n.startswith("i0:vel")]].reshape(T, 5, 2)
+    speed = F[:, [i for i, n in enumerate(names) if n.startswith("i0:jspeed")]]
+    np.testing.assert_allclose(speed, np.linalg.norm(vel, axis=-1), rtol=1e-4, atol=1e-6)
+    acc = F[:, [i for i, n in enumerate(names) if n.startswith("i0:acc")]].reshape(T, 5, 2)
+    assert acc.shape == (T, 5, 2) and np.isfinite(acc).all()
+
+    recs = [seq, PoseSequence(a + rng.normal(scale=0.1, size=a.shape), lay, fps=30)]
+    ys = [np.where((np.arange(T) // 30) % 2 == 1, "b", "a")] * 2
+    base = FrameLevelModel(window=9, n_estimators=5, random_state=0).fit(recs, ys)
+    model = FrameLevelModel(
+        window=9, n_estimators=5, acceleration=True, joint_speed=True, extra_windows=("1s",),
+        context_folds=2, context_raw=True, random_state=0,
+    ).fit(recs, ys)  # fmt: skip
+    # the second stage sees the context of the probabilities and the frame's own features
+    assert model.context_.n_features_in_ == 2 * (1 + 3 * len(model.context_scales)) + len(names)
+    n_feat = len(names)
+    # one more time scale: its mean and std per feature
+    assert model.n_features_in_ == base.n_features_in_ * n_feat // len(n0) + 2 * n_feat
+    again = load_frame_model(model.save(tmp_path / "m.skb"))
+    assert again.extra_windows == ("1s",) and again.acceleration and again.joint_speed and again.context_raw
+    np.testing.assert_array_equal(model.predict_proba([seq])[0], again.predict_proba([seq])[0])
