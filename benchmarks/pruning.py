@@ -187,7 +187,7 @@ def main(argv=None) -> int:
     p.add_argument("--sparsity", type=float, default=1e-4)
     p.add_argument("--max-epochs", type=int, default=50)
     p.add_argument("--patience", type=int, default=30)
-    p.add_argument("--finetune-epochs", type=int, default=20)
+    p.add_argument("--finetune-epochs", type=int, default=40)
     p.add_argument("--max-layer-ratio", type=float, default=0.9, help="most any one layer loses")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--repeats", type=int, default=20, help="latency repeats")

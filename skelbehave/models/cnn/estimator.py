@@ -190,7 +190,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         prune_importance: str = "bn_scale",
         prune_max_layer_ratio: float = 0.9,
         prune_normalizer: str | None = "max",
-        finetune_epochs: int = 20,
+        finetune_epochs: int = 40,
         device: str = "auto",
         n_threads: int | None = 1,
         random_state: int | None = None,
