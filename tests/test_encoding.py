@@ -268,3 +268,20 @@ def test_fit_transform_equals_fit_then_transform_and_float32_output(rng):
     np.testing.assert_allclose(F32, F, rtol=1e-6, atol=1e-7)
     with pytest.raises(ValueError, match="dtype"):
         VLADEncoder(dtype="int8", **kw).fit(D).transform(D)
+
+
+def test_kmeans_seeding_matches_sklearn(rng):
+    """The encoders' k-means++ seeding picks the rows sklearn's KMeans picks, so centres are sklearn's."""
+    from sklearn.cluster import KMeans
+
+    from skelbehave.encoding.encoders import _kmeans, _kmeans_plusplus_indices
+
+    X = (rng.normal(size=(3000, 12)) * rng.uniform(0.2, 3, 12)).astype(np.float32)
+    X[:800] += 3
+    for seed in (0, 1, 7):
+        idx = _kmeans_plusplus_indices(X, 8, np.random.RandomState(seed))
+        assert len(np.unique(idx)) == 8
+        ref = KMeans(8, n_init=1, max_iter=100, random_state=seed).fit(X).cluster_centers_
+        np.testing.assert_array_equal(_kmeans(X, 8, seed, "full"), ref)
+    D = _kernels.candidate_sq_distances(X, np.array([0, 5]), np.einsum("ij,ij->i", X, X, dtype=np.float64))
+    np.testing.assert_allclose(D, ((X[[0, 5], None, :] - X[None]) ** 2).sum(-1), rtol=1e-4, atol=1e-3)

@@ -26,6 +26,7 @@ __all__ = [
     "fisher_accumulate",
     "n_cells",
     "total_variance",
+    "candidate_sq_distances",
 ]
 
 
@@ -305,4 +306,30 @@ def total_variance(X):
     for j in range(d):
         if cnt[j] > 0:
             out += ss[j] / cnt[j]
+    return out
+
+
+@njit(cache=True, parallel=True, fastmath=True)
+def candidate_sq_distances(X, cand, norms):
+    """Squared distances (float32, ``(t, n)``) from rows ``X[cand]`` to every row of float32 ``X``.
+
+    Computed as scikit-learn's float32 ``euclidean_distances`` does (float64
+    ``-2 x.c + |c|^2 + |x|^2`` with the float64 squared norms ``norms``,
+    rounded to float32, clipped at 0), but in one pass over ``X`` for all
+    candidates. Used by the k-means++ seeding of the encoders.
+    """
+    n, k = X.shape
+    t = cand.shape[0]
+    C = np.empty((t, k))
+    for i in range(t):
+        for j in range(k):
+            C[i, j] = X[cand[i], j]
+    out = np.empty((t, n), dtype=np.float32)
+    for r in prange(n):
+        for i in range(t):
+            dot = 0.0
+            for j in range(k):
+                dot += C[i, j] * X[r, j]
+            d = np.float32(-2.0 * dot + norms[cand[i]] + norms[r])
+            out[i, r] = d if d > 0 else np.float32(0.0)
     return out
