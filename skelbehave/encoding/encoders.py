@@ -124,6 +124,10 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
         return D
 
     def _fit_rows(self, block: np.ndarray, rng: np.random.RandomState, name: str) -> np.ndarray:
+        return np.ascontiguousarray(block[self._fit_row_index(block, rng, name)], dtype=np.float64)
+
+    def _fit_row_index(self, block: np.ndarray, rng: np.random.RandomState, name: str) -> np.ndarray:
+        """Sorted indices of the complete rows of ``block`` used for fitting (at most ``max_fit_samples``)."""
         ok = ~np.isnan(block).any(axis=1)
         rows = np.flatnonzero(ok)
         if len(rows) < self.n_clusters:
@@ -133,7 +137,7 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
             )
         if self.max_fit_samples is not None and len(rows) > self.max_fit_samples:
             rows = np.sort(rng.choice(rows, size=int(self.max_fit_samples), replace=False))
-        return np.ascontiguousarray(block[rows], dtype=np.float64)
+        return rows
 
     def _with_deltas(self, D: LocalDescriptors) -> LocalDescriptors:
         """``D`` plus, when ``delta_step > 0``, an ``"acc:<part>"`` block per ``"disp:<part>"`` block.
@@ -245,10 +249,16 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
         >>> VLADEncoder(n_clusters=2, pyramid_levels=1, random_state=0).fit_transform(D).shape
         (2, 6)
         """
-        return self._encode_fused(self._fit_fused(D))
+        Dfused, projected = self._fit_fused(D, project_all=True)
+        return self._encode_fused(Dfused, projected)
 
-    def _fit_fused(self, D: LocalDescriptors) -> LocalDescriptors:
-        """Fit on ``D``; returns ``D`` with deltas and fusion applied (input of :meth:`_encode_fused`)."""
+    def _fit_fused(
+        self, D: LocalDescriptors, project_all: bool = False
+    ) -> tuple[LocalDescriptors, list[np.ndarray] | None]:
+        """Fit on ``D``; returns ``D`` with deltas and fusion applied (input of :meth:`_encode_fused`)
+        and, with ``project_all``, every group's rows projected (the fit rows are taken from them:
+        a row's projection does not depend on the other rows, so this is the same as projecting them
+        alone)."""
         D = self._check_input(D)
         rng = check_random_state(self.random_state)
         self.input_names_ = list(D.group_names)
@@ -262,22 +272,28 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
         self.group_dims_ = [int(d) for d in D.dims]
         self.pca_mean_, self.pca_components_, self.pca_scale_ = [], [], []
         self._init_codebooks()
+        projected: list[np.ndarray] | None = [] if project_all else None
         with _numba_threads(self.n_jobs):
             for g, (name, block) in enumerate(zip(D.group_names, D.blocks, strict=True)):
                 grng = np.random.RandomState(seeds[g])
-                X = self._fit_rows(block, grng, name)
+                rows = self._fit_row_index(block, grng, name)
+                X = np.ascontiguousarray(block[rows], dtype=np.float64)
                 mean, comps, scale = _pca(X, self.n_components, self.whiten)
                 self.pca_mean_.append(mean)
                 self.pca_components_.append(comps)
                 self.pca_scale_.append(scale)
-                Z = (X - mean) @ comps.T
-                if self.whiten:
-                    Z /= scale
-                Z = np.ascontiguousarray(Z)
+                if projected is not None:
+                    projected.append(self._project(g, block))
+                    Z = np.ascontiguousarray(projected[-1][rows])
+                else:
+                    Z = (X - mean) @ comps.T
+                    if self.whiten:
+                        Z /= scale
+                    Z = np.ascontiguousarray(Z)
                 self._fit_codebook(Z, int(seeds[g]))
                 logger.debug("%s: group %s, %d rows, %d -> %d dims", self._kind, name, len(X), *Z.shape[::-1])
         self.n_features_out_ = int(sum(self._group_width(g) for g in range(len(self.group_names_))))
-        return Dfused
+        return Dfused, projected
 
     def transform(self, D: LocalDescriptors) -> np.ndarray:
         """Encode every sequence into one fixed-length vector.
@@ -300,8 +316,9 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
             )
         return self._encode_fused(self._fused(self._with_deltas(D)))
 
-    def _encode_fused(self, D: LocalDescriptors) -> np.ndarray:
-        """Encode descriptors that already went through :meth:`_with_deltas` and :meth:`_fused`."""
+    def _encode_fused(self, D: LocalDescriptors, projected: list[np.ndarray] | None = None) -> np.ndarray:
+        """Encode descriptors that already went through :meth:`_with_deltas` and :meth:`_fused`
+        (``projected``: their blocks already through :meth:`_project`)."""
         rel_time = np.ascontiguousarray(D.relative_time(), dtype=np.float64)
         offsets = np.ascontiguousarray(D.offsets, dtype=np.int64)
         G = len(D.blocks)
@@ -310,7 +327,7 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
         col = 0
         with _numba_threads(self.n_jobs):
             for g, block in enumerate(D.blocks):
-                Z = self._project(g, block)
+                Z = self._project(g, block) if projected is None else projected[g]
                 w = self._group_width(g)
                 if not self._encode_into(g, Z, offsets, rel_time, out, col, scale):
                     out[:, col : col + w] = self._encode_group(g, Z, offsets, rel_time) * scale
