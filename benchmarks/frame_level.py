@@ -4,6 +4,7 @@ Run from the repository root::
 
     python benchmarks/frame_level.py            # everything (~15-30 min on 2 busy cores)
     python benchmarks/frame_level.py --quick    # smaller forests, no leave-subjects-out
+    python benchmarks/frame_level.py --cv       # the model-selection CV on subjects 1-8 only
 
 PRECOG: train subjects 1-8, test 9-12; frame-level macro F1 over the 8
 actions (class 0 "no action" is predicted but not averaged), per-action F1
@@ -29,7 +30,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np
 
 from skelbehave.datasets import load_precog, load_rat_social
-from skelbehave.demo import DEMO_MODEL
+from skelbehave.demo import DEMO_MODEL, PREVIOUS_MODEL
 from skelbehave.frame_metrics import frame_report
 from skelbehave.temporal import FrameLevelModel
 
@@ -104,6 +105,54 @@ def precog(quick: bool, loso: bool, n_jobs: int) -> None:
         print(f"leave-4-subjects-out average frame macro F1: {np.mean(scores):.4f} +- {np.std(scores):.4f}")
 
 
+#: candidates compared by grouped cross-validation on training subjects 1-8 (``--cv``); each
+#: changes the previous defaults (200 trees, 4-fold context stage, median 9) in one way
+CV_CANDIDATES = {
+    "previous defaults": {},
+    "class_weight balanced": {"class_weight": "balanced"},
+    "acceleration features": {"acceleration": True},
+    "joint speeds": {"joint_speed": True},
+    "second window scale 61": {"extra_windows": (61,)},
+    "majority window labels": {"label_mode": "majority"},
+    "context scales 9-271": {"context_scales": (9, 31, 91, 271)},
+    "context sees frame features": {"context_raw": True},
+    "balanced + context frame features": {"class_weight": "balanced", "context_raw": True},
+    "balanced + context scales 9-271": {"class_weight": "balanced", "context_scales": (9, 31, 91, 271)},
+    "balanced + majority + scales 9-271": {
+        "class_weight": "balanced",
+        "label_mode": "majority",
+        "context_scales": (9, 31, 91, 271),
+    },
+}
+
+
+def precog_cv(n_jobs: int, names_only=None) -> None:
+    """Grouped CV on subjects 1-8 only (held-out pairs 1-2, 3-4, 5-6, 7-8): the selection table."""
+    ds = load_precog()
+    names = ds.label_names
+    actions = [ds.class_names[k] for k in range(1, 9)]
+    previous = dict(PREVIOUS_MODEL, n_jobs=n_jobs)
+    folds = [(1, 2), (3, 4), (5, 6), (7, 8)]
+    print("=" * 78)
+    print("PRECOG model selection: grouped CV on training subjects 1-8 (test subjects 9-12 unused)")
+    print(f"{'variant':<36}" + "".join(f"{f'{a}-{b}':>8}" for a, b in folds) + f"{'mean':>8}{'s':>6}")
+    for label, change in CV_CANDIDATES.items():
+        if names_only and label not in names_only:
+            continue
+        params = dict(previous, **change)
+        t0 = time.perf_counter()
+        scores = []
+        for held in folds:
+            train = [s for s in range(1, 9) if s not in held]
+            rep, _, _, _ = _fit_eval(ds, names, train, held, params, actions)
+            scores.append(rep.loc["macro", "frame_f1"])
+        print(
+            f"{label:<36}" + "".join(f"{x:>8.4f}" for x in scores)
+            + f"{np.mean(scores):>8.4f}{time.perf_counter() - t0:>6.0f}",
+            flush=True,
+        )  # fmt: skip
+
+
 def rat(quick: bool, n_jobs: int) -> None:
     ds = load_rat_social()
     names = ds.label_names
@@ -150,8 +199,13 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-precog", action="store_true")
     ap.add_argument("--no-loso", action="store_true", help="skip the leave-subjects-out average")
     ap.add_argument("--n-jobs", type=int, default=1)
+    ap.add_argument("--cv", action="store_true", help="only the model-selection CV on subjects 1-8")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
+    if args.cv:
+        precog_cv(args.n_jobs)
+        print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+        return 0
     if not args.skip_precog:
         precog(args.quick, loso=not (args.quick or args.no_loso), n_jobs=args.n_jobs)
     if not args.skip_rat:
