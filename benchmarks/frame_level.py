@@ -41,6 +41,7 @@ RAT_MODEL = {
     "context_folds": 3,
     "context_scales": (31, 91, 271),
     "classifier": "extra_trees",
+    "class_weight": "balanced",  # grouped CV on recordings 1-8 (pairs held out): macro F1 0.594 -> 0.603
     "random_state": 0,
     "ignore_labels": ["base"],
 }
