@@ -401,10 +401,14 @@ def score_files(
         manifest.unlink()
     elif manifest.exists():
         _invalidate_stale(manifest, items, model_sha, __version__)
+    # largest files first: the last file to finish is a small one, so workers end together
+    by_size = (
+        sorted(items, key=lambda it: -_size(it["input"])) if jobs > 1 or scheduler is not None else items
+    )
     try:
         df = run_batch(
             _score_item,
-            items,
+            by_size,
             manifest=manifest,
             jobs=jobs,
             scheduler=scheduler,
@@ -416,11 +420,21 @@ def score_files(
         )
     finally:
         _MODEL_CACHE.clear()
+    order = {it["key"]: i for i, it in enumerate(items)}  # manifest rows back in input order
+    df = df.iloc[np.argsort([order.get(k, len(order)) for k in df["key"]], kind="stable")]
+    df = df.reset_index(drop=True)
     df = _complete_manifest(df, manifest, model_sha, __version__)
     n_fail = int((df["status"] == "failed").sum())
     if n_fail:
         log.warning("%d of %d files failed; see %s", n_fail, len(df), manifest)
     return df
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _start_method(name: str) -> str:
