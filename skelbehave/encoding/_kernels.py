@@ -71,6 +71,15 @@ def _nearest_t(Z, r, CT, dist):
     return best
 
 
+@njit(cache=True, inline="always")
+def _row_has_nan(Z, r):
+    """True when row ``r`` of ``Z`` holds a NaN (such rows are left out of every encoding)."""
+    for j in range(Z.shape[1]):
+        if np.isnan(Z[r, j]):
+            return True
+    return False
+
+
 @njit(cache=True, parallel=True)
 def assign_nearest(Z, centres):
     """Index of the nearest centre of every row; -1 for rows holding NaN."""
@@ -110,12 +119,7 @@ def vlad_accumulate(Z, centres, offsets, rel_time, levels):
     counts = np.zeros((n, cells, l))
     for s in prange(n):
         for r in range(offsets[s], offsets[s + 1]):
-            bad = False
-            for j in range(k):
-                if np.isnan(Z[r, j]):
-                    bad = True
-                    break
-            if bad:
+            if _row_has_nan(Z, r):
                 continue
             c = _nearest(Z, r, centres)
             base = 0
@@ -133,17 +137,11 @@ def bow_accumulate(Z, centres, offsets, rel_time, levels):
     """Histogram of nearest-centre assignments per sequence and pyramid cell: ``(n, cells, l)``."""
     n = offsets.shape[0] - 1
     l = centres.shape[0]
-    k = Z.shape[1]
     cells = (1 << levels) - 1
     H = np.zeros((n, cells, l))
     for s in prange(n):
         for r in range(offsets[s], offsets[s + 1]):
-            bad = False
-            for j in range(k):
-                if np.isnan(Z[r, j]):
-                    bad = True
-                    break
-            if bad:
+            if _row_has_nan(Z, r):
                 continue
             c = _nearest(Z, r, centres)
             base = 0
@@ -178,12 +176,7 @@ def fisher_accumulate(Z, means, sigmas, log_weights, offsets, rel_time, levels):
         logp = np.empty(l)
         u = np.empty((l, k))
         for r in range(offsets[s], offsets[s + 1]):
-            bad = False
-            for j in range(k):
-                if np.isnan(Z[r, j]):
-                    bad = True
-                    break
-            if bad:
+            if _row_has_nan(Z, r):
                 continue
             mx = -np.inf
             for c in range(l):
@@ -234,12 +227,7 @@ def vlad_encode(Z, centres, offsets, rel_time, levels, power, intra, l2, scale, 
         V = np.zeros((cells, l, k))
         dist = np.empty(l)
         for r in range(offsets[s], offsets[s + 1]):
-            bad = False
-            for j in range(k):
-                if np.isnan(Z[r, j]):
-                    bad = True
-                    break
-            if bad:
+            if _row_has_nan(Z, r):
                 continue
             c = _nearest_t(Z, r, CT, dist)
             base = 0
