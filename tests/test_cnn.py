@@ -110,6 +110,20 @@ def test_pruning_physically_shrinks_tensors_and_network_still_runs(options):
     assert out.shape == (4, 5) and torch.isfinite(out).all()
 
 
+def test_per_layer_pruning_halves_every_layer_and_cuts_parameters_by_two_thirds():
+    torch.manual_seed(4)
+    net = StreamNet(60, 5, channels=(32, 32, 64, 64))
+    widths = {k: m.num_features for k, m in net.named_modules() if isinstance(m, torch.nn.BatchNorm1d)}
+    info = prune_stream(net, torch.randn(1, 60, 32), 0.5, scope="layer")
+    after = {k: m.num_features for k, m in net.named_modules() if isinstance(m, torch.nn.BatchNorm1d)}
+    assert info["scope"] == "per-layer"
+    assert all(after[k] == widths[k] // 2 for k in widths), after
+    # convolutions lose half their inputs and half their outputs; only the stem's input and head stay
+    assert info["params_after"] < 0.32 * info["params_before"]
+    with pytest.raises(ValueError, match="scope"):
+        prune_stream(net, torch.randn(1, 60, 32), 0.5, scope="nope")
+
+
 def test_correlation_init_keeps_the_most_correlated_filters():
     from skelbehave.models.cnn.slimming import correlation_scores
 
@@ -271,3 +285,33 @@ def test_missing_dependency_gives_install_hint(monkeypatch, missing):
     with pytest.raises(MissingDependencyError, match=r"pip install 'skelbehave\[cnn\]'") as info:
         cnn.CNNClassifier  # noqa: B018
     assert missing in str(info.value)
+
+
+def test_iterative_per_layer_pruning_with_distillation_reaches_the_same_widths(msr_small, fitted):
+    Xtr, ytr, Xte, yte = msr_small
+    fitted_params = fitted.n_parameters()
+    once = fitted.prune(Xtr, ytr, ratio=0.5, finetune_epochs=0)
+    fitted.set_params(prune_scope="layer", prune_steps=2, distillation=1.0)
+    try:
+        stepped = fitted.prune(Xtr, ytr, ratio=0.5, finetune_epochs=4)
+    finally:
+        fitted.set_params(prune_scope="global", prune_steps=1, distillation=0.0)
+    stages = [h["stage"] for h in stepped.history_]
+    assert "finetune 1/2" in stages and "finetune 2/2" in stages
+    assert stepped.pruning_["steps"] == 2
+    # every BatchNorm layer keeps half its channels (per-layer scope); the stem input and head stay
+    for name, m in stepped.network_.named_modules():
+        if isinstance(m, torch.nn.BatchNorm1d):
+            orig = dict(fitted.network_.named_modules())[name].num_features
+            assert m.num_features == orig // 2, name
+    assert stepped.n_parameters() < 0.4 * fitted_params
+    assert once.n_parameters() != stepped.n_parameters()  # global vs per-layer differ
+    assert float(np.mean(stepped.predict(Xte) == yte)) > 0.4
+
+
+def test_distillation_loss_is_zero_only_for_matching_scores():
+    from skelbehave.models.cnn.estimator import _distill_loss
+
+    t = torch.randn(5, 4)
+    assert float(_distill_loss(t.clone(), t)) == pytest.approx(0.0, abs=1e-6)
+    assert float(_distill_loss(torch.randn(5, 4), t)) > 0.01

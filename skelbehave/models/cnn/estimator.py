@@ -28,6 +28,18 @@ logger = logging.getLogger(__name__)
 STATE_VERSION = 1
 
 
+_DISTILL_T = 2.0
+
+
+def _distill_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Knowledge-distillation loss ``T^2 KL(softmax(t/T) || softmax(s/T))`` (Hinton et al., 2015)."""
+    t = _DISTILL_T
+    kl = F.kl_div(
+        F.log_softmax(student / t, 1), F.log_softmax(teacher / t, 1), log_target=True, reduction="batchmean"
+    )
+    return kl * t * t
+
+
 def _jsonable(v: Any) -> Any:
     if isinstance(v, tuple | list):
         return [_jsonable(x) for x in v]
@@ -114,8 +126,18 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     prune_normalizer : {"mean", "max", "sum"} or None
         Normalisation of each coupled group's BN scales before the global
         ranking (``None``: raw scales).
+    prune_scope : {"global", "layer"}
+        ``"global"``: one ranking over all layers; ``"layer"``: every layer
+        loses ``prune_ratio`` of its channels.
+    prune_steps : int
+        Prune iteratively: remove ``prune_ratio / prune_steps`` of the original
+        channels per step, with a short fine-tuning (still sparse) after each
+        intermediate step and the full ``finetune_epochs`` after the last.
     finetune_epochs : int
         Epochs of fine-tuning after pruning.
+    distillation : float
+        Weight of a knowledge-distillation loss (temperature 2) towards the
+        unpruned network's class scores during fine-tuning (0: none).
     device : {"auto", "cpu", "cuda"}
         ``"auto"``: CUDA when available, else CPU.
     n_threads : int or None
@@ -190,7 +212,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         prune_importance: str = "bn_scale",
         prune_max_layer_ratio: float = 0.9,
         prune_normalizer: str | None = "max",
+        prune_scope: str = "global",
+        prune_steps: int = 1,
         finetune_epochs: int = 40,
+        distillation: float = 0.0,
         device: str = "auto",
         n_threads: int | None = 1,
         random_state: int | None = None,
@@ -228,7 +253,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.prune_importance = prune_importance
         self.prune_max_layer_ratio = prune_max_layer_ratio
         self.prune_normalizer = prune_normalizer
+        self.prune_scope = prune_scope
+        self.prune_steps = prune_steps
         self.finetune_epochs = finetune_epochs
+        self.distillation = distillation
         self.device = device
         self.n_threads = n_threads
         self.random_state = random_state
@@ -327,6 +355,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         sparsity: float,
         rng: np.random.Generator,
         desc: str,
+        teacher: TwoStreamNet | None = None,
     ) -> list[dict]:
         device = self._device()
         net.to(device)
@@ -362,6 +391,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                         F.cross_entropy(lg, y_tr_t[idx], label_smoothing=self.label_smoothing)
                         for lg in logits.values()
                     )
+                    if teacher is not None and self.distillation > 0:
+                        with torch.no_grad():
+                            t_logits = teacher({k: v[idx] for k, v in xin.items()})
+                        loss = loss + self.distillation * sum(
+                            _distill_loss(logits[k], t_logits[k]) for k in logits
+                        )
                     if sparsity > 0:
                         loss = loss + sparsity * bn_l1_penalty(net)
                     opt.zero_grad(set_to_none=True)
@@ -484,41 +519,58 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         if threshold is not None:
             ratio = ratio_for_threshold(net, float(threshold))
         ratio = float(ratio)
+        steps = max(1, int(self.prune_steps))
         device = self._device()
-        net.to("cpu")
-        info: dict[str, Any] = {"ratio": ratio, "importance": importance, "streams": {}}
+        teacher = copy.deepcopy(net).to(device).eval() if self.distillation > 0 else None
+        info: dict[str, Any] = {"ratio": ratio, "importance": importance, "steps": steps, "streams": {}}
         data = None
         if importance == "correlation":
             data = self._standardise(self._inputs(pos_tr, self.root_), "cpu")
-        for name, stream in net.streams.items():
-            example = torch.zeros(1, self.config_["stream_inputs"][name], self.n_frames)
-            info["streams"][name] = prune_stream(
-                stream,
-                example,
-                ratio,
-                importance=importance,
-                data=None if data is None else data[name],
-                max_layer_ratio=self.prune_max_layer_ratio,
-                normalizer=self.prune_normalizer,
-            )
-        if self.doconv:
-            unfold_to_doconv(net, self.depth_multiplier)
-        if finetune_epochs > 0:
-            hist = self._train_loop(
-                net,
-                pos_tr,
-                y_tr,
-                pos_va,
-                y_va,
-                self.root_,
-                finetune_epochs,
-                self.lr / 3,
-                0.0,
-                rng,
-                "finetune",
-            )
-            self.history_ = [*self.history_, *hist]
-        fold_doconv(net)
+        kept = 1.0
+        for step in range(1, steps + 1):
+            # remove an equal share of the ORIGINAL channels at every step
+            target = 1.0 - ratio * step / steps
+            step_ratio = 1.0 - target / kept
+            kept = target
+            net.to("cpu")
+            for name, stream in net.streams.items():
+                example = torch.zeros(1, self.config_["stream_inputs"][name], self.n_frames)
+                res = prune_stream(
+                    stream,
+                    example,
+                    step_ratio,
+                    importance=importance,
+                    data=None if data is None else data[name],
+                    max_layer_ratio=self.prune_max_layer_ratio,
+                    normalizer=self.prune_normalizer,
+                    scope=self.prune_scope,
+                )
+                prev = info["streams"].get(name)
+                if prev is not None:
+                    res["params_before"] = prev["params_before"]
+                res["ratio"] = ratio
+                info["streams"][name] = res
+            if self.doconv:
+                unfold_to_doconv(net, self.depth_multiplier)
+            # intermediate steps get a short recovery, the last one the full fine-tuning
+            epochs = finetune_epochs if step == steps else max(1, finetune_epochs // (2 * steps))
+            if finetune_epochs > 0:
+                hist = self._train_loop(
+                    net,
+                    pos_tr,
+                    y_tr,
+                    pos_va,
+                    y_va,
+                    self.root_,
+                    epochs,
+                    self.lr / 3,
+                    self.sparsity if step < steps else 0.0,
+                    rng,
+                    f"finetune {step}/{steps}" if steps > 1 else "finetune",
+                    teacher=teacher,
+                )
+                self.history_ = [*self.history_, *hist]
+            fold_doconv(net)
         net.to(device)
         self.network_ = net
         self.pruning_ = info

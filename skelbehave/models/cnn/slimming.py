@@ -147,6 +147,7 @@ def prune_stream(
     max_layer_ratio: float = 0.9,
     round_to: int | None = None,
     normalizer: str | None = _NORMALIZER,
+    scope: str = "global",
 ) -> dict[str, Any]:
     """Physically remove ``ratio`` of the prunable channels of one stream, in place.
 
@@ -172,6 +173,11 @@ def prune_stream(
     normalizer : {"mean", "max", "sum", None}
         How each coupled group's BN scales are normalised before the global
         ranking (Torch-Pruning ``BNScaleImportance``); ``None``: raw scales.
+    scope : {"global", "layer"}
+        ``"global"``: one ranking over all layers removes ``ratio`` of all
+        channels, unevenly across layers. ``"layer"``: every coupled group loses
+        ``ratio`` of its channels (ranked within the group), so parameters fall
+        roughly as ``(1 - ratio) ** 2``.
 
     Returns
     -------
@@ -217,10 +223,13 @@ def prune_stream(
         imp = _ScoreImportance(correlation_scores(stream, data))
     else:
         raise ValueError(f"importance must be 'bn_scale' or 'correlation', got {importance!r}")
+    if scope not in ("global", "layer"):
+        raise ValueError(f"scope must be 'global' or 'layer', got {scope!r}")
     was_training = stream.training
     stream.eval()
-    scope = "global"
-    for global_pruning in (True, False):
+    attempts = (True, False) if scope == "global" else (False,)
+    scope = "global" if scope == "global" else "per-layer"
+    for global_pruning in attempts:
         pruner = tp.pruner.MetaPruner(
             stream,
             example,
