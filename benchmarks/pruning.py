@@ -105,6 +105,15 @@ def run(args) -> pd.DataFrame:
                     finetune_epochs=args.finetune_epochs,
                     prune_max_layer_ratio=args.max_layer_ratio,
                     prune_normalizer=None if args.normalizer == "none" else args.normalizer,
+                    **{
+                        k: v
+                        for k, v in {
+                            "prune_scope": args.scope,
+                            "prune_steps": args.steps,
+                            "distillation": args.distillation,
+                        }.items()
+                        if v is not None  # None: the estimator's default
+                    },
                     motion_features=tuple(args.motion_features),
                     bones=args.bones,
                     position_centre=args.position_centre,
@@ -223,6 +232,9 @@ def main(argv=None) -> int:
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--dropout", type=float, default=0.3)
     p.add_argument("--normalizer", default="max", choices=["mean", "max", "sum", "none"])
+    p.add_argument("--scope", default=None, choices=["global", "layer"], help="pruning scope")
+    p.add_argument("--steps", type=int, default=None, help="iterative pruning steps")
+    p.add_argument("--distillation", type=float, default=None, help="distillation weight in fine-tuning")
     p.add_argument(
         "--validation",
         type=int,
@@ -249,7 +261,9 @@ def main(argv=None) -> int:
         f"T={args.n_frames} max_epochs={args.max_epochs} finetune={args.finetune_epochs} "
         f"sparsity={args.sparsity} motion={getattr(args, 'motion_features', None)} "
         f"bones={getattr(args, 'bones', None)} fusion={getattr(args, 'fusion', None)} "
-        f"normalizer={getattr(args, 'normalizer', None)} validation={getattr(args, 'validation', 0)} "
+        f"normalizer={getattr(args, 'normalizer', None)} scope={getattr(args, 'scope', None)} "
+        f"steps={getattr(args, 'steps', None)} distillation={getattr(args, 'distillation', None)} "
+        f"validation={getattr(args, 'validation', 0)} "
         f"({time.perf_counter() - t0:.0f} s); latency: median, 1 CPU thread"
     )
     fmt = {

@@ -87,6 +87,7 @@ def test_residual_profile_and_temporal_shift_init():
     [
         {},
         {"non_local": True, "temporal_shift": True, "residual_coefs": "normal"},
+        {"motion_excitation": True},
     ],
 )
 def test_pruning_physically_shrinks_tensors_and_network_still_runs(options):
@@ -144,14 +145,28 @@ def test_correlation_init_keeps_the_most_correlated_filters():
     assert net(x[:2]).shape == (2, 3)
 
 
-def test_pruning_refuses_unfolded_doconv_and_motion_excitation():
+def test_pruning_refuses_unfolded_doconv():
     net = StreamNet(6, 3, channels=(8,), doconv=True)
     with pytest.raises(ValueError, match="fold"):
         prune_stream(net, torch.randn(1, 6, 8), 0.5)
-    net = StreamNet(6, 3, channels=(8,), motion_excitation=True)
-    assert net(torch.randn(2, 6, 8)).shape == (2, 3)  # the block itself works
-    with pytest.raises(NotImplementedError, match="motion_excitation"):
-        prune_stream(net, torch.randn(1, 6, 8), 0.5)
+
+
+def test_motion_excitation_pools_weighted_frame_differences():
+    import torch.nn.functional as F
+
+    from skelbehave.models.cnn.blocks import MotionExcitation
+
+    torch.manual_seed(5)
+    me = MotionExcitation(8).eval()
+    with torch.no_grad():
+        me.expand.weight.normal_()
+    x = torch.randn(3, 8, 10)
+    # the textbook form: adjacent-frame differences weighted by 1 - cosine similarity
+    r = me.bn(me.squeeze(x))
+    w = (1 - F.cosine_similarity(x[:, :, 1:], x[:, :, :-1], dim=1, eps=1e-6)).clamp_min(0).unsqueeze(1)
+    pooled = ((r[:, :, 1:] - r[:, :, :-1]) * w).sum(-1, keepdim=True) / (w.sum(-1, keepdim=True) + 1e-6)
+    expected = x + x * (torch.sigmoid(me.expand(pooled)) - 0.5)
+    torch.testing.assert_close(me(x), expected, atol=1e-5, rtol=1e-5)
 
 
 # ------------------------------------------------------------------ inputs

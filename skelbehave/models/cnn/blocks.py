@@ -83,13 +83,15 @@ class MotionExcitation(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         r = self.bn(self.squeeze(x))
-        diff = r[:, :, 1:] - r[:, :, :-1]  # (B, c, T-1)
         # the frame-similarity weight is a fixed statistic (no gradient): detaching it also
         # keeps the channel-pruning dependency graph small
         xd = x.detach()
         cos = F.cosine_similarity(xd[:, :, 1:], xd[:, :, :-1], dim=1, eps=1e-6).unsqueeze(1)
-        weight = (1.0 - cos).clamp_min(0.0)  # frames that change more count more
-        pooled = (diff * weight).sum(-1, keepdim=True) / (weight.sum(-1, keepdim=True) + 1e-6)
+        weight = (1.0 - cos).clamp_min(0.0)  # (B, 1, T-1): frames that change more count more
+        # sum_t w_t (r_{t+1} - r_t) = sum_s r_s (w_{s-1} - w_s): one product with fixed
+        # coefficients instead of two slices of r, which Torch-Pruning's graph cannot resolve
+        coef = F.pad(weight, (1, 0)) - F.pad(weight, (0, 1))  # (B, 1, T)
+        pooled = (r * coef).sum(-1, keepdim=True) / (weight.sum(-1, keepdim=True) + 1e-6)
         attn = torch.sigmoid(self.expand(pooled)) - 0.5  # (B, C, 1), zero-centred
         return x + x * attn
 

@@ -363,7 +363,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs))
         y_tr_t = torch.as_tensor(y_tr, dtype=torch.long, device=device)
         fixed_tr = None if self.augment else self._standardise(self._inputs(pos_tr, root), device)
-        va = self._standardise(self._inputs(pos_va, root), device) if len(pos_va) else None
+        early = desc == "train" or getattr(self, "_finetune_early_stopping", True)
+        va = self._standardise(self._inputs(pos_va, root), device) if (len(pos_va) and early) else None
         best, best_key, since = None, None, 0
         history: list[dict] = []
         bar = None

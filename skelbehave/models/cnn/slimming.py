@@ -187,11 +187,6 @@ def prune_stream(
         ratio in every layer: the fallback when Torch-Pruning finds no global
         ranking, as with the non-local and temporal-shift blocks).
 
-    Raises
-    ------
-    NotImplementedError
-        For networks with motion excitation (the dependency graph cannot be built).
-
     Examples
     --------
     >>> import torch
@@ -203,13 +198,6 @@ def prune_stream(
     tp = _tp()
     if any(isinstance(m, DOConv1d) for m in stream.modules()):
         raise ValueError("fold DO-Conv layers (fold_doconv) before pruning")
-    from .blocks import MotionExcitation
-
-    if any(isinstance(m, MotionExcitation) for m in stream.modules()):
-        raise NotImplementedError(
-            "pruning a network with motion_excitation=True is not supported: Torch-Pruning's "
-            "dependency graph does not resolve the block's frame differences"
-        )
     if not 0.0 <= ratio < 1.0:
         raise ValueError(f"pruning ratio must be in [0, 1), got {ratio}")
     n_before = sum(p.numel() for p in stream.parameters())
