@@ -310,10 +310,19 @@ def test_iterative_per_layer_pruning_with_distillation_reaches_the_same_widths(m
     try:
         stepped = fitted.prune(Xtr, ytr, ratio=0.5, finetune_epochs=4)
     finally:
-        fitted.set_params(prune_scope="global", prune_steps=1, distillation=0.0)
+        fitted.set_params(prune_scope="global", prune_steps=1, distillation=1.0)
     stages = [h["stage"] for h in stepped.history_]
     assert "finetune 1/2" in stages and "finetune 2/2" in stages
     assert stepped.pruning_["steps"] == 2
+    # 4 // (2 * 2) = 1 recovery epoch after step 1, then all 4; no early stopping by default
+    tuned = [h for h in stepped.history_ if h["stage"].startswith("finetune")]
+    assert len(tuned) == 1 + 4 and all("val_accuracy" not in h for h in tuned)
+    fitted.set_params(finetune_early_stopping=True)
+    try:
+        es = fitted.prune(Xtr, ytr, ratio=0.5, finetune_epochs=2)
+    finally:
+        fitted.set_params(finetune_early_stopping=False)
+    assert all("val_accuracy" in h for h in es.history_ if h["stage"] == "finetune")
     # every BatchNorm layer keeps half its channels (per-layer scope); the stem input and head stay
     for name, m in stepped.network_.named_modules():
         if isinstance(m, torch.nn.BatchNorm1d):

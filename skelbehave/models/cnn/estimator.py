@@ -135,9 +135,15 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         intermediate step and the full ``finetune_epochs`` after the last.
     finetune_epochs : int
         Epochs of fine-tuning after pruning.
+    finetune_early_stopping : bool
+        Early-stop fine-tuning on the validation split too. Off by default:
+        on held-out MSR Action3D training subjects the full cosine schedule kept
+        more accuracy (the split holds a few dozen sequences).
     distillation : float
         Weight of a knowledge-distillation loss (temperature 2) towards the
         unpruned network's class scores during fine-tuning (0: none).
+        Chosen on held-out MSR Action3D training subjects: with it, 50 %
+        pruning kept the unpruned validation accuracy.
     device : {"auto", "cpu", "cuda"}
         ``"auto"``: CUDA when available, else CPU.
     n_threads : int or None
@@ -215,7 +221,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         prune_scope: str = "global",
         prune_steps: int = 1,
         finetune_epochs: int = 40,
-        distillation: float = 0.0,
+        finetune_early_stopping: bool = False,
+        distillation: float = 1.0,
         device: str = "auto",
         n_threads: int | None = 1,
         random_state: int | None = None,
@@ -256,6 +263,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.prune_scope = prune_scope
         self.prune_steps = prune_steps
         self.finetune_epochs = finetune_epochs
+        self.finetune_early_stopping = finetune_early_stopping
         self.distillation = distillation
         self.device = device
         self.n_threads = n_threads
@@ -363,7 +371,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs))
         y_tr_t = torch.as_tensor(y_tr, dtype=torch.long, device=device)
         fixed_tr = None if self.augment else self._standardise(self._inputs(pos_tr, root), device)
-        early = desc == "train" or getattr(self, "_finetune_early_stopping", True)
+        early = desc == "train" or self.finetune_early_stopping
         va = self._standardise(self._inputs(pos_va, root), device) if (len(pos_va) and early) else None
         best, best_key, since = None, None, 0
         history: list[dict] = []
