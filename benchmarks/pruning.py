@@ -105,15 +105,7 @@ def run(args) -> pd.DataFrame:
                     finetune_epochs=args.finetune_epochs,
                     prune_max_layer_ratio=args.max_layer_ratio,
                     prune_normalizer=None if args.normalizer == "none" else args.normalizer,
-                    **{
-                        k: v
-                        for k, v in {
-                            "prune_scope": args.scope,
-                            "prune_steps": args.steps,
-                            "distillation": args.distillation,
-                        }.items()
-                        if v is not None  # None: the estimator's default
-                    },
+                    distillation=args.distillation,
                     motion_features=tuple(args.motion_features),
                     bones=args.bones,
                     position_centre=args.position_centre,
@@ -148,26 +140,37 @@ def run(args) -> pd.DataFrame:
                         "latency_ms_b64": np.nan,
                     }
                     rows.append({**base, "config": f"{s} only", "ratio": 0.0, "accuracy": acc[s], **single})
-                for ratio in args.ratios:
-                    t0 = time.perf_counter()
-                    small = clf.prune(Xtr, ytr, ratio=ratio)
-                    ft_s = time.perf_counter() - t0
-                    acc_p = evaluate(small, Xte, yte)
-                    cost_p = model_cost(small, repeats=args.repeats, threads=1)
-                    log(
-                        f"{name} seed={seed} {conv} pruned {ratio:.0%}: fine-tune {ft_s:.0f}s "
-                        f"acc {acc_p} params {cost_p['params']} macs {cost_p['macs']}"
+                for scope in args.scopes:
+                    layer = scope == "layer"
+                    clf.set_params(
+                        prune_scope=scope,
+                        prune_steps=args.layer_steps if layer else (args.steps or 1),
                     )
-                    rows.append(
-                        {
-                            **base,
-                            "fit_s": ft_s,
-                            "config": "two-stream",
-                            "ratio": ratio,
-                            "accuracy": acc_p["fused"],
-                            **cost_p,
-                        }
-                    )
+                    for ratio in args.ratios:
+                        t0 = time.perf_counter()
+                        small = clf.prune(
+                            Xtr,
+                            ytr,
+                            ratio=ratio,
+                            finetune_epochs=args.layer_finetune_epochs if layer else args.finetune_epochs,
+                        )
+                        ft_s = time.perf_counter() - t0
+                        acc_p = evaluate(small, Xte, yte)
+                        cost_p = model_cost(small, repeats=args.repeats, threads=1)
+                        log(
+                            f"{name} seed={seed} {conv} {scope} pruned {ratio:.0%}: fine-tune {ft_s:.0f}s "
+                            f"acc {acc_p} params {cost_p['params']} macs {cost_p['macs']}"
+                        )
+                        rows.append(
+                            {
+                                **base,
+                                "fit_s": ft_s,
+                                "config": "two-stream, per-layer" if layer else "two-stream",
+                                "ratio": ratio,
+                                "accuracy": acc_p["fused"],
+                                **cost_p,
+                            }
+                        )
                     if args.csv:
                         pd.DataFrame(rows).to_csv(args.csv, index=False)
                 if args.csv:
@@ -232,9 +235,17 @@ def main(argv=None) -> int:
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--dropout", type=float, default=0.3)
     p.add_argument("--normalizer", default="max", choices=["mean", "max", "sum", "none"])
-    p.add_argument("--scope", default=None, choices=["global", "layer"], help="pruning scope")
-    p.add_argument("--steps", type=int, default=None, help="iterative pruning steps")
-    p.add_argument("--distillation", type=float, default=None, help="distillation weight in fine-tuning")
+    p.add_argument(
+        "--scopes",
+        nargs="+",
+        default=["global", "layer"],
+        choices=["global", "layer"],
+        help="pruning scopes: one global BN-scale ranking, and/or the same ratio in every layer",
+    )
+    p.add_argument("--steps", type=int, default=None, help="iterative pruning steps (global scope)")
+    p.add_argument("--layer-steps", type=int, default=2, help="iterative pruning steps (per-layer scope)")
+    p.add_argument("--layer-finetune-epochs", type=int, default=80, help="fine-tuning epochs (per-layer)")
+    p.add_argument("--distillation", type=float, default=1.0, help="distillation weight in fine-tuning")
     p.add_argument(
         "--validation",
         type=int,
@@ -261,7 +272,7 @@ def main(argv=None) -> int:
         f"T={args.n_frames} max_epochs={args.max_epochs} finetune={args.finetune_epochs} "
         f"sparsity={args.sparsity} motion={getattr(args, 'motion_features', None)} "
         f"bones={getattr(args, 'bones', None)} fusion={getattr(args, 'fusion', None)} "
-        f"normalizer={getattr(args, 'normalizer', None)} scope={getattr(args, 'scope', None)} "
+        f"normalizer={getattr(args, 'normalizer', None)} scopes={getattr(args, 'scopes', None)} "
         f"steps={getattr(args, 'steps', None)} distillation={getattr(args, 'distillation', None)} "
         f"validation={getattr(args, 'validation', 0)} "
         f"({time.perf_counter() - t0:.0f} s); latency: median, 1 CPU thread"
