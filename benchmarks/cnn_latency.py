@@ -2,7 +2,9 @@
 
 Parameters, MACs, saved size, median latency at batch 1 and 64 (1 thread, 50 repeats) and
 cross-subject accuracy, measured side by side in one run: ``python benchmarks/cnn_latency.py``.
-A lighter companion of ``benchmarks/pruning.py`` for re-measuring latency on a quiet machine.
+Pruned by the default global BN-scale ranking, and by the per-layer scope (every layer loses
+half its channels; 2 steps, 80 fine-tuning epochs). A lighter companion of
+``benchmarks/pruning.py`` for re-measuring latency on a quiet machine.
 """
 
 import time
@@ -21,9 +23,16 @@ yte = [ds.labels[i] for i in te]
 t = time.perf_counter()
 clf = CNNClassifier(random_state=0).fit(Xtr, ytr)
 print(f"fit {time.perf_counter() - t:.1f} s")
-p50 = clf.prune(Xtr, ytr, ratio=0.5)
-p70 = clf.prune(Xtr, ytr, ratio=0.7)
-tab = cost_table({"unpruned": clf, "pruned 50%": p50, "pruned 70%": p70}, repeats=50, threads=1)
-tab["accuracy"] = [m.score(Xte, yte) for m in (clf, p50, p70)]
+models = {"unpruned": clf}
+for ratio in (0.5, 0.7):
+    t = time.perf_counter()
+    models[f"global {ratio:.0%}"] = clf.prune(Xtr, ytr, ratio=ratio)
+    print(f"prune {ratio:.0%} + fine-tune {time.perf_counter() - t:.1f} s")
+clf.set_params(prune_scope="layer", prune_steps=2)
+t = time.perf_counter()
+models["per-layer 50%"] = clf.prune(Xtr, ytr, ratio=0.5, finetune_epochs=80)
+print(f"per-layer prune 50% + fine-tune {time.perf_counter() - t:.1f} s")
+tab = cost_table(models, repeats=50, threads=1)
+tab["accuracy"] = [m.score(Xte, yte) for m in models.values()]
 pd.set_option("display.width", 250)
 print(tab.to_string())

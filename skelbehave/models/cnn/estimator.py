@@ -105,6 +105,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     augment : bool
         Random rotation (up to 15 degrees), scaling (up to 10 %) and temporal
         crop (at least 85 % kept) of training sequences.
+    mixup : float
+        Mixup ``alpha``: train on convex mixtures of two sequences' inputs and
+        labels, the mixing weight drawn from Beta(alpha, alpha) per batch (0: off).
     max_epochs, batch_size, lr, weight_decay, label_smoothing :
         Optimisation (AdamW, cosine learning-rate decay).
     validation_fraction : float
@@ -112,7 +115,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     patience : int
         Epochs without a better validation score before stopping.
     sparsity : float
-        Factor of the L1 penalty on BatchNorm scales (network slimming).
+        Factor of the L1 penalty on BatchNorm scales (network slimming; 1e-5
+        to 1e-4 is typical). 0 trains without it.
     prune_ratio : float or None
         Global fraction of channels to remove after training.
     prune_threshold : float or None
@@ -205,6 +209,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         bones: bool = True,
         fusion: str | float = 0.3,
         augment: bool = True,
+        mixup: float = 0.0,
         max_epochs: int = 50,
         batch_size: int = 32,
         lr: float = 3e-3,
@@ -212,7 +217,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         label_smoothing: float = 0.1,
         validation_fraction: float = 0.15,
         patience: int = 30,
-        sparsity: float = 0.0,
+        sparsity: float = 1e-4,
         prune_ratio: float | None = None,
         prune_threshold: float | None = None,
         prune_importance: str = "bn_scale",
@@ -247,6 +252,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.bones = bones
         self.fusion = fusion
         self.augment = augment
+        self.mixup = mixup
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -395,14 +401,24 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                     idx = order[b0 : b0 + self.batch_size]
                     if len(idx) < 2:  # BatchNorm needs two samples
                         continue
-                    logits = net({k: v[idx] for k, v in xin.items()})
+                    batch = {k: v[idx] for k, v in xin.items()}
+                    if self.mixup > 0:
+                        lam = float(rng.beta(self.mixup, self.mixup))
+                        other = idx[torch.as_tensor(rng.permutation(len(idx)), device=device)]
+                        batch = {k: lam * b + (1 - lam) * xin[k][other] for k, b in batch.items()}
+                    logits = net(batch)
                     loss = sum(
                         F.cross_entropy(lg, y_tr_t[idx], label_smoothing=self.label_smoothing)
                         for lg in logits.values()
                     )
+                    if self.mixup > 0:
+                        loss = lam * loss + (1 - lam) * sum(
+                            F.cross_entropy(lg, y_tr_t[other], label_smoothing=self.label_smoothing)
+                            for lg in logits.values()
+                        )
                     if teacher is not None and self.distillation > 0:
                         with torch.no_grad():
-                            t_logits = teacher({k: v[idx] for k, v in xin.items()})
+                            t_logits = teacher(batch)
                         loss = loss + self.distillation * sum(
                             _distill_loss(logits[k], t_logits[k]) for k in logits
                         )
