@@ -105,9 +105,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     augment : bool
         Random rotation (up to 15 degrees), scaling (up to 10 %) and temporal
         crop (at least 85 % kept) of training sequences.
-    mixup : float
-        Mixup ``alpha``: train on convex mixtures of two sequences' inputs and
-        labels, the mixing weight drawn from Beta(alpha, alpha) per batch (0: off).
     max_epochs, batch_size, lr, weight_decay, label_smoothing :
         Optimisation (AdamW, cosine learning-rate decay).
     validation_fraction : float
@@ -209,7 +206,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         bones: bool = True,
         fusion: str | float = 0.3,
         augment: bool = True,
-        mixup: float = 0.0,
         max_epochs: int = 50,
         batch_size: int = 32,
         lr: float = 3e-3,
@@ -252,7 +248,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.bones = bones
         self.fusion = fusion
         self.augment = augment
-        self.mixup = mixup
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -402,20 +397,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                     if len(idx) < 2:  # BatchNorm needs two samples
                         continue
                     batch = {k: v[idx] for k, v in xin.items()}
-                    if self.mixup > 0:
-                        lam = float(rng.beta(self.mixup, self.mixup))
-                        other = idx[torch.as_tensor(rng.permutation(len(idx)), device=device)]
-                        batch = {k: lam * b + (1 - lam) * xin[k][other] for k, b in batch.items()}
                     logits = net(batch)
                     loss = sum(
                         F.cross_entropy(lg, y_tr_t[idx], label_smoothing=self.label_smoothing)
                         for lg in logits.values()
                     )
-                    if self.mixup > 0:
-                        loss = lam * loss + (1 - lam) * sum(
-                            F.cross_entropy(lg, y_tr_t[other], label_smoothing=self.label_smoothing)
-                            for lg in logits.values()
-                        )
                     if teacher is not None and self.distillation > 0:
                         with torch.no_grad():
                             t_logits = teacher(batch)
