@@ -1067,7 +1067,7 @@ def load_calms21(root=None, *, fps: float = 30.0) -> Dataset:
 
 # ----------------------------------------------------------------------------- demo
 def demo_summary(root=None) -> str:
-    """A text summary of the embedded PRECOG demo data (what ``skelbehave demo`` prints for now).
+    """A text summary of the PRECOG demo data: streams, frames, subjects, split and segment counts.
 
     Examples
     --------

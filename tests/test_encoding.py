@@ -62,16 +62,6 @@ def test_fisher_kernel_matches_reference(rng):
     np.testing.assert_allclose(got[0].sum(axis=2), got[3], atol=1e-6)
 
 
-def test_assign_nearest(rng):
-    Z = rng.normal(size=(50, 3))
-    Z[4] = np.nan
-    C = rng.normal(size=(5, 3))
-    a = _kernels.assign_nearest(Z, C)
-    ref = ((Z[:, None] - C[None]) ** 2).sum(-1).argmin(1)
-    assert a[4] == -1
-    np.testing.assert_array_equal(np.delete(a, 4), np.delete(ref, 4))
-
-
 # ------------------------------------------------------------------ encoders
 def test_vlad_shape_and_normalisation(rng):
     D = _ragged(rng, [30, 45, 12], [6, 4])

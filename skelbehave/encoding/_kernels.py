@@ -19,7 +19,6 @@ import numpy as np
 from numba import njit, prange
 
 __all__ = [
-    "assign_nearest",
     "vlad_accumulate",
     "vlad_encode",
     "bow_accumulate",
@@ -78,19 +77,6 @@ def _row_has_nan(Z, r):
         if np.isnan(Z[r, j]):
             return True
     return False
-
-
-@njit(cache=True, parallel=True)
-def assign_nearest(Z, centres):
-    """Index of the nearest centre of every row; -1 for rows holding NaN."""
-    N = Z.shape[0]
-    out = np.empty(N, dtype=np.int64)
-    for r in prange(N):
-        if np.isnan(Z[r]).any():
-            out[r] = -1
-        else:
-            out[r] = _nearest(Z, r, centres)
-    return out
 
 
 @njit(cache=True, inline="always")
