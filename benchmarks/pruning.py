@@ -43,6 +43,14 @@ Second round (same validation split, 3 seeds unless noted; unpruned 0.9006):
   0.874 / 0.794; weight EMA 0.98 0.889; no validation split 0.886 / 0.791.
   None beat the default on both, so it stays.
 
+Leave-one-training-subject-out on MSR Action3D (subjects 1,3,5,7,9, seed 0),
+accuracy change after 50 % pruning, plain / DO-Conv (unpruned 0.893 / 0.900):
+global (default) +0.36 / -0.76 pp; global in 2 steps +0.40 / -1.47; global
+without distillation +1.40 / -1.14; per-layer 2 x 80 epochs -0.74 / -0.79;
+the same with fine-tuning at the full learning rate -0.28 / -2.22. One fold
+holds 53-60 sequences (one sequence is 1.7-1.9 pp), so none of these
+differences is clear of the noise; the defaults stay.
+
 Costs (inference form, DO-Conv folded, both streams): parameters, MACs per
 sequence, saved size, and median CPU latency with one thread for a batch of 1
 and of 64 sequences. The machine is shared: latencies are noisy, ratios within
