@@ -89,7 +89,7 @@ def log(msg: str) -> None:
 def evaluate(clf, Xte, yte) -> dict[str, float]:
     probs = clf.stream_proba(Xte)
     out = {s: float(np.mean(clf.classes_[p.argmax(1)] == yte)) for s, p in probs.items()}
-    fused = np.mean(list(probs.values()), axis=0)
+    fused = clf.fuse(probs, {s: 1.0 / len(probs) for s in probs})  # equal weights, same rule
     out["fused_mean"] = float(np.mean(clf.classes_[fused.argmax(1)] == yte))
     out["fused"] = float(np.mean(clf.predict(Xte) == yte))
     return out
@@ -134,6 +134,7 @@ def run(args) -> pd.DataFrame:
                     prune_max_layer_ratio=args.max_layer_ratio,
                     prune_normalizer=None if args.normalizer == "none" else args.normalizer,
                     distillation=args.distillation,
+                    fusion_rule=args.fusion_rule,
                     motion_features=tuple(args.motion_features),
                     bones=args.bones,
                     position_centre=args.position_centre,
@@ -260,6 +261,7 @@ def main(argv=None) -> int:
         default="0.3",
         help="'mean', 'weighted' (validation log-loss) or the position stream's weight",
     )
+    p.add_argument("--fusion-rule", default="geometric", choices=["arithmetic", "geometric"])
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--dropout", type=float, default=0.3)
     p.add_argument("--normalizer", default="max", choices=["mean", "max", "sum", "none"])
@@ -300,6 +302,7 @@ def main(argv=None) -> int:
         f"T={args.n_frames} max_epochs={args.max_epochs} finetune={args.finetune_epochs} "
         f"sparsity={args.sparsity} motion={getattr(args, 'motion_features', None)} "
         f"bones={getattr(args, 'bones', None)} fusion={getattr(args, 'fusion', None)} "
+        f"fusion_rule={getattr(args, 'fusion_rule', None)} "
         f"normalizer={getattr(args, 'normalizer', None)} scopes={getattr(args, 'scopes', None)} "
         f"steps={getattr(args, 'steps', None)} distillation={getattr(args, 'distillation', None)} "
         f"validation={getattr(args, 'validation', 0)} "

@@ -339,3 +339,28 @@ def test_distillation_loss_is_zero_only_for_matching_scores():
     t = torch.randn(5, 4)
     assert float(_distill_loss(t.clone(), t)) == pytest.approx(0.0, abs=1e-6)
     assert float(_distill_loss(torch.randn(5, 4), t)) > 0.01
+
+
+def test_geometric_fusion_is_the_renormalised_weighted_product(msr_small, fitted, tmp_path):
+    _, _, Xte, yte = msr_small
+    probs = fitted.stream_proba(Xte[:8])
+    w = {"position": 0.3, "motion": 0.7}
+    arith = fitted.fuse(probs, w)
+    fitted.set_params(fusion_rule="geometric")
+    try:
+        geo = fitted.fuse(probs, w)
+        fused = fitted.predict_proba(Xte[:8])  # with the fitted weights
+        expected = fitted.fuse(probs)
+        params, arrays = fitted._get_state()
+    finally:
+        fitted.set_params(fusion_rule="arithmetic")
+    prod = probs["position"] ** 0.3 * probs["motion"] ** 0.7
+    np.testing.assert_allclose(geo, prod / prod.sum(1, keepdims=True), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(arith, 0.3 * probs["position"] + 0.7 * probs["motion"], rtol=1e-6)
+    assert not np.allclose(geo, arith, atol=1e-4)
+    np.testing.assert_allclose(fused, expected, rtol=1e-6)
+    loaded = CNNClassifier._from_state(params, arrays)
+    assert loaded.fusion_rule == "geometric"
+    np.testing.assert_allclose(loaded.predict_proba(Xte[:8]), fused, rtol=1e-6)
+    with pytest.raises(ValueError, match="fusion_rule"):
+        CNNClassifier(layout="msr20", fusion_rule="median", channels=(8,), max_epochs=1).fit(Xte[:6], yte[:6])

@@ -29,6 +29,31 @@ STATE_VERSION = 1
 
 
 _DISTILL_T = 2.0
+FUSION_RULES = ("arithmetic", "geometric")
+
+
+def fuse_probabilities(probs: Sequence[np.ndarray], weights: Sequence[float], rule: str) -> np.ndarray:
+    """Weighted arithmetic or (renormalised) geometric mean of class-probability arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a, b = np.array([[0.9, 0.1]]), np.array([[0.2, 0.8]])
+    >>> fuse_probabilities([a, b], [0.5, 0.5], "arithmetic").round(2)
+    array([[0.55, 0.45]])
+    >>> fuse_probabilities([a, b], [0.5, 0.5], "geometric").round(2)
+    array([[0.6, 0.4]])
+    """
+    if rule == "arithmetic":
+        return np.sum([w * p for w, p in zip(weights, probs, strict=True)], axis=0)
+    if rule == "geometric":
+        logp = np.sum(
+            [w * np.log(np.clip(p, 1e-12, None)) for w, p in zip(weights, probs, strict=True)], axis=0
+        )
+        logp -= logp.max(axis=1, keepdims=True)
+        out = np.exp(logp)
+        return out / out.sum(axis=1, keepdims=True)
+    raise ValueError(f"fusion rule must be one of {FUSION_RULES}, got {rule!r}")
 
 
 def _distill_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
@@ -57,7 +82,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     (displacement + acceleration) features resampled to ``n_frames`` (see
     :mod:`skelbehave.models.cnn.inputs`); one small residual CNN per stream
     scores the classes and the streams are fused by a weighted mean of their
-    class probabilities (``fusion``; ``"mean"`` gives equal weights). The
+    class scores (``fusion``, ``fusion_rule``; ``"mean"`` gives equal weights). The
     defaults were chosen on held-out training subjects of MSR Action3D
     (subjects 7 and 9 of the training half), never on test subjects.
     Training uses early stopping on a stratified validation split of the
@@ -102,6 +127,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         ``"weighted"``: a weighted mean whose weights (a grid of 0.1 steps)
         minimise the log-loss on the validation split of the training data.
         A float in [0, 1]: the weight of the first stream (two streams).
+    fusion_rule : {"arithmetic", "geometric"}
+        Average the streams' class probabilities, or their log-probabilities
+        (a weighted geometric mean of the probabilities, renormalised).
     augment : bool
         Random rotation (up to 15 degrees), scaling (up to 10 %) and temporal
         crop (at least 85 % kept) of training sequences.
@@ -205,6 +233,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         motion_features: Sequence[str] = ("displacement", "acceleration"),
         bones: bool = True,
         fusion: str | float = 0.3,
+        fusion_rule: str = "arithmetic",
         augment: bool = True,
         max_epochs: int = 50,
         batch_size: int = 32,
@@ -247,6 +276,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self.motion_features = motion_features
         self.bones = bones
         self.fusion = fusion
+        self.fusion_rule = fusion_rule
         self.augment = augment
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -460,6 +490,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             or (isinstance(self.fusion, int | float) and 0.0 <= float(self.fusion) <= 1.0)
         ):
             raise ValueError(f"fusion must be 'mean', 'weighted' or a weight in [0, 1], got {self.fusion!r}")
+        if self.fusion_rule not in FUSION_RULES:
+            raise ValueError(f"fusion_rule must be one of {FUSION_RULES}, got {self.fusion_rule!r}")
         positions, root, _ = self._positions(X)
         self.bones_ = self._bone_idx
         y = np.asarray(y)
@@ -605,7 +637,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         y_va = np.asarray(y_va)
         best = None
         for w in np.round(np.linspace(0.0, 1.0, 11), 2):
-            p = w * probs[0] + (1 - w) * probs[1]
+            p = fuse_probabilities(probs, [w, 1 - w], self.fusion_rule)
             loss = -float(np.mean(np.log(p[np.arange(len(y_va)), y_va] + 1e-9)))
             if best is None or loss < best[0] - 1e-12:
                 best = (loss, w)
@@ -683,11 +715,23 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                     out[s].append(torch.softmax(net.streams[s](xin[s]), 1).cpu().numpy())
         return {s: np.concatenate(v) for s, v in out.items()}
 
+    def fuse(self, probs: dict[str, np.ndarray], weights: dict[str, float] | None = None) -> np.ndarray:
+        """Fuse per-stream probabilities (:meth:`stream_proba`) with ``fusion_rule``.
+
+        ``weights`` defaults to the fitted ``fusion_weights_``.
+        """
+        w = (
+            weights
+            or getattr(self, "fusion_weights_", None)
+            or {s: 1.0 / len(self.streams_) for s in self.streams_}
+        )
+        return fuse_probabilities(
+            [probs[s] for s in self.streams_], [w[s] for s in self.streams_], self.fusion_rule
+        )
+
     def predict_proba(self, X) -> np.ndarray:
         """Fused class probabilities (weighted mean over streams), shape ``(n, n_classes)``."""
-        probs = self.stream_proba(X)
-        w = getattr(self, "fusion_weights_", None) or {s: 1.0 / len(self.streams_) for s in self.streams_}
-        return np.sum([w[s] * probs[s] for s in self.streams_], axis=0)
+        return self.fuse(self.stream_proba(X))
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels."""
@@ -729,6 +773,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             )
         try:
             init = dict(params["init_params"])
+            init.setdefault("fusion_rule", "arithmetic")  # files written before the option existed
             clf = cls(**init)
             clf.streams_ = list(params["streams"])
             clf.config_ = params["architecture"]["config"]
