@@ -345,15 +345,17 @@ def test_geometric_fusion_is_the_renormalised_weighted_product(msr_small, fitted
     _, _, Xte, yte = msr_small
     probs = fitted.stream_proba(Xte[:8])
     w = {"position": 0.3, "motion": 0.7}
-    arith = fitted.fuse(probs, w)
-    fitted.set_params(fusion_rule="geometric")
+    assert fitted.fusion_rule == "geometric"  # the default
+    fitted.set_params(fusion_rule="arithmetic")
     try:
-        geo = fitted.fuse(probs, w)
-        fused = fitted.predict_proba(Xte[:8])  # with the fitted weights
-        expected = fitted.fuse(probs)
-        params, arrays = fitted._get_state()
+        arith = fitted.fuse(probs, w)
+        params_arith, arrays_arith = fitted._get_state()
     finally:
-        fitted.set_params(fusion_rule="arithmetic")
+        fitted.set_params(fusion_rule="geometric")
+    geo = fitted.fuse(probs, w)
+    fused = fitted.predict_proba(Xte[:8])  # with the fitted weights
+    expected = fitted.fuse(probs)
+    params, arrays = fitted._get_state()
     prod = probs["position"] ** 0.3 * probs["motion"] ** 0.7
     np.testing.assert_allclose(geo, prod / prod.sum(1, keepdims=True), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(arith, 0.3 * probs["position"] + 0.7 * probs["motion"], rtol=1e-6)
@@ -362,5 +364,9 @@ def test_geometric_fusion_is_the_renormalised_weighted_product(msr_small, fitted
     loaded = CNNClassifier._from_state(params, arrays)
     assert loaded.fusion_rule == "geometric"
     np.testing.assert_allclose(loaded.predict_proba(Xte[:8]), fused, rtol=1e-6)
+    # a file written before the option existed keeps the arithmetic rule it was made with
+    del params_arith["init_params"]["fusion_rule"]
+    old = CNNClassifier._from_state(params_arith, arrays_arith)
+    assert old.fusion_rule == "arithmetic"
     with pytest.raises(ValueError, match="fusion_rule"):
         CNNClassifier(layout="msr20", fusion_rule="median", channels=(8,), max_epochs=1).fit(Xte[:6], yte[:6])
