@@ -146,7 +146,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         Factor of the L1 penalty on BatchNorm scales (network slimming; 1e-5
         to 1e-4 is typical). 0 trains without it.
     prune_ratio : float or None
-        Global fraction of channels to remove after training.
+        Fraction of channels to remove after training (over all layers or in
+        every layer, see ``prune_scope``).
     prune_threshold : float or None
         Alternative to ``prune_ratio``: remove the share of channels whose
         ``|gamma|`` is below this.
@@ -733,7 +734,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def predict_proba(self, X) -> np.ndarray:
-        """Fused class probabilities (weighted mean over streams), shape ``(n, n_classes)``."""
+        """Fused class probabilities (``fusion_rule`` with ``fusion_weights_``), shape ``(n, n_classes)``."""
         return self.fuse(self.stream_proba(X))
 
     def predict(self, X) -> np.ndarray:
