@@ -3,7 +3,8 @@
 - :func:`bn_l1_penalty`: the L1 norm of every BatchNorm scale ``gamma``, added to
   the loss times a sparsity factor during training (Liu et al., 2017).
 - :func:`prune_stream`: removes the channels with the smallest scales, by a global
-  ratio or a threshold, physically (smaller tensors) with Torch-Pruning. Its
+  ratio or a threshold (or the same ratio in every layer, ``scope="layer"``),
+  physically (smaller tensors) with Torch-Pruning. Its
   dependency graph keeps coupled channels (residual additions, the non-local and
   motion-excitation blocks, depthwise shifts) consistent; the classifier head is
   never pruned.
