@@ -63,6 +63,7 @@ def test_batch_kth_coverage_bad_files_and_resume(batch, model):
     _check_kth_coverage(batch, CLAPPING, 378)
     _check_bad_videos_recorded(batch)
     _check_rerun_skips_finished(batch, model)
+    _check_overlay_command(batch, BOXING)
 
 
 def _check_kth_coverage(batch, clip, n_frames):
@@ -88,6 +89,34 @@ def _check_kth_coverage(batch, clip, n_frames):
     )
     assert img.meta["units"] == "normalized"
     assert np.nanmedian(img.position[:, :, :2]) == pytest.approx(0.5, abs=0.3)
+
+
+def _check_overlay_command(batch, clip):
+    """``skelbehave overlay`` draws the written image landmarks and a predictions file's labels."""
+    import cv2
+
+    from skelbehave.cli import main
+
+    video = batch["inputs"][0].parent / clip
+    poses = batch["out"] / clip.replace(".mp4", ".image.pose.csv")
+    out = batch["out"].parent / "overlay"
+    preds = batch["out"].parent / "clip.predictions.csv"
+    pd.DataFrame({"frame": range(390), "label": "boxing"}).to_csv(preds, index=False)
+    args = ["overlay", str(video), str(poses), "--out", str(out), "--predictions", str(preds)]
+    assert main([*args, "--max-frames", "6", "--no-progress"]) == 0
+    frames = sorted(out.glob("frame_*.png"))
+    assert len(frames) == 6
+    cap = cv2.VideoCapture(str(video))
+    raw = cap.read()[1]
+    cap.release()
+    drawn = cv2.imread(str(frames[0]))
+    assert np.abs(drawn.astype(int) - raw.astype(int)).sum(axis=2).astype(bool).mean() > 0.01
+    # world-coordinate poses and a label-less table are refused with the reason
+    world = batch["out"] / clip.replace(".mp4", ".pose.csv")
+    assert main(["overlay", str(video), str(world), "--out", str(out / "w"), "--no-progress"]) == 1
+    pd.DataFrame({"frame": [0]}).to_csv(preds, index=False)
+    args = ["overlay", str(video), str(poses), "--out", str(out / "p"), "--predictions", str(preds)]
+    assert main(args) == 1
 
 
 def _check_bad_videos_recorded(batch):

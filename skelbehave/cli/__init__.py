@@ -18,7 +18,7 @@ from ..errors import SkelbehaveError
 __all__ = ["main"]
 
 # order shown in --help
-COMMANDS = ("demo", "extract", "fit", "score", "evaluate", "info", "ablate")
+COMMANDS = ("demo", "extract", "overlay", "fit", "score", "evaluate", "info", "ablate")
 
 
 def build_parser() -> argparse.ArgumentParser:
