@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import glob
 import logging
 import multiprocessing
 import os
@@ -90,7 +91,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+    prefix, suffix = _temp_affixes(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -100,6 +102,34 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+def _temp_affixes(path: Path) -> tuple[str, str]:
+    """Prefix and suffix of :func:`atomic_path`'s temporary files for ``path``."""
+    return f".{path.stem}.", f".tmp{path.suffix}"
+
+
+def remove_stale_temps(path: str | os.PathLike) -> int:
+    """Delete temporary files of :func:`atomic_path` for ``path`` left by a killed process.
+
+    Returns how many were removed. Call it only when no other process is writing ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / ".out.x1y2.tmp.csv").write_text("half")
+    >>> remove_stale_temps(d / "out.csv"), sorted(p.name for p in d.iterdir())
+    (1, [])
+    """
+    path = Path(path)
+    prefix, suffix = _temp_affixes(path)
+    n = 0
+    for stale in path.parent.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+            n += 1
+    return n
 
 
 @contextlib.contextmanager
@@ -330,6 +360,7 @@ def run_batch(
         else:
             rows[it["key"]] = {"key": it["key"], "output": it["output"], "status": "pending"}
             todo.append(it)
+            remove_stale_temps(it["output"])  # half-written by a run that was killed
     for k, r in old_rows.items():
         rows.setdefault(k, r)
     n_skip = len(items) - len(todo)

@@ -139,6 +139,25 @@ def test_resume_after_interrupt_skips_finished_items(tmp_path):
     assert len(list(calls.iterdir())) == 6
 
 
+def test_rerun_removes_temporary_files_a_killed_run_left(tmp_path):
+    items = _items(tmp_path, 3)
+    out = tmp_path / "out"
+    out.mkdir()
+    # what a process killed inside atomic_write leaves behind, for a pending and for a done item
+    (out / ".clip01.k3j9x2.tmp.txt").write_text("half written")
+    run_batch(square, items[:1], manifest=tmp_path / "m.csv", progress=False)
+    (out / ".clip00.a1b2c3.tmp.txt").write_text("half written")
+    keep = out / ".notes.tmp.txt"  # not a temporary file of any output
+    keep.write_text("x")
+    df = run_batch(square, items, manifest=tmp_path / "m.csv", progress=False)
+    assert (df["status"] == "done").all()
+    # clip01's stale file is gone (it was run again); clip00 was skipped, so its file is left alone
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [
+        ".clip00.a1b2c3.tmp.txt",
+        ".notes.tmp.txt",
+    ]
+
+
 def test_resume_after_sigkill(tmp_path):
     """A run killed with SIGKILL leaves a readable manifest; the re-run finishes only the rest."""
     calls = tmp_path / "calls"
