@@ -10,8 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from ._kernels import OP_ABS, OP_DISP, OP_PAIR, OP_POS, SIZE_NONE, SIZE_SETS
+from .kinematics import body_scale
 
 __all__ = [
+    "body_scale_ragged_numpy",
+    "central_difference_ragged_numpy",
     "fused_features_numpy",
     "motion_energy_numpy",
     "normalization_params_numpy",
@@ -171,3 +174,25 @@ def top_k_rows_numpy(energy, offsets, k, key_offsets):
     rank = np.arange(N) - offsets[:-1][seq]  # rank of order[p] inside its sequence
     keep = order[rank < k]
     return np.sort(keep)
+
+
+def central_difference_ragged_numpy(x, offsets, step, rate=None):
+    """NumPy twin of :func:`skelbehave.features.kinematics.central_difference_ragged`."""
+    a = np.asarray(x, dtype=np.float64)
+    off = np.asarray(offsets, dtype=np.int64)
+    n = len(off) - 1
+    seq = _seq_ids(off)
+    t = np.arange(a.shape[0])
+    lo = np.maximum(t - int(step), off[:-1][seq])
+    hi = np.minimum(t + int(step), off[1:][seq] - 1)
+    span = hi - lo
+    r = np.ones(n) if rate is None else np.broadcast_to(np.asarray(rate, dtype=np.float64), (n,))
+    f = np.where(span > 0, r[seq] / np.maximum(span, 1), 0.0)
+    return (a[hi] - a[lo]) * f.reshape((-1,) + (1,) * (a.ndim - 1))
+
+
+def body_scale_ragged_numpy(position, offsets, layout):
+    """NumPy twin of :func:`skelbehave.features.kinematics.body_scale_ragged` (the per-sequence definition)."""
+    X = np.asarray(position, dtype=np.float64)
+    off = np.asarray(offsets, dtype=np.int64)
+    return np.array([body_scale(X[off[i] : off[i + 1]], layout) for i in range(len(off) - 1)])
