@@ -212,7 +212,7 @@ def main(argv=None) -> int:
         f"rounds; numpy {np.__version__}, "
         f"scikit-learn {sklearn.__version__})"
     )
-    from skelbehave import pipeline
+    from skelbehave.pipeline import clip as pipeline
 
     print(
         f"default features {pipeline.DEFAULT_FEATURES}; encoder VLAD {pipeline.DEFAULT_ENCODER}; "

@@ -44,7 +44,7 @@ import psutil
 
 from skelbehave.batch import score_files
 from skelbehave.datasets import load_rat_social
-from skelbehave.temporal import FrameLevelModel
+from skelbehave.pipeline import FrameLevelModel
 
 ROOT = Path(__file__).resolve().parents[1]
 RAT = ROOT / ".." / "shared" / "data" / "rat_social_dlc" / "dlc_csv"

@@ -31,8 +31,8 @@ import numpy as np
 
 from skelbehave.datasets import load_precog, load_rat_social
 from skelbehave.demo import DEMO_MODEL, PREVIOUS_MODEL
-from skelbehave.frame_metrics import frame_report
-from skelbehave.temporal import FrameLevelModel
+from skelbehave.evaluation import frame_report
+from skelbehave.pipeline import FrameLevelModel
 
 RAT_MODEL = {
     "window": "1s",

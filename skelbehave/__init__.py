@@ -14,25 +14,32 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from ._version import __version__
 from .errors import SkelbehaveError
 from .layouts import get_layout
 from .poses import PoseSequence
 
-__version__ = "0.1.0"
-
 __all__ = [
     "BehaviorModel",
+    "FrameLevelModel",
     "PoseSequence",
     "SkelbehaveError",
     "__version__",
     "fit",
     "get_layout",
+    "read_poses",
     "load",
 ]
 
 # The modelling stack (numba, scikit-learn) loads on first use, keeping
 # ``import skelbehave`` fast for readers and the CLI.
-_LAZY = {"fit": "pipeline", "load": "pipeline", "BehaviorModel": "pipeline"}
+_LAZY = {
+    "fit": "pipeline",
+    "load": "pipeline",
+    "BehaviorModel": "pipeline",
+    "FrameLevelModel": "pipeline",
+    "read_poses": "io",
+}
 
 
 def __getattr__(name: str):

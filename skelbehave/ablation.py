@@ -913,7 +913,7 @@ def run_study(
     >>> paths["table"].name  # doctest: +SKIP
     'fusion_msr_action3d.csv'
     """
-    from ._runner import atomic_write
+    from ._util.fs import atomic_write
 
     key = what.lower().replace("_", "-")
     if key not in STUDIES:

@@ -8,7 +8,7 @@ model checksum, package version, per-file status, error, frame count and
 output path. Outputs are written atomically (temporary name, then rename);
 a second run skips files already done with the same model and input, so a
 killed run resumes where it stopped. Work runs through
-:func:`skelbehave._runner.run_batch`: in this process, ``jobs`` local
+:func:`skelbehave._util.parallel.run_batch`: in this process, ``jobs`` local
 processes, or a Dask cluster (``scheduler`` = address or
 ``dask.distributed.Client``), with a bounded number of files in flight so
 memory stays flat however many files there are. Each worker process loads
@@ -17,83 +17,23 @@ the model once (cached by path and checksum).
 
 from __future__ import annotations
 
-import glob
-import hashlib
 import logging
 import os
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._runner import BatchItemError, atomic_path, read_manifest, run_batch
-from .errors import ModelFileError, PoseDataError, SkelbehaveError
+from ._util.fs import atomic_path, expand_inputs, file_sha256
+from ._util.parallel import read_manifest, run_batch
+from .errors import BatchItemError, ModelFileError, PoseDataError, SkelbehaveError
 
 log = logging.getLogger(__name__)
 
 __all__ = ["expand_inputs", "file_sha256", "load_scoring_model", "score_file", "score_files"]
 
 POSE_SUFFIXES = (".csv", ".skeleton")
-
-
-def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file's bytes, read in chunks (flat memory).
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> p = os.path.join(tempfile.mkdtemp(), "a.txt")
-    >>> _ = open(p, "w").write("abc")
-    >>> file_sha256(p)[:12]
-    'ba7816bf8f01'
-    """
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
-def expand_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
-    """Pose files from paths, directories (their ``*.csv`` / ``*.skeleton`` files) and glob patterns.
-
-    Order is kept (directories and patterns sorted), duplicates dropped. A
-    path that matches nothing raises :class:`~skelbehave.errors.PoseDataError`.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> for n in ("b.csv", "a.csv", "notes.txt"):
-    ...     _ = (d / n).write_text("x")
-    >>> [p.name for p in expand_inputs([d])]
-    ['a.csv', 'b.csv']
-    """
-    if isinstance(inputs, (str, os.PathLike)):
-        inputs = [inputs]
-    out: list[Path] = []
-    seen: set[Path] = set()
-    for item in inputs:
-        s = os.fspath(item)
-        p = Path(s)
-        if p.is_dir():
-            found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in POSE_SUFFIXES)
-        elif p.exists():
-            found = [p]
-        elif glob.has_magic(s):
-            found = sorted(Path(q) for q in glob.glob(s) if Path(q).is_file())
-        else:
-            found = []
-        if not found:
-            raise PoseDataError("no pose file found here (not a file, folder or matching pattern)", path=s)
-        for q in found:
-            key = q.resolve()
-            if key not in seen:
-                seen.add(key)
-                out.append(q)
-    return out
 
 
 def load_scoring_model(path: str | os.PathLike):
@@ -103,14 +43,14 @@ def load_scoring_model(path: str | os.PathLike):
     frame-level model (a clip-level ``BehaviorModel`` labels whole clips, not
     frames).
     """
-    from .serialization import read_archive
-    from .temporal import FrameLevelModel
+    from .io.archive import read_archive
+    from .pipeline import FrameLevelModel
 
     doc, arrays = read_archive(path)
     if doc.get("kind") != "FrameLevelModel":
         raise ModelFileError(
             f"{path}: holds a {doc.get('kind')!r}; scoring needs a frame-level model "
-            "(train one with `skelbehave fit --frame-level` or skelbehave.temporal.FrameLevelModel)"
+            "(train one with `skelbehave fit --frame-level` or skelbehave.pipeline.FrameLevelModel)"
         )
     return FrameLevelModel._from_doc(doc, arrays, path)
 
@@ -459,7 +399,7 @@ def _warm_kernels(model) -> None:
 
 def _same_content(a: Path, b: Path) -> bool:
     """Whether two model files hold the same model (member checksums; creation time ignored)."""
-    from .serialization import read_archive
+    from .io.archive import read_archive
 
     try:
         sa = read_archive(a)[0]["_manifest"].get("sha256")
@@ -471,7 +411,7 @@ def _same_content(a: Path, b: Path) -> bool:
 
 def _invalidate_stale(manifest: Path, items: list[dict], model_sha: str, version: str) -> None:
     """Mark rows done with another model or on changed input as pending, so they are redone."""
-    from ._runner import _write_manifest
+    from ._util.parallel import _write_manifest
 
     old = read_manifest(manifest)
     if old.empty or "model_sha256" not in old.columns:
@@ -498,7 +438,7 @@ def _invalidate_stale(manifest: Path, items: list[dict], model_sha: str, version
 
 def _complete_manifest(df: pd.DataFrame, manifest: Path, model_sha: str, version: str) -> pd.DataFrame:
     """Give failed rows (whose worker returned nothing) their input, hashes and version too."""
-    from ._runner import _write_manifest
+    from ._util.parallel import _write_manifest
 
     df = df.copy()
     for col in ("input", "input_sha256", "model_sha256", "package_version"):

@@ -1,6 +1,6 @@
 """The ``skelbehave demo`` job: frame-level behaviours on the embedded PRECOG data.
 
-Trains a :class:`~skelbehave.temporal.FrameLevelModel` on the continuous
+Trains a :class:`~skelbehave.pipeline.FrameLevelModel` on the continuous
 PRECOG streams of subjects 1-8, labels every frame of subjects 9-12,
 evaluates (frame and segment F1 over the 8 actions) and writes an ethogram.
 """
@@ -79,9 +79,10 @@ def run_demo(
     import matplotlib.pyplot as plt
 
     from .datasets import PRECOG_CITATION, load_precog
-    from .frame_metrics import frame_report
+    from .evaluation import frame_report
+    from .pipeline import FrameLevelModel
     from .plots import plot_ethogram
-    from .temporal import FrameLevelModel, bout_table
+    from .temporal import bout_table
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -99,3 +99,34 @@ class ModelFileError(SkelbehaveError, ValueError):
 
 class MissingDependencyError(SkelbehaveError, ImportError):
     """An optional dependency is needed; the message says how to install it."""
+
+
+class BatchItemError(SkelbehaveError):
+    """An expected, per-item failure with a short machine-readable ``reason``.
+
+    ``func`` raises it for a bad input it recognises (an unreadable video,
+    no frames, ...); :func:`run_batch` records ``status="failed"``, the
+    ``reason`` and the message, and goes on with the next item. Any other
+    exception is recorded the same way with its class name as the reason.
+
+    Parameters
+    ----------
+    reason : str
+        Short code, e.g. ``"unreadable"``, ``"zero_frames"``, ``"no_person"``.
+    message : str
+        Human-readable explanation (names the file).
+
+    Examples
+    --------
+    >>> err = BatchItemError("zero_frames", "a.mp4: the video has no frames")
+    >>> err.reason, str(err)
+    ('zero_frames', 'a.mp4: the video has no frames')
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+    def __reduce__(self):  # keep both arguments across processes
+        return (BatchItemError, (self.reason, self.message))

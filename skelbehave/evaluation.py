@@ -1,27 +1,40 @@
-"""Metrics and reports.
+"""Metrics and reports: clips, frames and segments.
 
-Clip-level part (this section): accuracy, macro F1, per-class report and
+Clip-level part: accuracy, macro F1, per-class report and
 confusion matrix of a fitted model on labelled sequences, and evaluation on a
 data set's standard cross-subject split.
+
+Frame and segment part:
+Frame-level scores compare two label sequences frame by frame (accuracy,
+macro F1, per-class F1). Segment-level F1 turns both sequences into bouts
+(runs of one label) and matches predicted bouts to true bouts of the same
+label whose temporal IoU reaches a threshold (the ``F1@k`` of action
+segmentation, Lea et al. 2017 / Farha & Gall 2019): each true bout is
+matched at most once, greedily by decreasing IoU.
+
+All functions accept one label sequence, or a list of sequences (one per
+recording) which are scored together: frame scores pool all frames;
+segment scores pool the bouts, which never cross recordings.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .frame_metrics import frame_accuracy, frame_f1, frame_report, segment_f1
+from .temporal.segments import runs
 
 __all__ = [
     "ClassificationReport",
     "classification_report",
     "evaluate",
     "evaluate_split",
-    # frame-level and segment-level metrics (defined in skelbehave.frame_metrics)
+    # frame-level and segment-level metrics
     "frame_accuracy",
     "frame_f1",
     "frame_report",
@@ -174,3 +187,242 @@ def evaluate_split(model, dataset, *, fit: bool = True) -> ClassificationReport:
     rep = evaluate(model, [seqs[i] for i in te], y[te], class_names=getattr(dataset, "class_names", None))
     rep.timings = {**timings, **rep.timings}
     return rep
+
+
+# --------------------------------------------------------------------------- frames and segments
+def _as_list(y) -> list[np.ndarray]:
+    if isinstance(y, np.ndarray) and y.ndim == 1:
+        return [y]
+    if isinstance(y, (pd.Series,)):
+        return [y.to_numpy()]
+    if isinstance(y, Sequence) and len(y) and np.ndim(y[0]) == 0:
+        return [np.asarray(y)]
+    return [np.asarray(v) for v in y]
+
+
+def _pair(y_true, y_pred) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    yt, yp = _as_list(y_true), _as_list(y_pred)
+    if len(yt) != len(yp):
+        raise ValueError(f"got {len(yt)} true label sequences but {len(yp)} predicted ones")
+    for i, (a, b) in enumerate(zip(yt, yp, strict=True)):
+        if len(a) != len(b):
+            raise ValueError(f"sequence {i}: {len(a)} true labels but {len(b)} predicted labels")
+    return yt, yp
+
+
+def _mask(yt: np.ndarray, ignore) -> np.ndarray:
+    if ignore is None:
+        return np.ones(len(yt), dtype=bool)
+    return ~np.isin(yt, np.atleast_1d(np.asarray(ignore, dtype=yt.dtype if yt.dtype != object else object)))
+
+
+def frame_accuracy(y_true, y_pred, *, ignore=None) -> float:
+    """Fraction of frames whose predicted label equals the true one.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like or list of array-like
+        Per-frame labels (one sequence, or one per recording).
+    ignore : label or list of labels, optional
+        Frames whose *true* label is one of these are left out (e.g. an
+        unannotated ``"base"`` stream).
+
+    Examples
+    --------
+    >>> frame_accuracy([0, 1, 1, 2], [0, 1, 2, 2])
+    0.75
+    """
+    yt, yp = _pair(y_true, y_pred)
+    hit = n = 0
+    for a, b in zip(yt, yp, strict=True):
+        m = _mask(a, ignore)
+        hit += int(np.sum(a[m] == b[m]))
+        n += int(m.sum())
+    return hit / n if n else float("nan")
+
+
+def frame_f1(y_true, y_pred, *, labels=None, average: str | None = "macro", ignore=None):
+    """Frame-level F1 score, per class or macro-averaged.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like or list of array-like
+        Per-frame labels.
+    labels : list, optional
+        Classes to score (and average over). Default: every label seen in
+        ``y_true``. Pass e.g. ``range(1, 9)`` to average over actions only
+        while a background class 0 is still predicted and counted as an
+        error where it is wrong.
+    average : {"macro", None}
+        ``"macro"``: unweighted mean over ``labels``; ``None``: a dict
+        ``{label: F1}``.
+    ignore : label or list of labels, optional
+        Frames whose true label is one of these are left out.
+
+    Examples
+    --------
+    >>> frame_f1([0, 1, 1, 2], [0, 1, 2, 2], labels=[1, 2])
+    0.6666666666666666
+    >>> frame_f1([0, 1, 1, 2], [0, 1, 2, 2], average=None)
+    {0: 1.0, 1: 0.6666666666666666, 2: 0.6666666666666666}
+    """
+    yt, yp = _pair(y_true, y_pred)
+    m = [_mask(a, ignore) for a in yt]
+    t = np.concatenate([a[k] for a, k in zip(yt, m, strict=True)]) if yt else np.array([])
+    p = np.concatenate([b[k] for b, k in zip(yp, m, strict=True)]) if yp else np.array([])
+    if labels is None:
+        labels = [v.item() if hasattr(v, "item") else v for v in np.unique(t)]
+    else:
+        labels = list(labels)
+    out = {}
+    for c in labels:
+        tp = int(np.sum((t == c) & (p == c)))
+        fp = int(np.sum((t != c) & (p == c)))
+        fn = int(np.sum((t == c) & (p != c)))
+        out[c] = 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else 0.0
+    if average is None:
+        return out
+    if average != "macro":
+        raise ValueError(f"average must be 'macro' or None, got {average!r}")
+    return float(np.mean(list(out.values()))) if out else float("nan")
+
+
+def _segment_counts(yt, yp, c, threshold, ignore) -> tuple[int, int, int]:
+    ts, te, tv = runs(yt)
+    ps, pe, pv = runs(yp)
+    keep_t = tv == c
+    keep_p = pv == c
+    ts, te = ts[keep_t], te[keep_t]
+    ps, pe = ps[keep_p], pe[keep_p]
+    if ignore is not None and len(ps):
+        # a predicted bout lying entirely in ignored frames is neither right nor wrong
+        ign = ~_mask(yt, ignore)
+        cs = np.r_[0, np.cumsum(ign)]
+        inside = (cs[pe] - cs[ps]) == (pe - ps)
+        ps, pe = ps[~inside], pe[~inside]
+    if len(ts) == 0 or len(ps) == 0:
+        return 0, len(ps), len(ts)
+    inter = np.clip(np.minimum(pe[:, None], te[None, :]) - np.maximum(ps[:, None], ts[None, :]), 0, None)
+    union = np.maximum(pe[:, None], te[None, :]) - np.minimum(ps[:, None], ts[None, :])
+    iou = inter / union
+    order = np.argsort(-iou, axis=None, kind="stable")
+    used_p = np.zeros(len(ps), dtype=bool)
+    used_t = np.zeros(len(ts), dtype=bool)
+    tp = 0
+    for flat in order:
+        i, j = divmod(int(flat), len(ts))
+        if iou[i, j] < threshold:
+            break
+        if used_p[i] or used_t[j]:
+            continue
+        used_p[i] = used_t[j] = True
+        tp += 1
+    return tp, len(ps) - tp, len(ts) - tp
+
+
+def segment_f1(
+    y_true,
+    y_pred,
+    *,
+    iou_threshold: float = 0.5,
+    labels=None,
+    average: str | None = "macro",
+    ignore=None,
+):
+    """Segment-level F1 with IoU matching (``F1@k``).
+
+    Each bout (maximal run of one label) in ``y_pred`` is a true positive
+    when it is matched to a still unmatched true bout of the same label with
+    temporal IoU >= ``iou_threshold`` (greedy, highest IoU first); other
+    predicted bouts are false positives and unmatched true bouts false
+    negatives. Counts are pooled over recordings per class.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like or list of array-like
+        Per-frame labels.
+    iou_threshold : float
+        Minimum IoU for a match, in (0, 1].
+    labels : list, optional
+        Classes to score; default every label in ``y_true``.
+    average : {"macro", "micro", None}
+        Mean of per-class F1, F1 of pooled counts, or a dict per class.
+    ignore : label or list of labels, optional
+        Classes not scored; predicted bouts lying wholly inside frames with
+        an ignored true label are not counted as false positives.
+
+    Examples
+    --------
+    >>> y = [0, 0, 1, 1, 1, 1, 0, 0, 2, 2]
+    >>> p = [0, 0, 0, 1, 1, 1, 0, 0, 0, 0]
+    >>> segment_f1(y, p, labels=[1, 2], average=None)
+    {1: 1.0, 2: 0.0}
+    >>> segment_f1(y, p, labels=[1], iou_threshold=0.8)
+    0.0
+    """
+    if not 0 < iou_threshold <= 1:
+        raise ValueError(f"iou_threshold must be in (0, 1], got {iou_threshold}")
+    yt, yp = _pair(y_true, y_pred)
+    if labels is None:
+        labels = [v.item() if hasattr(v, "item") else v for v in np.unique(np.concatenate(yt))]
+        if ignore is not None:
+            ign = set(np.atleast_1d(ignore).tolist())
+            labels = [c for c in labels if c not in ign]
+    counts = {}
+    for c in labels:
+        tp = fp = fn = 0
+        for a, b in zip(yt, yp, strict=True):
+            dtp, dfp, dfn = _segment_counts(a, b, c, iou_threshold, ignore)
+            tp, fp, fn = tp + dtp, fp + dfp, fn + dfn
+        counts[c] = (tp, fp, fn)
+    f1 = {c: (2 * tp / (2 * tp + fp + fn) if (tp + fp + fn) else 0.0) for c, (tp, fp, fn) in counts.items()}
+    if average is None:
+        return f1
+    if average == "macro":
+        return float(np.mean(list(f1.values()))) if f1 else float("nan")
+    if average == "micro":
+        tp, fp, fn = (sum(v[k] for v in counts.values()) for k in range(3))
+        return 2 * tp / (2 * tp + fp + fn) if (tp + fp + fn) else 0.0
+    raise ValueError(f"average must be 'macro', 'micro' or None, got {average!r}")
+
+
+def frame_report(
+    y_true,
+    y_pred,
+    *,
+    labels=None,
+    ignore=None,
+    iou_thresholds: Sequence[float] = (0.1, 0.25, 0.5),
+) -> pd.DataFrame:
+    """Per-class table of frame F1 and segment F1 at several IoU thresholds.
+
+    One row per class plus a ``"macro"`` row (mean over the rows above); the
+    frame-level accuracy over all non-ignored frames is in ``DataFrame.attrs``.
+
+    Examples
+    --------
+    >>> rep = frame_report([0, 1, 1, 2, 2], [0, 1, 1, 2, 1], labels=[1, 2])
+    >>> rep.loc["macro", "frame_f1"].round(3)
+    np.float64(0.733)
+    """
+    yt, yp = _pair(y_true, y_pred)
+    if labels is None:
+        labels = [v.item() if hasattr(v, "item") else v for v in np.unique(np.concatenate(yt))]
+        if ignore is not None:
+            ign = set(np.atleast_1d(ignore).tolist())
+            labels = [c for c in labels if c not in ign]
+    per = frame_f1(yt, yp, labels=labels, average=None, ignore=ignore)
+    n_frames = {c: int(sum(np.sum(a == c) for a in yt)) for c in labels}
+    n_bouts = {c: int(sum(np.sum(runs(a)[2] == c) for a in yt)) for c in labels}
+    table = pd.DataFrame({"frames": n_frames, "bouts": n_bouts, "frame_f1": per})
+    for k in iou_thresholds:
+        table[f"segment_f1@{k:g}"] = pd.Series(
+            segment_f1(yt, yp, labels=labels, average=None, iou_threshold=k, ignore=ignore)
+        )
+    table.index = [str(c) for c in table.index]
+    macro = table.drop(columns=["frames", "bouts"]).mean()
+    table.loc["macro"] = macro
+    table.loc["macro", ["frames", "bouts"]] = [sum(n_frames.values()), sum(n_bouts.values())]
+    table[["frames", "bouts"]] = table[["frames", "bouts"]].astype(int)
+    table.attrs["accuracy"] = frame_accuracy(yt, yp, ignore=ignore)
+    return table

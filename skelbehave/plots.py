@@ -631,7 +631,7 @@ def plot_ethogram(
     """
     import matplotlib.pyplot as plt
 
-    from .frame_metrics import runs
+    from .temporal.segments import runs
 
     y = np.asarray(labels)
     if classes is not None and np.issubdtype(y.dtype, np.integer):

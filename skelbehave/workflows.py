@@ -3,7 +3,7 @@
 Each function is what one CLI sub-command does, so the command line and
 Python give the same results:
 
-- :func:`fit_model` trains a frame-level model (:class:`~skelbehave.temporal.FrameLevelModel`)
+- :func:`fit_model` trains a frame-level model (:class:`~skelbehave.pipeline.FrameLevelModel`)
   on a data set with frame labels (``precog``, ``rat_social``) or on pose
   files with per-frame label CSVs, or a clip-level
   :class:`~skelbehave.pipeline.BehaviorModel` on a clip data set
@@ -181,7 +181,7 @@ def fit_model(
     ignore_labels : list of str, optional
         Labels that are not behaviours (default for ``rat_social``: ``base``).
     **params
-        :class:`~skelbehave.temporal.FrameLevelModel` (or clip-level
+        :class:`~skelbehave.pipeline.FrameLevelModel` (or clip-level
         :func:`skelbehave.fit`) parameters.
 
     Returns
@@ -192,7 +192,7 @@ def fit_model(
     --------
     >>> # fit_model("precog", "precog.skb", subjects="1-8", context_folds=4)
     """
-    from .temporal import FrameLevelModel
+    from .pipeline import FrameLevelModel
 
     subj = parse_ids(subjects)
     if isinstance(source, str) and labels is None and not Path(source).exists():
@@ -223,11 +223,11 @@ def fit_model(
 
 
 def _load_any(path):
-    from .serialization import read_archive
+    from .io.archive import read_archive
 
     doc, arrays = read_archive(path)
     if doc.get("kind") == "FrameLevelModel":
-        from .temporal import FrameLevelModel
+        from .pipeline import FrameLevelModel
 
         return FrameLevelModel._from_doc(doc, arrays, path)
     from .pipeline import load
@@ -262,8 +262,8 @@ def evaluate_model(
     --------
     >>> # evaluate_model("precog.skb", "precog", subjects="9-12")
     """
-    from .frame_metrics import frame_report
-    from .temporal import FrameLevelModel
+    from .evaluation import frame_report
+    from .pipeline import FrameLevelModel
 
     if isinstance(model, (str, os.PathLike)):
         model = _load_any(model)
@@ -309,7 +309,7 @@ def model_info(path: str | os.PathLike) -> dict[str, Any]:
     >>> # model_info("precog.skb")["classes"]
     """
     from .batch import file_sha256
-    from .serialization import read_archive
+    from .io.archive import read_archive
 
     doc, arrays = read_archive(path)
     man = doc.get("_manifest", {})

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skelbehave._runner import read_manifest
+from skelbehave._util.parallel import read_manifest
 from skelbehave.batch import expand_inputs, file_sha256, score_files
 from skelbehave.io import read_poses
-from skelbehave.temporal import FrameLevelModel, load_frame_model
+from skelbehave.pipeline.frame import FrameLevelModel, load_frame_model
 
 REPO = Path(__file__).resolve().parents[1]
 N_FRAMES = 1500  # the first frames of each recording keep the tests fast

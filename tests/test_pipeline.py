@@ -57,7 +57,7 @@ def test_fit_predict_score_on_real_data(msr_small):
 def test_default_model_and_logreg_head(msr_small):
     m = BehaviorModel(classifier="logreg", random_state=0).fit(msr_small["Xtr"], msr_small["ytr"])
     assert type(m.classifier_).__name__ == "LogisticRegression"
-    from skelbehave.pipeline import DEFAULT_ENCODER
+    from skelbehave.pipeline.clip import DEFAULT_ENCODER
 
     assert m.encoder_.fuse and m.encoder_.n_clusters == DEFAULT_ENCODER["n_clusters"]
     P = m.predict_proba(msr_small["Xte"])

@@ -13,7 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from skelbehave._runner import BatchItemError, atomic_path, atomic_write, read_manifest, run_batch
+from skelbehave._util.fs import atomic_path, atomic_write
+from skelbehave._util.parallel import read_manifest, run_batch
+from skelbehave.errors import BatchItemError
 
 # ----------------------------------------------------------------------------- module-level work functions
 # (module level so that spawned worker processes can import them)
@@ -167,7 +169,7 @@ def test_resume_after_sigkill(tmp_path):
         import sys, time
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from pathlib import Path
-        from skelbehave._runner import run_batch
+        from skelbehave._util.parallel import run_batch
         import test_runner as t
 
         def slow(item):

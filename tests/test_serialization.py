@@ -13,8 +13,8 @@ from sklearn.neighbors import KNeighborsClassifier
 import skelbehave
 from skelbehave.encoding import BoWEncoder, FisherEncoder, VLADEncoder
 from skelbehave.errors import ModelFileError
+from skelbehave.io.archive import FORMAT_VERSION, read_archive, write_archive
 from skelbehave.pipeline import BehaviorModel
-from skelbehave.serialization import FORMAT_VERSION, read_archive, write_archive
 
 
 @pytest.fixture(scope="module")

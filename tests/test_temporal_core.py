@@ -8,12 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skelbehave.errors import PoseDataError
-from skelbehave.frame_metrics import frame_accuracy, frame_f1, frame_report, runs, segment_f1
+from skelbehave.evaluation import frame_accuracy, frame_f1, frame_report, segment_f1
 from skelbehave.temporal import (
     aggregate_windows,
     bout_table,
     median_smooth,
     min_bout_length,
+    runs,
     segments,
     sliding_windows,
     to_frames,
@@ -89,7 +90,7 @@ def test_window_labels_center_and_majority():
 
 # ----------------------------------------------------------------------------- aggregation
 def _aggregate_loop(proba, w, weights):
-    from skelbehave.temporal import _kernel
+    from skelbehave.temporal.windows import _kernel
 
     T = int(w.offsets[-1])
     kern = _kernel(w.length if w.length % 2 else w.length + 1, weights)

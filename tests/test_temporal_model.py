@@ -9,10 +9,11 @@ import pytest
 
 from skelbehave.datasets import load_precog
 from skelbehave.errors import ModelFileError, PoseDataError
-from skelbehave.frame_metrics import frame_f1
+from skelbehave.evaluation import frame_f1
+from skelbehave.features.frame import FrameFeatures, split_individuals
 from skelbehave.layouts import JointLayout
+from skelbehave.pipeline.frame import FrameLevelModel, load_frame_model
 from skelbehave.poses import PoseSequence
-from skelbehave.temporal import FrameFeatures, FrameLevelModel, load_frame_model, split_individuals
 
 
 @pytest.fixture(scope="module")

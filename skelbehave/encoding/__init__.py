@@ -11,7 +11,7 @@ Assignment and accumulation run in numba over all sequences at once.
 
 Every fitted encoder exposes ``_get_state() -> (params, arrays)`` and the
 classmethod ``_from_state(params, arrays)`` so that
-:mod:`skelbehave.serialization` saves it as JSON + arrays, without pickle.
+:mod:`skelbehave.pipeline.persist` saves it as JSON + arrays, without pickle.
 
 Examples
 --------

@@ -11,8 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from .._runner import BatchItemError, atomic_write, run_batch
-from ..errors import PoseDataError
+from .._util.fs import atomic_write
+from .._util.parallel import run_batch
+from ..errors import BatchItemError, PoseDataError
 from .landmarker import VideoReadError, extract
 from .models import resolve_model
 

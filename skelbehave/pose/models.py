@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .._runner import atomic_path
+from .._util.fs import atomic_path
 from ..errors import ModelFileError, SkelbehaveError
 
 __all__ = [

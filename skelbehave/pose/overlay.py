@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .._runner import atomic_path
+from .._util.fs import atomic_path
 from ..errors import PoseDataError
 from ..poses import PoseSequence
 from .landmarker import _cv2, iter_frames

@@ -2,7 +2,7 @@
 
 ``skelbehave.fit(X, y, layout=..., fps=..., **options)`` builds and fits one;
 ``model.save(path)`` / ``skelbehave.load(path)`` store it without pickle (see
-:mod:`skelbehave.serialization` and ``data_specs/model_file.md``).
+:mod:`skelbehave.pipeline.persist` and ``data_specs/model_file.md``).
 
 Components
 ----------
@@ -47,12 +47,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .encoding import ENCODERS, make_encoder
-from .encoding.encoders import _numba_threads
-from .errors import LayoutError, PoseDataError
-from .layouts import JointLayout, get_layout
-from .models.heads import head_predict_proba, is_sequence_model, make_head
-from .poses import PoseSequence, as_sequences
+from ..encoding import ENCODERS, make_encoder
+from ..encoding.encoders import _numba_threads
+from ..errors import LayoutError, PoseDataError
+from ..layouts import JointLayout, get_layout
+from ..models.heads import head_predict_proba, is_sequence_model, make_head
+from ..poses import PoseSequence, as_sequences
 
 __all__ = [
     "BehaviorModel",
@@ -60,7 +60,6 @@ __all__ = [
     "DEFAULT_ENCODER",
     "DEFAULT_FEATURES",
     "fit",
-    "load",
     "register_component",
 ]
 
@@ -136,7 +135,7 @@ def _resolve_component(name: str):
 
 
 def _default_features():
-    from .features import JointFeatures
+    from ..features import JointFeatures
 
     return JointFeatures(**DEFAULT_FEATURES)
 
@@ -371,7 +370,7 @@ class BehaviorModel(ClassifierMixin, BaseEstimator):
         >>> (load(p).predict(X) == m.predict(X)).all()
         np.True_
         """
-        from .serialization import save_model
+        from .persist import save_model
 
         return str(save_model(self, path))
 
@@ -384,7 +383,7 @@ class BehaviorModel(ClassifierMixin, BaseEstimator):
 
 def _split_options(options: dict[str, Any]):
     """Route ``skelbehave.fit`` keyword options to the model and its components."""
-    from .features import JointFeatures
+    from ..features import JointFeatures
 
     model_keys = {"features", "encoder", "classifier", "random_state", "n_jobs"}
     model_kw = {k: options.pop(k) for k in list(options) if k in model_keys}
@@ -464,25 +463,3 @@ def fit(
     if layout is not None and not isinstance(layout, JointLayout):
         layout = get_layout(layout).name
     return BehaviorModel(layout=layout, fps=fps, **model_kw).fit(X, y)
-
-
-def load(path) -> BehaviorModel:
-    """Load a model saved with :meth:`BehaviorModel.save` (no code from the file is run).
-
-    Raises
-    ------
-    ModelFileError
-        The file is truncated, tampered with, or from a newer format version.
-
-    Examples
-    --------
-    >>> import skelbehave
-    >>> try:
-    ...     skelbehave.load("no_such_model.skb")
-    ... except skelbehave.SkelbehaveError as exc:
-    ...     print(type(exc).__name__)
-    ModelFileError
-    """
-    from .serialization import load_model
-
-    return load_model(path)

@@ -16,148 +16,25 @@ status is ``"done"`` and whose output file exists.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
-import glob
 import logging
 import multiprocessing
 import os
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pandas as pd
 
-from .errors import MissingDependencyError, SkelbehaveError
+from ..errors import BatchItemError, MissingDependencyError
+from .fs import atomic_write, remove_stale_temps
 
-__all__ = ["BatchItemError", "atomic_path", "atomic_write", "read_manifest", "run_batch"]
+__all__ = ["read_manifest", "run_batch"]
 
 logger = logging.getLogger(__name__)
 
 #: Columns every manifest has, in this order; extra result fields follow.
 MANIFEST_COLUMNS = ("key", "output", "status", "reason", "error", "seconds")
-
-
-class BatchItemError(SkelbehaveError):
-    """An expected, per-item failure with a short machine-readable ``reason``.
-
-    ``func`` raises it for a bad input it recognises (an unreadable video,
-    no frames, ...); :func:`run_batch` records ``status="failed"``, the
-    ``reason`` and the message, and goes on with the next item. Any other
-    exception is recorded the same way with its class name as the reason.
-
-    Parameters
-    ----------
-    reason : str
-        Short code, e.g. ``"unreadable"``, ``"zero_frames"``, ``"no_person"``.
-    message : str
-        Human-readable explanation (names the file).
-
-    Examples
-    --------
-    >>> err = BatchItemError("zero_frames", "a.mp4: the video has no frames")
-    >>> err.reason, str(err)
-    ('zero_frames', 'a.mp4: the video has no frames')
-    """
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-    def __reduce__(self):  # keep both arguments across processes
-        return (BatchItemError, (self.reason, self.message))
-
-
-# --------------------------------------------------------------------------- atomic writes
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
-
-    The temporary name keeps the suffix of ``path`` (writers that choose the
-    format from the extension, such as ``cv2.VideoWriter``, still work). If
-    the block raises, the temporary file is removed and ``path`` is left
-    untouched.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> with atomic_path(d / "out.txt") as tmp:
-    ...     _ = tmp.write_text("hello")
-    >>> (d / "out.txt").read_text()
-    'hello'
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    prefix, suffix = _temp_affixes(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        os.replace(tmp_path, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp_path.unlink()
-        raise
-
-
-def _temp_affixes(path: Path) -> tuple[str, str]:
-    """Prefix and suffix of :func:`atomic_path`'s temporary files for ``path``."""
-    return f".{path.stem}.", f".tmp{path.suffix}"
-
-
-def remove_stale_temps(path: str | os.PathLike) -> int:
-    """Delete temporary files of :func:`atomic_path` for ``path`` left by a killed process.
-
-    Returns how many were removed. Call it only when no other process is writing ``path``.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / ".out.x1y2.tmp.csv").write_text("half")
-    >>> remove_stale_temps(d / "out.csv"), sorted(p.name for p in d.iterdir())
-    (1, [])
-    """
-    path = Path(path)
-    prefix, suffix = _temp_affixes(path)
-    n = 0
-    for stale in path.parent.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"):
-        with contextlib.suppress(FileNotFoundError):
-            stale.unlink()
-            n += 1
-    return n
-
-
-@contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs: Any) -> Iterator[IO]:
-    """Open a temporary file next to ``path``; rename it onto ``path`` on success.
-
-    Readers never see a half-written file: either the old content or the
-    new one. ``mode`` is ``"w"`` (text, UTF-8 unless ``encoding=`` is given)
-    or ``"wb"``.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
-    >>> with atomic_write(p) as f:
-    ...     _ = f.write("x,y\\n1,2\\n")
-    >>> p.read_text().splitlines()
-    ['x,y', '1,2']
-    """
-    if mode not in ("w", "wb", "wt"):
-        raise ValueError(f"atomic_write mode must be 'w', 'wt' or 'wb', got {mode!r}")
-    if "b" not in mode:
-        open_kwargs.setdefault("encoding", "utf-8")
-        open_kwargs.setdefault("newline", "")
-    with atomic_path(path) as tmp, open(tmp, mode, **open_kwargs) as fh:
-        yield fh
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 # --------------------------------------------------------------------------- manifest
@@ -310,7 +187,7 @@ def run_batch(
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from skelbehave._runner import run_batch
+    >>> from skelbehave._util.parallel import run_batch
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> def work(item):
     ...     pathlib.Path(item["output"]).write_text(str(item["n"] ** 2))

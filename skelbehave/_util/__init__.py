@@ -1,0 +1,1 @@
+"""Internal utilities: files (fs), threads and parallel runs (parallel)."""

@@ -1,0 +1,183 @@
+"""Files: the one atomic write and its temporary-file clean-up, file hashing, input expansion.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> p = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+>>> with atomic_write(p) as fh:
+...     _ = fh.write("done")
+>>> p.read_text()
+'done'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import PoseDataError
+
+__all__ = [
+    "POSE_SUFFIXES",
+    "atomic_path",
+    "atomic_write",
+    "expand_inputs",
+    "file_sha256",
+    "remove_stale_temps",
+]
+
+#: Suffixes of the pose files a folder is searched for.
+POSE_SUFFIXES = (".csv", ".skeleton")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
+
+    The temporary name keeps the suffix of ``path`` (writers that choose the
+    format from the extension, such as ``cv2.VideoWriter``, still work). If
+    the block raises, the temporary file is removed and ``path`` is left
+    untouched.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> with atomic_path(d / "out.txt") as tmp:
+    ...     _ = tmp.write_text("hello")
+    >>> (d / "out.txt").read_text()
+    'hello'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    prefix, suffix = _temp_affixes(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        raise
+
+
+def _temp_affixes(path: Path) -> tuple[str, str]:
+    """Prefix and suffix of :func:`atomic_path`'s temporary files for ``path``."""
+    return f".{path.stem}.", f".tmp{path.suffix}"
+
+
+def remove_stale_temps(path: str | os.PathLike) -> int:
+    """Delete temporary files of :func:`atomic_path` for ``path`` left by a killed process.
+
+    Returns how many were removed. Call it only when no other process is writing ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / ".out.x1y2.tmp.csv").write_text("half")
+    >>> remove_stale_temps(d / "out.csv"), sorted(p.name for p in d.iterdir())
+    (1, [])
+    """
+    path = Path(path)
+    prefix, suffix = _temp_affixes(path)
+    n = 0
+    for stale in path.parent.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+            n += 1
+    return n
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs: Any) -> Iterator[IO]:
+    """Open a temporary file next to ``path``; rename it onto ``path`` on success.
+
+    Readers never see a half-written file: either the old content or the
+    new one. ``mode`` is ``"w"`` (text, UTF-8 unless ``encoding=`` is given)
+    or ``"wb"``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
+    >>> with atomic_write(p) as f:
+    ...     _ = f.write("x,y\\n1,2\\n")
+    >>> p.read_text().splitlines()
+    ['x,y', '1,2']
+    """
+    if mode not in ("w", "wb", "wt"):
+        raise ValueError(f"atomic_write mode must be 'w', 'wt' or 'wb', got {mode!r}")
+    if "b" not in mode:
+        open_kwargs.setdefault("encoding", "utf-8")
+        open_kwargs.setdefault("newline", "")
+    with atomic_path(path) as tmp, open(tmp, mode, **open_kwargs) as fh:
+        yield fh
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file's bytes, read in chunks (flat memory).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "a.txt")
+    >>> _ = open(p, "w").write("abc")
+    >>> file_sha256(p)[:12]
+    'ba7816bf8f01'
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def expand_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
+    """Pose files from paths, directories (their ``*.csv`` / ``*.skeleton`` files) and glob patterns.
+
+    Order is kept (directories and patterns sorted), duplicates dropped. A
+    path that matches nothing raises :class:`~skelbehave.errors.PoseDataError`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> for n in ("b.csv", "a.csv", "notes.txt"):
+    ...     _ = (d / n).write_text("x")
+    >>> [p.name for p in expand_inputs([d])]
+    ['a.csv', 'b.csv']
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    out: list[Path] = []
+    seen: set[Path] = set()
+    for item in inputs:
+        s = os.fspath(item)
+        p = Path(s)
+        if p.is_dir():
+            found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in POSE_SUFFIXES)
+        elif p.exists():
+            found = [p]
+        elif glob.has_magic(s):
+            found = sorted(Path(q) for q in glob.glob(s) if Path(q).is_file())
+        else:
+            found = []
+        if not found:
+            raise PoseDataError("no pose file found here (not a file, folder or matching pattern)", path=s)
+        for q in found:
+            key = q.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(q)
+    return out

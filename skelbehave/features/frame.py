@@ -1,0 +1,386 @@
+"""Per-frame features of recordings with one or several individuals, and window statistics.
+
+- :func:`split_individuals`, :func:`as_recordings` - recordings as lists of
+  :class:`~skelbehave.PoseSequence`, one per individual.
+- :class:`FrameFeatures` - a fast per-frame descriptor (body-frame joint
+  positions, velocities and, with several individuals, their relative
+  positions, distance and facing).
+- :func:`window_statistics` - window descriptors (mean, standard deviation,
+  temporal pyramid, centre value) from per-frame features.
+- :func:`context_features` - temporal context of per-frame probabilities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import PoseDataError
+from ..layouts import JointLayout
+from ..poses import PoseSequence
+from ..temporal.windows import Windows
+
+__all__ = ["FrameFeatures", "as_recordings", "context_features", "split_individuals", "window_statistics"]
+
+
+def split_individuals(seq: PoseSequence) -> list[PoseSequence]:
+    """Split a sequence that holds several animals side by side into one sequence per animal.
+
+    A layout holds several animals when it has two or more joint groups
+    ``g`` whose joints are all named ``g_<part>`` with the same parts in the
+    same order (the convention of the multi-animal data set loaders, e.g.
+    ``individual1_top ... individual2_tail-e``). Any other sequence is
+    returned unchanged, as a one-item list.
+
+    Examples
+    --------
+    >>> lay = JointLayout("pair", ("a_nose", "a_tail", "b_nose", "b_tail"),
+    ...                   groups={"a": ("a_nose", "a_tail"), "b": ("b_nose", "b_tail")})
+    >>> parts = split_individuals(PoseSequence(np.zeros((3, 4, 2)), lay))
+    >>> [p.layout.joints for p in parts], [p.meta["person"] for p in parts]
+    ([('nose', 'tail'), ('nose', 'tail')], ['a', 'b'])
+    """
+    groups = seq.layout.groups
+    if len(groups) < 2:
+        return [seq]
+    parts = None
+    for g, joints in groups.items():
+        pre = f"{g}_"
+        if not all(j.startswith(pre) for j in joints):
+            return [seq]
+        names = [j[len(pre) :] for j in joints]
+        if parts is None:
+            parts = names
+        elif names != parts:
+            return [seq]
+    lay = JointLayout.from_names(parts, name=f"{seq.layout.name}_animal")
+    out = []
+    for g, joints in groups.items():
+        idx = seq.layout.indices(joints)
+        conf = None if seq.confidence is None else seq.confidence[:, idx]
+        meta = dict(seq.meta, person=g)
+        out.append(PoseSequence(seq.position[:, idx], lay, fps=seq.fps, confidence=conf, meta=meta))
+    return out
+
+
+def _as_recording(item, layout=None, fps=None) -> list[PoseSequence]:
+    """One recording: a PoseSequence, a list of them (one per individual) or an array."""
+    if isinstance(item, PoseSequence):
+        return split_individuals(item)
+    if isinstance(item, np.ndarray):
+        if item.ndim == 4:  # (individuals, T, J, C)
+            if layout is None:
+                raise PoseDataError("plain arrays need layout=...")
+            return [PoseSequence(a, layout, fps=fps) for a in item]
+        if layout is None:
+            raise PoseDataError("plain arrays need layout=...")
+        return [PoseSequence(item, layout, fps=fps)]
+    seqs = list(item)
+    out = []
+    for s in seqs:
+        if isinstance(s, PoseSequence):
+            out.append(s)
+        else:
+            if layout is None:
+                raise PoseDataError("plain arrays need layout=...")
+            out.append(PoseSequence(s, layout, fps=fps))
+    if not out:
+        raise PoseDataError("a recording needs at least one pose sequence")
+    T = out[0].n_frames
+    for s in out[1:]:
+        if s.n_frames != T:
+            raise PoseDataError(
+                f"the individuals of one recording must have the same number of frames; "
+                f"found {T} and {s.n_frames}",
+                path=s.meta.get("source"),
+            )
+    return out
+
+
+def as_recordings(X, layout=None, fps=None) -> list[list[PoseSequence]]:
+    """Normalise input to a list of recordings, each a list of PoseSequence (one per individual).
+
+    A single PoseSequence or array is one recording; a list whose items are
+    PoseSequences or arrays is a list of one-individual recordings, unless
+    the items are themselves lists (several individuals per recording).
+
+    Examples
+    --------
+    >>> recs = as_recordings([np.zeros((5, 20, 3))], layout="kinect_v1")
+    >>> len(recs), len(recs[0]), recs[0][0].n_frames
+    (1, 1, 5)
+    """
+    if isinstance(X, PoseSequence) or (isinstance(X, np.ndarray) and X.ndim in (3, 4)):
+        return [_as_recording(X, layout, fps)]
+    return [_as_recording(item, layout, fps) for item in X]
+
+
+def _nanmean(a: np.ndarray, axis) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n = np.sum(~np.isnan(a), axis=axis)
+        s = np.nansum(a, axis=axis)
+        return np.where(n > 0, s / np.maximum(n, 1), np.nan)
+
+
+def _central_diff(x: np.ndarray, step: int) -> np.ndarray:
+    """(x[t+step] - x[t-step]) / (2 step), edges clipped (one-sided)."""
+    T = len(x)
+    if T < 2:
+        return np.zeros_like(x)
+    idx = np.arange(T)
+    hi = np.minimum(idx + step, T - 1)
+    lo = np.maximum(idx - step, 0)
+    return (x[hi] - x[lo]) / np.maximum(hi - lo, 1).reshape((-1,) + (1,) * (x.ndim - 1))
+
+
+class FrameFeatures:
+    """Per-frame descriptors of one recording with one or several individuals.
+
+    For each individual: joint positions relative to its root, divided by the
+    recording's body size (median root-to-joint distance, or the layout's
+    ``size`` joints), and for 2-D data rotated into the body frame (heading
+    from the root to the first keypoint); joint velocities in that frame;
+    root velocity and speed; heading change; fraction of missing joints.
+    For every ordered pair of individuals: the other's joints relative to
+    this one's root in this one's body frame, root distance and its rate of
+    change, bearing (cos, sin) and relative heading, and the smallest
+    joint-to-joint distance. Missing joints stay NaN.
+
+    Parameters
+    ----------
+    velocity_step : int
+        Half-width in frames of the central difference for velocities.
+    rotate : {"auto", True, False}
+        Rotate into the body frame; ``"auto"`` rotates 2-D data only.
+    acceleration : bool
+        Also joint accelerations in the body frame (central difference of
+        the velocities) and their magnitudes.
+    joint_speed : bool
+        Also the speed (velocity magnitude) of every joint.
+
+    Examples
+    --------
+    >>> rec = [PoseSequence(np.random.rand(50, 5, 2), JointLayout.from_names("abcde")) for _ in range(2)]
+    >>> F, names = FrameFeatures().transform_recording(rec)
+    >>> F.shape == (50, len(names))
+    True
+    """
+
+    def __init__(
+        self,
+        velocity_step: int = 2,
+        rotate: bool | str = "auto",
+        acceleration: bool = False,
+        joint_speed: bool = False,
+    ) -> None:
+        self.velocity_step = velocity_step
+        self.rotate = rotate
+        self.acceleration = acceleration
+        self.joint_speed = joint_speed
+
+    @staticmethod
+    def _scale(pos: np.ndarray, layout: JointLayout, root: np.ndarray) -> float:
+        with np.errstate(invalid="ignore"):
+            if layout.size is not None:
+                a = _nanmean(pos[:, layout.indices(layout.size[0])], axis=1)
+                b = _nanmean(pos[:, layout.indices(layout.size[1])], axis=1)
+                d = np.linalg.norm(a - b, axis=-1)
+            else:
+                d = _nanmean(np.linalg.norm(pos - root[:, None], axis=-1), axis=1)
+            d = d[np.isfinite(d) & (d > 0)]
+        return float(np.median(d)) if len(d) else 1.0
+
+    def transform_recording(self, recording) -> tuple[np.ndarray, list[str]]:
+        """Features ``(T, d)`` float32 and their names for one recording."""
+        seqs = _as_recording(recording)
+        J, C = seqs[0].n_joints, seqs[0].n_dims
+        rot = (C == 2) if self.rotate == "auto" else bool(self.rotate)
+        step = int(self.velocity_step)
+        roots, heads, normed = [], [], []
+        scales = []
+        for s in seqs:
+            if s.layout.n_joints != J or s.n_dims != C:
+                raise PoseDataError(
+                    "all individuals of a recording need the same layout", path=s.meta.get("source")
+                )
+            pos = s.position
+            root = _nanmean(pos[:, s.layout.root_indices], axis=1)  # (T, C)
+            roots.append(root)
+            scales.append(self._scale(pos, s.layout, root))
+        scale = float(np.nanmean(scales)) if scales else 1.0
+        for s, root in zip(seqs, roots, strict=True):
+            pos = s.position
+            if rot:
+                if C == 2 and s.layout.facing is not None:
+                    left = _nanmean(pos[:, s.layout.indices(s.layout.facing[0])], axis=1)
+                    right = _nanmean(pos[:, s.layout.indices(s.layout.facing[1])], axis=1)
+                    lr = right - left
+                    head = np.stack([-lr[:, 1], lr[:, 0]], axis=1)
+                else:
+                    rest = _nanmean(pos[:, 1:, :2], axis=1) if J > 1 else root[:, :2]
+                    head = pos[:, 0, :2] - rest
+                ang = np.arctan2(head[:, 1], head[:, 0])
+                # fill missing headings with the last known one, so body-frame features survive gaps
+                ok = np.isfinite(ang)
+                if ok.any():
+                    idx = np.where(ok, np.arange(len(ang)), 0)
+                    np.maximum.accumulate(idx, out=idx)
+                    first = np.flatnonzero(ok)[0]
+                    ang = np.where(np.arange(len(ang)) < first, ang[first], ang[idx])
+            else:
+                ang = np.zeros(len(pos))
+            heads.append(ang)
+            normed.append((pos - root[:, None, :]) / scale)
+        cols: list[np.ndarray] = []
+        names: list[str] = []
+
+        def add(block: np.ndarray, label: str) -> None:
+            block = block.reshape(len(block), -1)
+            cols.append(block)
+            names.extend(f"{label}{k}" for k in range(block.shape[1]))
+
+        def body(vec: np.ndarray, ang: np.ndarray) -> np.ndarray:
+            """Rotate (T, ..., C) vectors by -ang into the body frame (x, y only)."""
+            if not rot:
+                return vec
+            c, s_ = np.cos(ang), np.sin(ang)
+            shape = (len(ang),) + (1,) * (vec.ndim - 2)
+            c, s_ = c.reshape(shape), s_.reshape(shape)
+            x, y = vec[..., 0], vec[..., 1]
+            out = vec.copy()
+            out[..., 0] = c * x + s_ * y
+            out[..., 1] = -s_ * x + c * y
+            return out
+
+        for i, (s, root, ang, rel) in enumerate(zip(seqs, roots, heads, normed, strict=True)):
+            p = f"i{i}:"
+            relb = body(rel, ang)
+            add(relb, p + "pos")
+            vel = _central_diff(relb, step)
+            add(vel, p + "vel")
+            if self.joint_speed:
+                add(np.linalg.norm(vel, axis=-1), p + "jspeed")
+            if self.acceleration:
+                acc = _central_diff(vel, step)
+                add(acc, p + "acc")
+                add(np.linalg.norm(acc, axis=-1), p + "jacc")
+            rv = body(_central_diff(root, step) / scale, ang)
+            add(rv, p + "rootvel")
+            add(np.linalg.norm(rv, axis=-1), p + "speed")
+            if rot:
+                dang = np.angle(np.exp(1j * _central_diff(np.unwrap(np.nan_to_num(ang)), step)))
+                add(dang, p + "turn")
+            add(s.missing.mean(axis=1), p + "missing")
+        for i in range(len(seqs)):
+            for j in range(len(seqs)):
+                if i == j:
+                    continue
+                p = f"i{i}>i{j}:"
+                other = (seqs[j].position - roots[i][:, None, :]) / scale
+                add(body(other, heads[i]), p + "pos")
+                d = roots[j] - roots[i]
+                dist = np.linalg.norm(d, axis=-1) / scale
+                if i < j:
+                    add(dist, p + "dist")
+                    add(_central_diff(dist, step), p + "ddist")
+                    pa = seqs[i].position[:, :, None, :]
+                    pb = seqs[j].position[:, None, :, :]
+                    dd = np.linalg.norm(pa - pb, axis=-1).reshape(len(dist), -1) / scale
+                    with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as sup:
+                        sup.filter(RuntimeWarning)
+                        add(np.nanmin(np.where(np.isnan(dd), np.inf, dd), axis=1), p + "mindist")
+                db = body(d[:, None, :], heads[i])[:, 0, :]
+                bearing = np.arctan2(db[:, 1], db[:, 0])
+                add(np.stack([np.cos(bearing), np.sin(bearing)], axis=1), p + "bearing")
+                if rot:
+                    rh = heads[j] - heads[i]
+                    add(np.stack([np.cos(rh), np.sin(rh)], axis=1), p + "relhead")
+        F = np.concatenate(cols, axis=1).astype(np.float32)
+        F[~np.isfinite(F)] = np.nan
+        return F, names
+
+
+def window_statistics(
+    F: np.ndarray, w: Windows, pyramid: Sequence[int], extra: Sequence[int] = ()
+) -> np.ndarray:
+    """Window descriptors: mean, std, pyramid part means and centre value of each feature.
+
+    ``extra``: further window lengths around the same centres, each adding
+    its mean and standard deviation.
+    """
+    N, d = F.shape
+    valid = np.isfinite(F)
+    F0 = np.where(valid, F, 0.0).astype(np.float64)
+    S = np.zeros((N + 1, d))
+    np.cumsum(F0, axis=0, out=S[1:])
+    Q = np.zeros((N + 1, d))
+    np.cumsum(F0 * F0, axis=0, out=Q[1:])
+    Nn = np.zeros((N + 1, d), dtype=np.int64)
+    np.cumsum(valid, axis=0, out=Nn[1:])
+    del F0
+    a, b = w.global_start, w.global_stop
+
+    def mean(lo, hi):
+        n = Nn[hi] - Nn[lo]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(n > 0, (S[hi] - S[lo]) / np.maximum(n, 1), np.nan), n
+
+    m, n = mean(a, b)
+    with np.errstate(invalid="ignore"):
+        var = np.where(n > 0, (Q[b] - Q[a]) / np.maximum(n, 1) - m * m, np.nan)
+    parts = [m.astype(np.float32), np.sqrt(np.clip(var, 0, None)).astype(np.float32)]
+    del var
+    span = b - a
+    for P in pyramid:
+        for k in range(int(P)):
+            lo = a + (span * k) // P
+            hi = np.maximum(a + (span * (k + 1)) // P, lo + 1)
+            hi = np.minimum(hi, b)
+            lo = np.minimum(lo, hi - 1)
+            pm, _ = mean(lo, hi)
+            parts.append((pm - m).astype(np.float32))
+    parts.append(F[w.global_center].astype(np.float32))
+    if len(extra):
+        seq_len = np.diff(w.offsets)[w.seq]
+        base = w.offsets[w.seq]
+        for L in extra:
+            L = int(L)
+            lo = base + np.clip(w.center - L // 2, 0, None)
+            hi = base + np.minimum(w.center - L // 2 + L, seq_len)
+            me, ne = mean(lo, hi)
+            with np.errstate(invalid="ignore"):
+                ve = np.where(ne > 0, (Q[hi] - Q[lo]) / np.maximum(ne, 1) - me * me, np.nan)
+            parts += [me.astype(np.float32), np.sqrt(np.clip(ve, 0, None)).astype(np.float32)]
+    return np.concatenate(parts, axis=1)
+
+
+def context_features(P: np.ndarray, lengths: np.ndarray, scales: Sequence[int]) -> np.ndarray:
+    """Temporal context of per-frame probabilities ``P`` (concatenated sequences).
+
+    Per frame: ``P`` itself; for each scale ``s`` the mean of ``P`` over the
+    centred ``s`` frames, over the ``s`` frames before and the ``s`` frames
+    after (clipped at the sequence ends; an empty side repeats the frame).
+    """
+    N, K = P.shape
+    lengths = np.asarray(lengths, dtype=np.int64)
+    offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    seq = np.repeat(np.arange(len(lengths)), lengths)
+    lo_seq, hi_seq = offsets[seq], offsets[seq + 1]
+    t = np.arange(N)
+    C = np.zeros((N + 1, K))
+    np.cumsum(P, axis=0, out=C[1:])
+
+    def mean(a, b):
+        a = np.clip(a, lo_seq, hi_seq)
+        b = np.clip(b, lo_seq, hi_seq)
+        n = (b - a)[:, None]
+        return np.where(n > 0, (C[b] - C[a]) / np.maximum(n, 1), P)
+
+    parts = [P]
+    for sc in scales:
+        h = int(sc) // 2
+        parts.append(mean(t - h, t + h + 1))
+        parts.append(mean(t - int(sc), t))
+        parts.append(mean(t + 1, t + 1 + int(sc)))
+    return np.concatenate(parts, axis=1).astype(np.float32)

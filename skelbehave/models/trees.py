@@ -1,0 +1,202 @@
+"""Fitted tree ensembles as flat arrays: saved and loaded without pickle, predicted by a numba kernel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["FlatTrees"]
+
+
+def _trees_predict_raw(
+    X, feature, threshold, missing_left, left, right, is_leaf, value, roots, tree_col, n_out
+):
+    """Sum over trees of leaf values per sample (numba kernel, compiled on first use)."""
+    n = X.shape[0]
+    n_val = value.shape[1]
+    out = np.zeros((n, n_out))
+    for i in range(n):
+        for t in range(roots.shape[0]):
+            node = roots[t]
+            while not is_leaf[node]:
+                v = X[i, feature[node]]
+                if np.isnan(v):
+                    node = left[node] if missing_left[node] else right[node]
+                elif v <= threshold[node]:
+                    node = left[node]
+                else:
+                    node = right[node]
+            c = tree_col[t]
+            for k in range(n_val):
+                out[i, c + k] += value[node, k]
+    return out
+
+
+_KERNELS: dict[str, Any] = {}
+
+
+def _trees_kernel():
+    if "trees" not in _KERNELS:
+        import numba
+
+        _KERNELS["trees"] = numba.njit(cache=True, nogil=True)(_trees_predict_raw)
+    return _KERNELS["trees"]
+
+
+class FlatTrees:
+    """A fitted tree ensemble as flat arrays, saved and loaded without pickle.
+
+    Made from a ``HistGradientBoostingClassifier`` (``kind="boosted"``) or an
+    ``ExtraTreesClassifier`` / ``RandomForestClassifier`` (``kind="forest"``)
+    with :meth:`from_sklearn`; predicts like the estimator it came from
+    (numeric features, NaN routed as learnt).
+
+    Examples
+    --------
+    >>> from sklearn.ensemble import ExtraTreesClassifier
+    >>> X = np.random.default_rng(0).normal(size=(60, 3)); y = (X[:, 0] > 0).astype(int)
+    >>> et = ExtraTreesClassifier(n_estimators=5, random_state=0).fit(X, y)
+    >>> bool(np.allclose(FlatTrees.from_sklearn(et).predict_proba(X), et.predict_proba(X)))
+    True
+    """
+
+    _ARRAYS = (
+        "feature",
+        "threshold",
+        "missing_left",
+        "left",
+        "right",
+        "is_leaf",
+        "value",
+        "roots",
+        "tree_col",
+    )
+
+    def __init__(self, kind: str, arrays: dict[str, np.ndarray], classes, n_features_in: int) -> None:
+        self.kind = kind
+        self.arrays = arrays
+        self.classes_ = np.asarray(classes)
+        self.n_features_in_ = int(n_features_in)
+
+    @classmethod
+    def from_sklearn(cls, est) -> FlatTrees:
+        """Flatten a fitted HistGradientBoosting, ExtraTrees or RandomForest classifier."""
+        name = type(est).__name__
+        parts: dict[str, list] = {k: [] for k in cls._ARRAYS}
+        base = 0
+        if name == "HistGradientBoostingClassifier":
+            if getattr(est, "is_categorical_", None) is not None and np.any(est.is_categorical_):
+                raise TypeError("categorical features cannot be saved")
+            kind = "boosted"
+            k = int(est.n_trees_per_iteration_)
+            trees = [(pred.nodes, t % k) for it in est._predictors for t, pred in enumerate(it)]
+            for nd, col in trees:
+                parts["roots"].append(base)
+                parts["tree_col"].append(col)
+                parts["feature"].append(nd["feature_idx"])
+                parts["threshold"].append(nd["num_threshold"])
+                parts["missing_left"].append(nd["missing_go_to_left"])
+                parts["left"].append(nd["left"].astype(np.int64) + base)
+                parts["right"].append(nd["right"].astype(np.int64) + base)
+                parts["is_leaf"].append(nd["is_leaf"])
+                parts["value"].append(nd["value"].reshape(-1, 1))
+                base += len(nd)
+            extra = {"baseline": np.asarray(est._baseline_prediction, dtype=np.float64).reshape(-1)}
+        elif name in ("ExtraTreesClassifier", "RandomForestClassifier"):
+            kind = "forest"
+            for tree in est.estimators_:
+                st = tree.tree_.__getstate__()
+                nd, val = st["nodes"], np.asarray(st["values"], dtype=np.float64)[:, 0, :]
+                leaf = nd["left_child"] < 0
+                val = val / np.where(val.sum(1, keepdims=True) > 0, val.sum(1, keepdims=True), 1.0)
+                parts["roots"].append(base)
+                parts["tree_col"].append(0)
+                parts["feature"].append(np.where(leaf, 0, nd["feature"]))
+                parts["threshold"].append(nd["threshold"])
+                parts["missing_left"].append(nd["missing_go_to_left"])
+                parts["left"].append(np.where(leaf, 0, nd["left_child"] + base))
+                parts["right"].append(np.where(leaf, 0, nd["right_child"] + base))
+                parts["is_leaf"].append(leaf)
+                parts["value"].append(val)
+                base += len(nd)
+            extra = {}
+        else:
+            raise TypeError(
+                f"cannot flatten a {name}; supported: HistGradientBoosting, ExtraTrees, RandomForest"
+            )
+        dtypes = {"feature": np.int64, "threshold": np.float64, "missing_left": np.bool_, "left": np.int64,
+                  "right": np.int64, "is_leaf": np.bool_, "value": np.float64}  # fmt: skip
+        arrays = {k: np.concatenate(parts[k]).astype(t) for k, t in dtypes.items()}
+        arrays["roots"] = np.asarray(parts["roots"], dtype=np.int64)
+        arrays["tree_col"] = np.asarray(parts["tree_col"], dtype=np.int64)
+        arrays.update(extra)
+        return cls(kind, arrays, est.classes_, est.n_features_in_)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities, as the source estimator computes them."""
+        a = self.arrays
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        tree = [a[n] for n in ("feature", "threshold", "missing_left", "left", "right", "is_leaf", "value")]
+        if self.kind == "forest":
+            raw = _trees_kernel()(X, *tree, a["roots"], a["tree_col"], a["value"].shape[1])
+            return raw / len(a["roots"])
+        k = len(a["baseline"])
+        raw = _trees_kernel()(X, *tree, a["roots"], a["tree_col"], k)
+        raw += a["baseline"]
+        if k == 1:
+            p1 = 1.0 / (1.0 + np.exp(-raw[:, 0]))
+            return np.stack([1 - p1, p1], axis=1)
+        raw -= raw.max(axis=1, keepdims=True)
+        e = np.exp(raw)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Most probable class."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """JSON-able parameters and arrays."""
+        params = {"kind": self.kind, "classes": self.classes_.tolist(), "n_features_in": self.n_features_in_}
+        return params, dict(self.arrays)
+
+    @classmethod
+    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> FlatTrees:
+        """Rebuild from :meth:`get_state` output, checking that every tree walk ends."""
+        kind = params["kind"]
+        need = cls._ARRAYS + (("baseline",) if kind == "boosted" else ())
+        missing = [k for k in need if k not in arrays]
+        if kind not in ("boosted", "forest") or missing:
+            raise ValueError(f"tree ensemble of kind {kind!r} lacks arrays {missing}")
+        a = {k: np.asarray(arrays[k]) for k in need}
+        n = len(a["feature"])
+        for k in ("threshold", "missing_left", "left", "right", "is_leaf", "value"):
+            if len(a[k]) != n:
+                raise ValueError(f"tree ensemble: array {k} has {len(a[k])} nodes, expected {n}")
+        if a["value"].ndim != 2 or len(a["tree_col"]) != len(a["roots"]):
+            raise ValueError("tree ensemble: malformed value or tree_col array")
+        inner = ~a["is_leaf"].astype(bool)
+        idx = np.arange(n)
+        nf = int(params["n_features_in"])
+        roots = a["roots"]
+        if len(roots) and (roots.min() < 0 or roots.max() >= n):
+            raise ValueError("tree ensemble: a root refers outside the node table")
+        # children after their parent and inside the table: every walk ends at a leaf
+        if (a["left"][inner] <= idx[inner]).any() or (a["right"][inner] <= idx[inner]).any():
+            raise ValueError("tree ensemble: child nodes must come after their parent")
+        if inner.any() and (max(a["left"][inner].max(), a["right"][inner].max()) >= n):
+            raise ValueError("tree ensemble: a node refers outside the node table")
+        if inner.any() and (a["feature"][inner].min() < 0 or a["feature"][inner].max() >= nf):
+            raise ValueError("tree ensemble: a split uses a feature outside the input")
+        n_out = len(a["baseline"]) if kind == "boosted" else a["value"].shape[1]
+        if len(a["tree_col"]) and (
+            a["tree_col"].min() < 0 or (a["tree_col"] + a["value"].shape[1]).max() > n_out
+        ):
+            raise ValueError("tree ensemble: tree output column out of range")
+        for k in ("feature", "left", "right", "roots", "tree_col"):
+            a[k] = a[k].astype(np.int64)
+        for k in ("is_leaf", "missing_left"):
+            a[k] = a[k].astype(np.bool_)
+        a["threshold"] = a["threshold"].astype(np.float64)
+        a["value"] = a["value"].astype(np.float64)
+        return cls(kind, a, np.asarray(params["classes"]), nf)

@@ -1,0 +1,17 @@
+"""Pipelines: clip labels (:class:`BehaviorModel`) and frame labels (:class:`FrameLevelModel`).
+
+Both are built from the same parts (features, encoding, heads) and saved in
+one file format; :func:`load` returns whatever a file holds.
+
+Examples
+--------
+>>> from skelbehave.pipeline import BehaviorModel, FrameLevelModel
+>>> BehaviorModel().classifier, FrameLevelModel().window
+('ridge', 31)
+"""
+
+from .clip import BehaviorModel, fit
+from .frame import FrameLevelModel
+from .persist import load
+
+__all__ = ["BehaviorModel", "FrameLevelModel", "fit", "load"]

@@ -1,0 +1,24 @@
+"""Time: windows over frames and segments of labelled frames.
+
+Examples
+--------
+>>> from skelbehave.temporal import sliding_windows
+>>> len(sliding_windows([10], length=5, stride=5))
+3
+"""
+
+from .segments import bout_table, median_smooth, min_bout_length, runs, segments
+from .windows import Windows, aggregate_windows, sliding_windows, to_frames, window_labels
+
+__all__ = [
+    "Windows",
+    "aggregate_windows",
+    "bout_table",
+    "median_smooth",
+    "min_bout_length",
+    "runs",
+    "segments",
+    "sliding_windows",
+    "to_frames",
+    "window_labels",
+]

@@ -1,0 +1,185 @@
+"""Post-processing of per-frame labels: runs, smoothing, bouts.
+
+- :func:`runs` - runs of equal labels.
+- :func:`median_smooth`, :func:`min_bout_length` - smoothing of frame
+  probabilities and labels.
+- :func:`segments`, :func:`bout_table` - bouts of one recording and a
+  summary per label.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["bout_table", "median_smooth", "min_bout_length", "runs", "segments"]
+
+
+def runs(labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of equal labels: ``(starts, stops, values)``, ``stop`` exclusive.
+
+    Examples
+    --------
+    >>> s, e, v = runs([0, 0, 1, 1, 1, 0])
+    >>> s.tolist(), e.tolist(), v.tolist()
+    ([0, 2, 5], [2, 5, 6], [0, 1, 0])
+    """
+    y = np.asarray(labels)
+    if len(y) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, y[:0]
+    change = np.flatnonzero(y[1:] != y[:-1]) + 1
+    starts = np.r_[0, change].astype(np.int64)
+    stops = np.r_[change, len(y)].astype(np.int64)
+    return starts, stops, y[starts]
+
+
+def median_smooth(proba: np.ndarray, size: int) -> np.ndarray:
+    """Median filter of per-frame class probabilities along time.
+
+    Each class's probability track is median-filtered with a window of
+    ``size`` frames (edges reflected), then rows are renormalised; the
+    label is the argmax afterwards. ``size <= 1`` returns a copy.
+
+    Examples
+    --------
+    >>> p = np.array([[1, 0], [1, 0], [0, 1], [1, 0], [1, 0.]])
+    >>> median_smooth(p, 3).argmax(1).tolist()
+    [0, 0, 0, 0, 0]
+    """
+    from scipy.ndimage import median_filter
+
+    proba = np.asarray(proba, dtype=np.float64)
+    if size <= 1 or len(proba) == 0:
+        return proba.copy()
+    out = median_filter(proba, size=(int(size), 1), mode="nearest")
+    s = out.sum(axis=1, keepdims=True)
+    return np.where(s > 0, out / np.where(s > 0, s, 1.0), proba)
+
+
+def min_bout_length(labels: np.ndarray, min_length: int, proba: np.ndarray | None = None) -> np.ndarray:
+    """Remove bouts shorter than ``min_length`` frames by merging them into a neighbour.
+
+    Short bouts are dissolved shortest first; a dissolved bout takes the label
+    of the neighbour with the higher mean probability over the bout (when
+    ``proba`` is given, else the longer neighbour). Bouts at least
+    ``min_length`` long are never changed, except when a whole sequence is
+    shorter than ``min_length``.
+
+    Examples
+    --------
+    >>> min_bout_length(np.array([0, 0, 0, 1, 0, 0, 2, 2, 2]), 2).tolist()
+    [0, 0, 0, 0, 0, 0, 2, 2, 2]
+    """
+    y = np.asarray(labels).copy()
+    if min_length <= 1 or len(y) == 0:
+        return y
+    while True:
+        s, e, v = runs(y)
+        if len(s) <= 1:
+            return y
+        lens = e - s
+        short = np.flatnonzero(lens < min_length)
+        if len(short) == 0:
+            return y
+        i = int(short[np.argmin(lens[short])])
+        cands = [j for j in (i - 1, i + 1) if 0 <= j < len(s)]
+        if proba is not None:
+            score = [proba[s[i] : e[i], int(v[j])].mean() for j in cands]
+        else:
+            score = [lens[j] for j in cands]
+        j = cands[int(np.argmax(score))]
+        y[s[i] : e[i]] = v[j]
+
+
+def segments(labels, proba: np.ndarray | None = None, fps: float | None = None, classes=None) -> pd.DataFrame:
+    """Bouts of one label as a table: start, end (exclusive), label, score.
+
+    Parameters
+    ----------
+    labels : array-like (T,)
+        Per-frame labels (class indices when ``classes`` is given).
+    proba : ndarray (T, n_classes), optional
+        Per-frame class probabilities; ``score`` is the mean probability of
+        the bout's class over the bout (NaN without it).
+    fps : float, optional
+        Adds ``start_time``, ``end_time`` and ``duration`` in seconds.
+    classes : sequence, optional
+        Names of class indices.
+
+    Examples
+    --------
+    >>> seg = segments([0, 0, 1, 1, 1, 0], fps=2.0)
+    >>> seg["end"].tolist(), seg["label"].tolist(), seg["duration"].tolist()
+    ([2, 5, 6], [0, 1, 0], [1.0, 1.5, 0.5])
+    """
+    y = np.asarray(labels)
+    s, e, v = runs(y)
+    if proba is not None:
+        cs = np.vstack([np.zeros((1, proba.shape[1])), np.cumsum(proba, axis=0)])
+        idx = v.astype(np.int64) if np.issubdtype(v.dtype, np.integer) else None
+        if idx is None and classes is not None:
+            lookup = {c: k for k, c in enumerate(classes)}
+            idx = np.array([lookup[x] for x in v], dtype=np.int64)
+        score = (cs[e, idx] - cs[s, idx]) / (e - s) if idx is not None else np.full(len(s), np.nan)
+    else:
+        score = np.full(len(s), np.nan)
+    names = np.asarray(classes, dtype=object)[v.astype(np.int64)] if classes is not None else v
+    df = pd.DataFrame({"start": s, "end": e, "label": names, "score": score})
+    if fps is not None:
+        df["start_time"] = s / fps
+        df["end_time"] = e / fps
+        df["duration"] = (e - s) / fps
+    return df
+
+
+def bout_table(labels, fps: float | None = None, classes=None) -> pd.DataFrame:
+    """Time spent and number of bouts per behaviour.
+
+    Parameters
+    ----------
+    labels : array-like, or list of array-like (pooled)
+        Per-frame labels.
+    fps : float, optional
+        Adds ``seconds`` and ``mean_bout_s``.
+    classes : sequence, optional
+        Names of class indices; also fixes the row order (absent classes get 0).
+
+    Examples
+    --------
+    >>> tab = bout_table([0, 0, 1, 1, 1, 0], fps=1.0)
+    >>> tab["bouts"].tolist(), tab["seconds"].tolist(), tab["mean_bout_s"].tolist()
+    ([2, 1], [3.0, 3.0], [1.5, 3.0])
+    """
+    seqs = labels if (isinstance(labels, list) and len(labels) and np.ndim(labels[0]) == 1) else [labels]
+    frames: dict[Any, int] = {}
+    bouts: dict[Any, int] = {}
+    total = 0
+    for lab in seqs:
+        y = np.asarray(lab)
+        if classes is not None and np.issubdtype(y.dtype, np.integer):
+            y = np.asarray(classes, dtype=object)[y]
+        _, _, v = runs(y)
+        total += len(y)
+        for c, n in zip(*np.unique(y, return_counts=True), strict=True):
+            c = c.item() if hasattr(c, "item") else c
+            frames[c] = frames.get(c, 0) + int(n)
+        for c, n in zip(*np.unique(v, return_counts=True), strict=True):
+            c = c.item() if hasattr(c, "item") else c
+            bouts[c] = bouts.get(c, 0) + int(n)
+    order = list(classes) if classes is not None else sorted(frames, key=str)
+    df = pd.DataFrame(
+        {
+            "frames": [frames.get(c, 0) for c in order],
+            "fraction": [frames.get(c, 0) / total if total else 0.0 for c in order],
+            "bouts": [bouts.get(c, 0) for c in order],
+        },
+        index=pd.Index(order, name="label"),
+    )
+    df["mean_bout_frames"] = np.where(df["bouts"] > 0, df["frames"] / df["bouts"].clip(lower=1), 0.0)
+    if fps is not None:
+        df["seconds"] = df["frames"] / fps
+        df["mean_bout_s"] = df["mean_bout_frames"] / fps
+    return df
