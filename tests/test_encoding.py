@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from skelbehave.encoding import BoWEncoder, FisherEncoder, VLADEncoder, _kernels, _reference, make_encoder
-from skelbehave.features.descriptors import LocalDescriptors
+from skelbehave.features.descriptors import BlockInfo, LocalDescriptors
 
 
 def _ragged(rng, lengths, dims, names=None, nan_rows=()):
@@ -18,7 +18,8 @@ def _ragged(rng, lengths, dims, names=None, nan_rows=()):
         blocks[0][r] = np.nan
     fi = np.concatenate([np.arange(n) for n in lengths]) if N else np.zeros(0, int)
     names = names or [f"g{i}" for i in range(len(dims))]
-    return LocalDescriptors(blocks, off, fi, lengths, names)
+    infos = [BlockInfo(*n.split(":")) if ":" in n else BlockInfo("features", n) for n in names]
+    return LocalDescriptors(blocks, off, fi, lengths, infos)
 
 
 @pytest.fixture
@@ -95,7 +96,8 @@ def test_pyramid_makes_time_order_count(rng):
     # second sequence = first reversed in time: orderless VLAD identical, pyramid not
     b = np.cumsum(rng.normal(size=(40, 3)), axis=0)  # a trajectory, so halves differ
     fi = np.arange(40)
-    both = LocalDescriptors([np.vstack([b, b[::-1]])], [0, 40, 80], np.r_[fi, fi], [40, 40], ["g"])
+    info = [BlockInfo("features", "g")]
+    both = LocalDescriptors([np.vstack([b, b[::-1]])], [0, 40, 80], np.r_[fi, fi], [40, 40], info)
     train = _ragged(rng, [300], [3], names=["g"])
     train.blocks[0] *= 5
     flat = VLADEncoder(n_clusters=3, pyramid_levels=1, random_state=0).fit(train).transform(both)
@@ -123,21 +125,22 @@ def test_nan_rows_are_skipped(rng):
 
 
 def test_fusion_joins_parts_with_same_body_part(rng):
-    D = _ragged(rng, [30, 30], [3, 6, 9], names=["pos:arm", "disp:arm", "disp:leg"])
+    D = _ragged(rng, [30, 30], [3, 6, 9], names=["position:arm", "displacement:arm", "displacement:leg"])
     D.blocks[1] *= 100  # scale differences are removed by the unit-variance scaling
     enc = VLADEncoder(n_clusters=2, pyramid_levels=1, fuse=True, random_state=0).fit(D)
-    assert enc.group_names_ == ["pos+disp:arm", "disp:leg"]
+    assert enc.group_names_ == ["position+displacement:arm", "displacement:leg"]
     assert enc.group_dims_ == [9, 9]
     fused = enc._fused(D)
     tot = [np.sqrt(fused.blocks[0][:, :3].var(0).sum()), np.sqrt(fused.blocks[0][:, 3:].var(0).sum())]
     np.testing.assert_allclose(tot, 1.0, rtol=1e-6)
-    w = VLADEncoder(n_clusters=2, pyramid_levels=1, fuse=True, disp_weight=2.0, random_state=0).fit(D)
+    kw = {"displacement": 2.0}
+    w = VLADEncoder(n_clusters=2, pyramid_levels=1, fuse=True, kind_weights=kw, random_state=0).fit(D)
     assert np.sqrt(w._fused(D).blocks[0][:, 3:].var(0).sum()) == pytest.approx(2.0)
 
 
 @pytest.mark.parametrize("cls", [VLADEncoder, BoWEncoder, FisherEncoder])
 def test_state_round_trip_and_determinism(rng, cls):
-    D = _ragged(rng, [25, 31, 40], [4, 5], names=["pos:a", "disp:a"])
+    D = _ragged(rng, [25, 31, 40], [4, 5], names=["position:a", "displacement:a"])
     enc = cls(n_clusters=3, pyramid_levels=2, random_state=7).fit(D)
     again = cls(n_clusters=3, pyramid_levels=2, random_state=7).fit(D)
     np.testing.assert_array_equal(enc.transform(D), again.transform(D))
@@ -188,43 +191,39 @@ def test_errors(rng):
         VLADEncoder(n_clusters=50).fit(D)
     enc = VLADEncoder(n_clusters=2, random_state=0).fit(D)
     other = _ragged(rng, [10], [4])
-    with pytest.raises(ValueError, match="differ from the groups seen in fit"):
+    with pytest.raises(ValueError, match="differ from the blocks seen in fit"):
         enc.transform(other)
     with pytest.raises(ValueError, match="pyramid_levels"):
         VLADEncoder(pyramid_levels=0).fit(D)
 
 
-def test_delta_blocks_are_acceleration_within_each_sequence(rng):
-    D = _ragged(rng, [6, 4], [3], names=["disp:arm"])
-    enc = VLADEncoder(n_clusters=2, pyramid_levels=1, delta_step=1, random_state=0)
-    A = enc._with_deltas(D)
-    assert A.group_names == ["disp:arm", "acc:arm"]
-    b = D.blocks[0]
-    # interior row: central difference; first/last row of a sequence: one-sided, no leak across sequences
-    np.testing.assert_allclose(A.blocks[1][2], (b[3] - b[1]) / 2)
-    np.testing.assert_allclose(A.blocks[1][0], b[1] - b[0])
-    np.testing.assert_allclose(A.blocks[1][5], b[5] - b[4])
-    np.testing.assert_allclose(A.blocks[1][6], b[7] - b[6])
-    enc.fit(D)
-    assert enc.group_names_ == ["disp:arm", "acc:arm"]
-    fused = VLADEncoder(n_clusters=2, pyramid_levels=1, delta_step=1, fuse=True, random_state=0).fit(D)
-    assert fused.group_names_ == ["disp+acc:arm"] and fused.group_dims_ == [6]
+def test_encoder_does_no_feature_computation_and_fuses_acceleration_by_part(rng):
+    D = _ragged(rng, [6, 4], [3, 3], names=["displacement:arm", "acceleration:arm"])
+    enc = VLADEncoder(n_clusters=2, pyramid_levels=1, random_state=0).fit(D)
+    assert enc.group_names_ == ["displacement:arm", "acceleration:arm"]  # no block added
+    assert not hasattr(enc, "delta_step") and not hasattr(enc, "_with_deltas")
+    w = {"acceleration": 3.0}
+    fused = VLADEncoder(n_clusters=2, pyramid_levels=1, fuse=True, kind_weights=w, random_state=0).fit(D)
+    assert fused.group_names_ == ["displacement+acceleration:arm"] and fused.group_dims_ == [6]
+    assert np.sqrt(fused._fused(D).blocks[0][:, 3:].var(0).sum()) == pytest.approx(3.0)
     params, arrays = fused._get_state()
     back = VLADEncoder._from_state(params, arrays)
     np.testing.assert_array_equal(back.transform(D), fused.transform(D))
+    with pytest.raises(ValueError, match="kind_weights"):
+        VLADEncoder(n_clusters=2, fuse=True, kind_weights={"acceleration": -1}).fit(D)
 
 
 @pytest.mark.parametrize(
     "flags", [(True, True, True), (False, False, False), (True, False, True), (False, True, False)]
 )
 def test_one_pass_vlad_kernel_matches_numpy_path(rng, flags):
-    D = _ragged(rng, [30, 0, 45, 3], [6, 4], names=["pos:a", "disp:a"])
+    D = _ragged(rng, [30, 0, 45, 3], [6, 4], names=["position:a", "displacement:a"])
     power, intra, l2 = flags
     enc = VLADEncoder(
         n_clusters=4, pyramid_levels=3, power_norm=power, intra_norm=intra, l2_norm=l2, random_state=0
     ).fit(D)
     fast = enc.transform(D)
-    Dp = enc._fused(enc._with_deltas(D))
+    Dp = enc._fused(D)
     scale = 1 / np.sqrt(2 * 7) if l2 else 1.0
     slow = np.hstack(
         [
@@ -246,8 +245,8 @@ def test_total_variance_kernel_matches_numpy(rng):
 
 
 def test_fit_transform_equals_fit_then_transform_and_float32_output(rng):
-    D = _ragged(rng, [40, 25, 60, 8], [6, 6], names=["pos:a", "disp:a"], nan_rows=[3, 50])
-    kw = dict(n_clusters=4, pyramid_levels=3, fuse=True, delta_step=2, random_state=0)
+    D = _ragged(rng, [40, 25, 60, 8], [6, 6], names=["position:a", "displacement:a"], nan_rows=[3, 50])
+    kw = dict(n_clusters=4, pyramid_levels=3, fuse=True, kind_weights={"displacement": 2.0}, random_state=0)
     F = VLADEncoder(**kw).fit_transform(D)
     enc = VLADEncoder(**kw).fit(D)
     np.testing.assert_array_equal(F, enc.transform(D))

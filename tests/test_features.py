@@ -18,6 +18,8 @@ from skelbehave.features import (
     relative_displacement,
     relative_position,
 )
+from skelbehave.features.descriptors import BlockInfo
+from skelbehave.features.kinematics import acceleration, body_scale, central_difference, velocity
 from skelbehave.layouts import get_layout
 from skelbehave.poses import PoseSequence
 
@@ -76,8 +78,8 @@ def _same(a: LocalDescriptors, b: LocalDescriptors) -> None:
 CONFIGS = [
     {},
     {"rotate": True, "pairwise": True, "overlapping": True},
-    {"keyframes": "motion", "n_keyframes": 12, "displacement_step": 3},
-    {"keyframes": "stride", "stride": 4, "normalize": False},
+    {"keyframes": "motion", "n_keyframes": 12, "step": 3, "acceleration": True},
+    {"keyframes": "stride", "stride": 4, "normalize": False, "acceleration": True},
     {"fill_value": None, "rotate": True, "n_position_groups": 3, "n_displacement_groups": 6},
 ]
 
@@ -141,10 +143,10 @@ def test_single_frame_sequence_has_zero_displacement(msr):
     first = a.sequence(0)
     assert all(blk.shape[0] == 1 for blk in first)
     disp = np.hstack(
-        [blk for name, blk in zip(a.group_names, first, strict=True) if name.startswith("disp:")]
+        [blk for info, blk in zip(a.block_info, first, strict=True) if info.kind == "displacement"]
     )
     assert np.all(disp == 0.0)
-    pos = np.hstack([blk for name, blk in zip(a.group_names, first, strict=True) if name.startswith("pos:")])
+    pos = np.hstack([blk for info, blk in zip(a.block_info, first, strict=True) if info.kind == "position"])
     assert np.any(pos != 0.0)
 
 
@@ -180,11 +182,11 @@ def test_nan_joints_policy(msr):
     names = kept.get_feature_names_out()
     full = d.concat()
     bad_cols = {n.rsplit(":", 1)[0].split(":")[0] for n in names[np.isnan(full).any(axis=0)]}
-    assert bad_cols == {"pos", "disp"}
+    assert bad_cols == {"position", "displacement"}
     assert all("hand_left" in n for n in names[np.isnan(full).any(axis=0)])
     # displacement at frames 3..10 touches the gap (step 2), position only at 5..8
-    hl_pos = [i for i, n in enumerate(names) if n.startswith("pos:") and ":hand_left." in n]
-    hl_disp = [i for i, n in enumerate(names) if n.startswith("disp:") and ":hand_left." in n]
+    hl_pos = [i for i, n in enumerate(names) if n.startswith("position:") and ":hand_left." in n]
+    hl_disp = [i for i, n in enumerate(names) if n.startswith("displacement:") and ":hand_left." in n]
     assert np.flatnonzero(np.isnan(full[:, hl_pos]).any(axis=1)).tolist() == [5, 6, 7, 8]
     assert np.flatnonzero(np.isnan(full[:, hl_disp]).any(axis=1)).tolist() == [3, 4, 5, 6, 7, 8, 9, 10]
     filled = JointFeatures(layout="msr20").fit([x]).transform([x]).concat()
@@ -220,7 +222,8 @@ def test_single_joint_user_group(msr):
     }
     a, b = _both(msr[:30], layout="msr20", **kw)
     _same(a, b)
-    assert a.group_names == ["pos:hand", "disp:g0", "disp:g1"]
+    assert a.group_names == ["position:hand", "displacement:g0", "displacement:g1"]
+    assert a.block_info[1] == BlockInfo("displacement", "g0")
     assert a.dims == [3, 3, 6]
 
 
@@ -276,25 +279,25 @@ def test_displacement_in_seconds_uses_fps():
 # ----------------------------------------------------------------------------- groups and key frames
 def test_default_groups_and_counts(msr):
     f = JointFeatures(layout="msr20").fit(msr[:3])
-    assert f.group_names_[:6] == [
-        "pos:head",
-        "pos:torso",
-        "pos:arm_left",
-        "pos:arm_right",
-        "pos:leg_left",
-        "pos:leg_right",
+    assert [(b.kind, b.part) for b in f.block_info_[:6]] == [
+        ("position", "head"),
+        ("position", "torso"),
+        ("position", "arm_left"),
+        ("position", "arm_right"),
+        ("position", "leg_left"),
+        ("position", "leg_right"),
     ]
-    assert f.group_names_[6:] == [
-        "disp:head+torso",
-        "disp:arm_left",
-        "disp:arm_right",
-        "disp:leg_left+leg_right",
+    assert [str(b) for b in f.block_info_[6:]] == [
+        "displacement:head+torso",
+        "displacement:arm_left",
+        "displacement:arm_right",
+        "displacement:leg_left+leg_right",
     ]
     assert sum(f.dims_) == 2 * 20 * 3  # non-overlapping groups cover each joint once per kind
     pos_only = JointFeatures(layout="msr20", n_displacement_groups=0).fit(msr[:3]).transform(msr[:3])
-    assert all(n.startswith("pos:") for n in pos_only.group_names)
+    assert all(b.kind == "position" for b in pos_only.block_info)
     disp_only = JointFeatures(layout="msr20", n_position_groups=0).fit(msr[:3]).transform(msr[:3])
-    assert all(n.startswith("disp:") for n in disp_only.group_names)
+    assert all(b.kind == "displacement" for b in disp_only.block_info)
     with pytest.raises(ValueError, match="no feature groups"):
         JointFeatures(layout="msr20", n_position_groups=0, n_displacement_groups=0).fit(msr[:3])
     with pytest.raises(LayoutError, match="elbow_middle"):
@@ -321,13 +324,7 @@ def test_keyframes_motion_and_stride(msr):
     d = JointFeatures(layout="msr20", keyframes="motion", n_keyframes=5).fit([x]).transform([x])
     idx = d.frame_index
     assert len(idx) == 5 and np.all(np.diff(idx) > 0)
-    e = np.nansum(
-        np.sum(
-            (x[np.minimum(np.arange(len(x)) + 1, len(x) - 1)] - x[np.maximum(np.arange(len(x)) - 1, 0)]) ** 2,
-            axis=2,
-        ),
-        axis=1,
-    )
+    e = np.nansum(np.sum(central_difference(x, 1) ** 2, axis=2), axis=1)  # edges: one-sided, / span
     assert set(idx) == set(np.argsort(-e, kind="stable")[:5])
     full = JointFeatures(layout="msr20").fit([x]).transform([x]).concat()
     np.testing.assert_array_equal(
@@ -429,10 +426,40 @@ def test_random_ragged_collections_match_numpy():
             x = rng.normal(size=(T, 20, C))
             x[rng.random((T, 20)) < nan_frac] = np.nan
             X.append(x)
-        kw = {"layout": "msr20", "displacement_step": step, "rotate": rotate, "pairwise": pairwise}
+        kw = {"layout": "msr20", "step": step, "rotate": rotate, "pairwise": pairwise, "acceleration": True}
         kw.update(keyframes=keyframes, n_keyframes=3, stride=2, fill_value=None)
         a, b = _both(X, **kw)
         _same(a, b)
         np.testing.assert_array_equal(np.isnan(a.concat()), np.isnan(b.concat()))
 
     check()
+
+
+# ----------------------------------------------------------------------------- the kinematics core
+def test_displacement_and_acceleration_are_the_kinematics_definitions(utd):
+    """JointFeatures' velocity and acceleration blocks equal kinematics.velocity / acceleration
+    of the body-scaled positions (one formula, one edge treatment)."""
+    seqs = utd[:6]
+    f = JointFeatures(
+        n_position_groups=0, n_displacement_groups=1, acceleration=True, step=3, fill_value=None
+    ).fit(seqs)
+    d = f.transform(seqs)
+    assert [b.kind for b in d.block_info] == ["displacement", "acceleration"]
+    np.testing.assert_array_equal(d.fps, [30.0] * 6)
+    for i, s in enumerate(seqs):
+        p = s.position / body_scale(s.position, s.layout)
+        vel, acc = d.sequence(i)
+        T = s.n_frames
+        np.testing.assert_allclose(vel, velocity(p, 3, s.fps).reshape(T, -1), rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(acc, acceleration(p, 3, s.fps).reshape(T, -1), rtol=1e-9, atol=1e-7)
+    # a parabola: constant acceleration away from the edges
+    t = np.arange(40.0) / 10.0
+    x = np.zeros((40, 20, 3))
+    x[:, :, 0] = 0.5 * 4.0 * t[:, None] ** 2
+    x[:, 2, 1] = 1.0  # unit body size
+    a = JointFeatures(layout="msr20", n_position_groups=0, n_displacement_groups=1, acceleration=True, fps=10)
+    acc = a.fit([x]).transform([x]).blocks[1].reshape(40, 20, 3)
+    np.testing.assert_allclose(acc[4:-4, :, 0], 4.0, rtol=1e-9)
+    assert np.all(acc[:, :, 1:] == 0)
+    with pytest.raises(ValueError, match="step"):
+        JointFeatures(layout="msr20", step=0).fit([x])

@@ -16,11 +16,11 @@ classmethod ``_from_state(params, arrays)`` so that
 Examples
 --------
 >>> import numpy as np
->>> from skelbehave.features.descriptors import LocalDescriptors
+>>> from skelbehave.features.descriptors import BlockInfo, LocalDescriptors
 >>> from skelbehave.encoding import VLADEncoder
 >>> D = LocalDescriptors([np.random.default_rng(0).normal(size=(60, 4))], offsets=[0, 30, 60],
 ...                      frame_index=np.r_[np.arange(30), np.arange(30)], n_frames=[30, 30],
-...                      group_names=["disp:all"])
+...                      block_info=[BlockInfo("displacement", "all")])
 >>> VLADEncoder(n_clusters=3, pyramid_levels=1, random_state=0).fit_transform(D).shape
 (2, 12)
 """

@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ..features.descriptors import LocalDescriptors
+from ..features.descriptors import BlockInfo, LocalDescriptors
 from . import _kernels
 
 __all__ = ["VLADEncoder", "BoWEncoder", "FisherEncoder", "ENCODERS"]
@@ -68,6 +68,21 @@ def _numba_threads(n_jobs: int | None):
     finally:
         _THREAD_LIMIT.n = outer
         numba.set_num_threads(old)
+
+
+def _kind_weights(weights) -> dict[str, float]:
+    """``kind_weights`` as a checked ``{kind: weight}`` dict (None: every kind 1)."""
+    if weights is None:
+        return {}
+    if not isinstance(weights, dict):
+        raise TypeError(f"kind_weights must be a dict {{kind: weight}} or None, got {type(weights).__name__}")
+    out = {}
+    for k, v in weights.items():
+        w = float(v)
+        if not (np.isfinite(w) and w >= 0):
+            raise ValueError(f"kind_weights[{k!r}] must be a finite weight >= 0, got {v!r}")
+        out[str(k)] = w
+    return out
 
 
 def _pca(X: np.ndarray, n_components: int | float | None, whiten: bool):
@@ -139,70 +154,58 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
             rows = np.sort(rng.choice(rows, size=int(self.max_fit_samples), replace=False))
         return rows
 
-    def _with_deltas(self, D: LocalDescriptors) -> LocalDescriptors:
-        """``D`` plus, when ``delta_step > 0``, an ``"acc:<part>"`` block per ``"disp:<part>"`` block.
-
-        The added block is the central difference over ``delta_step`` rows of
-        the displacement rows of the same sequence (clamped at the sequence
-        edges, divided by the actual span): the joints' acceleration.
-        """
-        step = int(getattr(self, "delta_step", 0) or 0)
-        if step <= 0:
-            return D
-        lengths = D.lengths()
-        starts = np.repeat(D.offsets[:-1], lengths)
-        ends = np.repeat(D.offsets[1:], lengths) - 1
-        r = np.arange(D.n_rows)
-        hi = np.minimum(r + step, ends)
-        lo = np.maximum(r - step, starts)
-        span = np.maximum(hi - lo, 1).astype(np.float64)[:, None]
-        names, blocks = list(D.group_names), list(D.blocks)
-        for name, block in zip(D.group_names, D.blocks, strict=True):
-            if name.startswith("disp:"):
-                names.append("acc:" + name[5:])
-                blocks.append((block[hi] - block[lo]) / span)
-        return LocalDescriptors(blocks, D.offsets, D.frame_index, D.n_frames, names)
-
     def _plan_fusion(self, D: LocalDescriptors) -> None:
-        """Which input blocks form each encoded group, and the scale of every input block."""
-        fuse = getattr(self, "fuse", False)
-        weight = float(getattr(self, "disp_weight", 1.0))
+        """Which input blocks form each encoded group, and the scale of every input block.
+
+        With ``fuse`` the blocks of one body part (``BlockInfo.part``) form one
+        group, each scaled to unit total variance on the training rows times
+        the weight of its kind (``kind_weights``); without it every block is
+        its own group, unscaled.
+        """
+        fuse = bool(getattr(self, "fuse", False))
+        weights = _kind_weights(getattr(self, "kind_weights", None))
         plan: dict[str, list[int]] = {}
-        for i, name in enumerate(D.group_names):
-            _kind, sep, part = name.partition(":")
-            key = part if (fuse and sep) else name
-            plan.setdefault(key, []).append(i)
+        for i, info in enumerate(D.block_info):
+            plan.setdefault(info.part if fuse else str(info), []).append(i)
         self.fusion_plan_ = [[k, v] for k, v in plan.items()]
         scales = np.ones(len(D.blocks))
         if fuse:
-            for i, (name, block) in enumerate(zip(D.group_names, D.blocks, strict=True)):
+            for i, (info, block) in enumerate(zip(D.block_info, D.blocks, strict=True)):
                 if not len(block):
                     sd = 1.0
                 else:  # sqrt(np.nansum(np.nanvar(block, axis=0))), one kernel call without temporaries
                     block = np.ascontiguousarray(block, dtype=np.float64)
                     sd = float(np.sqrt(_kernels.total_variance(block)))
-                w = weight if name.startswith("disp:") else 1.0
-                if name.startswith("acc:"):
-                    w = float(getattr(self, "delta_weight", 1.0))
+                w = weights.get(info.kind, 1.0)
                 scales[i] = w / sd if sd > 0 else w
         self.block_scale_ = scales
 
     def _fused(self, D: LocalDescriptors) -> LocalDescriptors:
-        """``D`` with the blocks of each fused group side by side (each scaled to unit total variance)."""
-        if all(len(idx) == 1 for _, idx in self.fusion_plan_) and np.all(self.block_scale_ == 1):
+        """``D`` with the blocks of each fused group side by side (each multiplied by its scale)."""
+        power = getattr(self, "input_rate_power_", None)
+        if power is not None and any(power) and D.fps is None:
+            raise ValueError("this encoder (upgraded from a first-release model) needs descriptors with fps")
+        trivial = all(len(idx) == 1 for _, idx in self.fusion_plan_) and np.all(self.block_scale_ == 1)
+        if trivial and not (power is not None and any(power)):
             return D
-        names, blocks = [], []
-        for key, idx in self.fusion_plan_:
-            kinds = "+".join(D.group_names[i].partition(":")[0] for i in idx)
-            names.append(f"{kinds}:{key}" if len(idx) > 1 else D.group_names[idx[0]])
+        infos, blocks = [], []
+        for _key, idx in self.fusion_plan_:
+            members = [D.block_info[i] for i in idx]
+            if len(idx) > 1:
+                infos.append(BlockInfo("+".join(m.kind for m in members), members[0].part))
+            else:
+                infos.append(members[0])
             out = np.empty((D.n_rows, sum(D.blocks[i].shape[1] for i in idx)))
             col = 0
             for i in idx:
                 w = D.blocks[i].shape[1]
                 np.multiply(D.blocks[i], self.block_scale_[i], out=out[:, col : col + w])
+                if power is not None and power[i]:
+                    rows_fps = np.repeat(D.fps, D.lengths())[:, None]
+                    out[:, col : col + w] *= rows_fps ** float(power[i])
                 col += w
             blocks.append(out)
-        return LocalDescriptors(blocks, D.offsets, D.frame_index, D.n_frames, names)
+        return D.replace_blocks(blocks, infos)
 
     def _project(self, g: int, block: np.ndarray) -> np.ndarray:
         Z = (np.asarray(block, dtype=np.float64) - self.pca_mean_[g]) @ self.pca_components_[g].T
@@ -242,10 +245,10 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> from skelbehave.features.descriptors import LocalDescriptors
+        >>> from skelbehave.features.descriptors import BlockInfo, LocalDescriptors
         >>> D = LocalDescriptors([np.random.default_rng(0).normal(size=(60, 3))], offsets=[0, 30, 60],
         ...                      frame_index=np.r_[np.arange(30), np.arange(30)], n_frames=[30, 30],
-        ...                      group_names=["g"])
+        ...                      block_info=[BlockInfo("position", "all")])
         >>> VLADEncoder(n_clusters=2, pyramid_levels=1, random_state=0).fit_transform(D).shape
         (2, 6)
         """
@@ -255,15 +258,15 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
     def _fit_fused(
         self, D: LocalDescriptors, project_all: bool = False
     ) -> tuple[LocalDescriptors, list[np.ndarray] | None]:
-        """Fit on ``D``; returns ``D`` with deltas and fusion applied (input of :meth:`_encode_fused`)
+        """Fit on ``D``; returns ``D`` with fusion applied (input of :meth:`_encode_fused`)
         and, with ``project_all``, every group's rows projected (the fit rows are taken from them:
         a row's projection does not depend on the other rows, so this is the same as projecting them
         alone)."""
         D = self._check_input(D)
         rng = check_random_state(self.random_state)
-        self.input_names_ = list(D.group_names)
+        self.input_blocks_ = list(D.block_info)
         self.input_dims_ = [int(d) for d in D.dims]
-        D = self._with_deltas(D)
+        self.input_rate_power_ = None
         self._plan_fusion(D)
         D = self._fused(D)
         Dfused = D
@@ -309,15 +312,16 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "n_features_out_")
         D = self._check_input(D)
-        if list(D.group_names) != self.input_names_ or [int(d) for d in D.dims] != self.input_dims_:
+        if list(D.block_info) != self.input_blocks_ or [int(d) for d in D.dims] != self.input_dims_:
+            seen = [str(b) for b in self.input_blocks_]
             raise ValueError(
-                f"descriptor groups {list(zip(D.group_names, D.dims, strict=True))} differ from the groups "
-                f"seen in fit {list(zip(self.input_names_, self.input_dims_, strict=True))}"
+                f"descriptor blocks {list(zip(D.group_names, D.dims, strict=True))} differ from the blocks "
+                f"seen in fit {list(zip(seen, self.input_dims_, strict=True))}"
             )
-        return self._encode_fused(self._fused(self._with_deltas(D)))
+        return self._encode_fused(self._fused(D))
 
     def _encode_fused(self, D: LocalDescriptors, projected: list[np.ndarray] | None = None) -> np.ndarray:
-        """Encode descriptors that already went through :meth:`_with_deltas` and :meth:`_fused`
+        """Encode descriptors that already went through :meth:`_fused`
         (``projected``: their blocks already through :meth:`_project`)."""
         rel_time = np.ascontiguousarray(D.relative_time(), dtype=np.float64)
         offsets = np.ascontiguousarray(D.offsets, dtype=np.int64)
@@ -345,10 +349,12 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
             "params": params,
             "group_names": self.group_names_,
             "group_dims": self.group_dims_,
-            "input_names": self.input_names_,
+            "input_blocks": [[b.kind, b.part] for b in self.input_blocks_],
             "input_dims": self.input_dims_,
             "fusion_plan": self.fusion_plan_,
         }
+        if getattr(self, "input_rate_power_", None) is not None:
+            params["input_rate_power"] = [float(p) for p in self.input_rate_power_]
         arrays: dict[str, np.ndarray] = {"block_scale": np.asarray(self.block_scale_, dtype=np.float64)}
         for g in range(len(self.group_names_)):
             arrays[f"pca_mean_{g}"] = self.pca_mean_[g]
@@ -364,8 +370,10 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
         self = cls(**params["params"])
         self.group_names_ = list(params["group_names"])
         self.group_dims_ = [int(d) for d in params["group_dims"]]
-        self.input_names_ = list(params["input_names"])
+        self.input_blocks_ = [BlockInfo(str(k), str(p)) for k, p in params["input_blocks"]]
         self.input_dims_ = [int(d) for d in params["input_dims"]]
+        power = params.get("input_rate_power")
+        self.input_rate_power_ = None if power is None else [float(p) for p in power]
         self.fusion_plan_ = [[str(k), [int(i) for i in v]] for k, v in params["fusion_plan"]]
         self.block_scale_ = np.asarray(arrays["block_scale"], dtype=np.float64)
         G = len(self.group_names_)
@@ -507,19 +515,15 @@ class VLADEncoder(_KMeansEncoder):
         Rows per group used to fit PCA and codebook (random subsample), so
         fitting scales to millions of descriptors.
     fuse : bool, default False
-        Early fusion: blocks of the same body part (``"pos:arm_left"`` and
-        ``"disp:arm_left"``) are concatenated into one descriptor, each
-        scaled to unit total variance on the training rows, before PCA and
-        codebook. Blocks without a partner stay alone.
-    disp_weight : float, default 1.0
-        Weight of displacement blocks in fused descriptors.
-    delta_step : int, default 0
-        When > 0, every ``"disp:<part>"`` block gets an ``"acc:<part>"``
-        companion: the central difference of the displacement rows over
-        ``delta_step`` rows (acceleration), fused with its body part when
-        ``fuse`` is on.
-    delta_weight : float, default 1.0
-        Weight of acceleration blocks in fused descriptors.
+        Early fusion: blocks of the same body part (``BlockInfo.part``, e.g.
+        the position, displacement and acceleration blocks of ``arm_left``)
+        are concatenated into one descriptor, each scaled to unit total
+        variance on the training rows, before PCA and codebook. Blocks
+        without a partner stay alone.
+    kind_weights : dict of str to float, optional
+        Weight of each block kind (``BlockInfo.kind``) in fused descriptors,
+        e.g. ``{"displacement": 2.0, "acceleration": 3.0}``; kinds not listed
+        (and every kind when None) weigh 1. Used only with ``fuse``.
     dtype : {"float64", "float32"}, default "float64"
         Type of the encoded vectors (accumulation is in float64 either way);
         float32 halves their memory and the classifier's fit time.
@@ -538,11 +542,11 @@ class VLADEncoder(_KMeansEncoder):
     Examples
     --------
     >>> import numpy as np
-    >>> from skelbehave.features.descriptors import LocalDescriptors
+    >>> from skelbehave.features.descriptors import BlockInfo, LocalDescriptors
     >>> rng = np.random.default_rng(0)
     >>> D = LocalDescriptors([rng.normal(size=(100, 6))], offsets=[0, 40, 100],
     ...                      frame_index=np.r_[np.arange(40), np.arange(60)],
-    ...                      n_frames=[40, 60], group_names=["pos:all"])
+    ...                      n_frames=[40, 60], block_info=[BlockInfo("position", "all")])
     >>> enc = VLADEncoder(n_clusters=4, pyramid_levels=2, random_state=0).fit(D)
     >>> enc.transform(D).shape   # 1 group x 3 cells x 4 centres x 6 dims
     (2, 72)
@@ -562,9 +566,7 @@ class VLADEncoder(_KMeansEncoder):
         kmeans: str = "auto",
         max_fit_samples: int | None = 100_000,
         fuse: bool = False,
-        disp_weight: float = 1.0,
-        delta_step: int = 0,
-        delta_weight: float = 1.0,
+        kind_weights: dict[str, float] | None = None,
         dtype: str = "float64",
         random_state=None,
         n_jobs: int | None = None,
@@ -577,9 +579,7 @@ class VLADEncoder(_KMeansEncoder):
         self.intra_norm = intra_norm
         self.dtype = dtype
         self.fuse = fuse
-        self.disp_weight = disp_weight
-        self.delta_step = delta_step
-        self.delta_weight = delta_weight
+        self.kind_weights = kind_weights
         self.l2_norm = l2_norm
         self.kmeans = kmeans
         self.max_fit_samples = max_fit_samples
@@ -630,9 +630,10 @@ class BoWEncoder(_KMeansEncoder):
     Examples
     --------
     >>> import numpy as np
-    >>> from skelbehave.features.descriptors import LocalDescriptors
+    >>> from skelbehave.features.descriptors import BlockInfo, LocalDescriptors
     >>> D = LocalDescriptors([np.random.default_rng(0).normal(size=(50, 3))], offsets=[0, 50],
-    ...                      frame_index=np.arange(50), n_frames=[50], group_names=["g"])
+    ...                      frame_index=np.arange(50), n_frames=[50],
+    ...                      block_info=[BlockInfo("position", "all")])
     >>> BoWEncoder(n_clusters=5, pyramid_levels=1, random_state=0).fit(D).transform(D).shape
     (1, 5)
     """
@@ -689,9 +690,10 @@ class FisherEncoder(_CodebookEncoder):
     Examples
     --------
     >>> import numpy as np
-    >>> from skelbehave.features.descriptors import LocalDescriptors
+    >>> from skelbehave.features.descriptors import BlockInfo, LocalDescriptors
     >>> D = LocalDescriptors([np.random.default_rng(0).normal(size=(80, 3))], offsets=[0, 80],
-    ...                      frame_index=np.arange(80), n_frames=[80], group_names=["g"])
+    ...                      frame_index=np.arange(80), n_frames=[80],
+    ...                      block_info=[BlockInfo("position", "all")])
     >>> FisherEncoder(n_clusters=2, pyramid_levels=1, random_state=0).fit(D).transform(D).shape
     (1, 12)
     """

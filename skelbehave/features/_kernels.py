@@ -12,9 +12,13 @@ each writing ``C`` output columns):
 * ``OP_PAIR`` (1): ``M_s (x_i(r) - x_j(r))``          pairwise difference
 * ``OP_DISP`` (2): ``M_s (x_i(hi) - x_i(lo)) * fps / (hi - lo)``   displacement
 * ``OP_ABS``  (3): ``M_s x_i(r)``                     scaled/rotated, not translated
+* ``OP_ACC``  (4): central difference of the ``OP_DISP`` values of joint ``i``
+  (NaN velocities count as ``fill``): the acceleration
 
 ``M_s`` is the per-sequence linear map (body-size scale times rotation about
 the vertical axis); ``lo = max(r - D, start)``, ``hi = min(r + D, end - 1)``.
+Body scale, root, central difference and acceleration are those of
+:mod:`skelbehave.features.kinematics` (the numba helpers ``_nb_*`` there).
 """
 
 from __future__ import annotations
@@ -24,69 +28,30 @@ import types
 import numpy as np
 from numba import njit, prange
 
+from .kinematics import _nb_body_scale, _nb_bounds
+from .kinematics import _nb_set_mean as _set_mean
+
 OP_POS = 0
 OP_PAIR = 1
 OP_DISP = 2
 OP_ABS = 3
+OP_ACC = 4
 
 SIZE_NONE = 0
 SIZE_SETS = 1
 SIZE_SPREAD = 2
 
 
-@njit(cache=True, inline="always")
-def _set_mean(X, t, idx, c):
-    """NaN-aware mean of coordinate ``c`` over joints ``idx`` at frame ``t``."""
-    s = 0.0
-    n = 0
-    for k in range(idx.shape[0]):
-        v = X[t, idx[k], c]
-        if v == v:
-            s += v
-            n += 1
-    if n == 0:
-        return np.nan
-    return s / n
-
-
 @njit(cache=True)
 def _seq_params(X, a, b, root_idx, size_a, size_b, size_mode, face_l, face_r, rotate, vert, M):
-    """Fill ``M`` (C, C) with scale * rotation for frames ``a:b``."""
+    """Fill ``M`` (C, C) with scale * rotation for frames ``a:b``.
+
+    The scale is ``1 / body_scale`` (:func:`skelbehave.features.kinematics.body_scale`).
+    """
     C = X.shape[2]
-    J = X.shape[1]
     scale = 1.0
     if size_mode != SIZE_NONE and b > a:
-        buf = np.empty(b - a)
-        root = np.empty(C)
-        nv = 0
-        for t in range(a, b):
-            d2 = 0.0
-            if size_mode == SIZE_SETS:
-                for c in range(C):
-                    diff = _set_mean(X, t, size_a, c) - _set_mean(X, t, size_b, c)
-                    d2 += diff * diff
-                d = np.sqrt(d2)
-            else:
-                acc = 0.0
-                nj = 0
-                for c in range(C):
-                    root[c] = _set_mean(X, t, root_idx, c)
-                for j in range(J):
-                    q = 0.0
-                    for c in range(C):
-                        diff = X[t, j, c] - root[c]
-                        q += diff * diff
-                    if q == q:
-                        acc += q
-                        nj += 1
-                d = np.sqrt(acc / nj) if nj > 0 else np.nan
-            if d == d:
-                buf[nv] = d
-                nv += 1
-        if nv > 0:
-            med = np.median(buf[:nv])
-            if med > 0.0:
-                scale = 1.0 / med
+        scale = 1.0 / _nb_body_scale(X, a, b, root_idx, size_a, size_b, size_mode == SIZE_SETS)
     for c in range(C):
         for d in range(C):
             M[c, d] = 0.0
@@ -139,6 +104,11 @@ def _params_impl(X, offsets, root_idx, size_a, size_b, size_mode, face_l, face_r
 
 
 @njit(cache=True, inline="always")
+def _filled(x, fill):
+    return fill if x != x else x
+
+
+@njit(cache=True, inline="always")
 def _put(out, k, col, x, fill):
     if x != x:
         x = fill
@@ -170,6 +140,8 @@ def _fused_seq(
     disp_c,
     abs_i,
     abs_c,
+    acc_i,
+    acc_c,
     step,
     rate,
     fill,
@@ -197,10 +169,13 @@ def _fused_seq(
     fps = rate[s]
     for k in range(key_offsets[s], key_offsets[s + 1]):
         r = rows[k]
-        lo = max(r - step, a)
-        hi = min(r + step, b - 1)
-        span = hi - lo
-        ds = fps / span if span > 0 else 0.0
+        lo, hi, inv = _nb_bounds(r, step, a, b)
+        ds = fps * inv
+        # acceleration: the central difference of the velocity descriptors (NaN -> fill) at lo and hi
+        lo_lo, lo_hi, lo_inv = _nb_bounds(lo, step, a, b)
+        hi_lo, hi_hi, hi_inv = _nb_bounds(hi, step, a, b)
+        dl = fps * lo_inv
+        dh = fps * hi_inv
         if C == 3:
             rx = _set_mean(X, r, root_idx, 0)
             ry = _set_mean(X, r, root_idx, 1)
@@ -242,6 +217,24 @@ def _fused_seq(
                 _put(out, k, col, m00 * vx + m01 * vy + m02 * vz, fill)
                 _put(out, k, col + 1, m10 * vx + m11 * vy + m12 * vz, fill)
                 _put(out, k, col + 2, m20 * vx + m21 * vy + m22 * vz, fill)
+            for q in range(acc_i.shape[0]):
+                i = acc_i[q]
+                col = acc_c[q]
+                ux = (X[hi_hi, i, 0] - X[hi_lo, i, 0]) * dh
+                uy = (X[hi_hi, i, 1] - X[hi_lo, i, 1]) * dh
+                uz = (X[hi_hi, i, 2] - X[hi_lo, i, 2]) * dh
+                wx = (X[lo_hi, i, 0] - X[lo_lo, i, 0]) * dl
+                wy = (X[lo_hi, i, 1] - X[lo_lo, i, 1]) * dl
+                wz = (X[lo_hi, i, 2] - X[lo_lo, i, 2]) * dl
+                hv = _filled(m00 * ux + m01 * uy + m02 * uz, fill)
+                a0 = hv - _filled(m00 * wx + m01 * wy + m02 * wz, fill)
+                hv = _filled(m10 * ux + m11 * uy + m12 * uz, fill)
+                a1 = hv - _filled(m10 * wx + m11 * wy + m12 * wz, fill)
+                hv = _filled(m20 * ux + m21 * uy + m22 * uz, fill)
+                a2 = hv - _filled(m20 * wx + m21 * wy + m22 * wz, fill)
+                _put(out, k, col, a0 * ds, fill)
+                _put(out, k, col + 1, a1 * ds, fill)
+                _put(out, k, col + 2, a2 * ds, fill)
         else:
             rx = _set_mean(X, r, root_idx, 0)
             ry = _set_mean(X, r, root_idx, 1)
@@ -274,6 +267,17 @@ def _fused_seq(
                 vy = X[r, i, 1]
                 _put(out, k, col, m00 * vx + m01 * vy, fill)
                 _put(out, k, col + 1, m10 * vx + m11 * vy, fill)
+            for q in range(acc_i.shape[0]):
+                i = acc_i[q]
+                col = acc_c[q]
+                ux = (X[hi_hi, i, 0] - X[hi_lo, i, 0]) * dh
+                uy = (X[hi_hi, i, 1] - X[hi_lo, i, 1]) * dh
+                wx = (X[lo_hi, i, 0] - X[lo_lo, i, 0]) * dl
+                wy = (X[lo_hi, i, 1] - X[lo_lo, i, 1]) * dl
+                a0 = _filled(m00 * ux + m01 * uy, fill) - _filled(m00 * wx + m01 * wy, fill)
+                a1 = _filled(m10 * ux + m11 * uy, fill) - _filled(m10 * wx + m11 * wy, fill)
+                _put(out, k, col, a0 * ds, fill)
+                _put(out, k, col + 1, a1 * ds, fill)
 
 
 def _fused_impl(
@@ -299,6 +303,8 @@ def _fused_impl(
     disp_c,
     abs_i,
     abs_c,
+    acc_i,
+    acc_c,
     step,
     rate,
     fill,
@@ -329,6 +335,8 @@ def _fused_impl(
             disp_c,
             abs_i,
             abs_c,
+            acc_i,
+            acc_c,
             step,
             rate,
             fill,
@@ -344,13 +352,12 @@ def _energy_impl(X, offsets):
         a = offsets[s]
         b = offsets[s + 1]
         for t in range(a, b):
-            lo = max(t - 1, a)
-            hi = min(t + 1, b - 1)
+            lo, hi, inv = _nb_bounds(t, 1, a, b)
             acc = 0.0
             for j in range(J):
                 q = 0.0
                 for c in range(C):
-                    diff = X[hi, j, c] - X[lo, j, c]
+                    diff = (X[hi, j, c] - X[lo, j, c]) * inv
                     q += diff * diff
                 if q == q:
                     acc += q
@@ -398,7 +405,7 @@ def _split_ops(ops: np.ndarray, C: int):
     kinds = ops[:, 0]
     cols = np.arange(len(ops), dtype=np.int64) * C
     parts = []
-    for kind in (OP_POS, OP_PAIR, OP_DISP, OP_ABS):
+    for kind in (OP_POS, OP_PAIR, OP_DISP, OP_ABS, OP_ACC):
         sel = kinds == kind
         parts.append(np.ascontiguousarray(ops[sel, 1]))
         if kind == OP_PAIR:
@@ -467,9 +474,10 @@ def fused_features(
 
 
 def motion_energy(X, offsets, parallel=False):
-    """Per-frame motion energy: sum over joints of the squared central difference.
+    """Per-frame motion energy: sum over joints of the squared central difference (step 1).
 
-    Missing joints are skipped; one-sided differences at the sequence edges.
+    Missing joints are skipped; one-sided differences at the sequence edges
+    (:func:`skelbehave.features.kinematics.central_difference`).
     """
     return (_energy_parallel if parallel else _energy_serial)(X, offsets)
 

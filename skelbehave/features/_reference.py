@@ -1,16 +1,18 @@
 """Plain, vectorised NumPy references of the numba kernels in ``_kernels``.
 
 Written as a careful NumPy user would: whole-collection array operations on
-the concatenated ``(N, J, C)`` array and its ``offsets``, no Python loop per
-sequence. They define what the kernels must compute; the tests compare both.
+the concatenated ``(N, J, C)`` array and its ``offsets``, built on the plain
+definitions of :mod:`skelbehave.features.kinematics` (body scale, central
+difference, acceleration). They define what the kernels must compute; the
+tests compare both.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import OP_ABS, OP_DISP, OP_PAIR, OP_POS, SIZE_NONE, SIZE_SETS
-from .kinematics import body_scale
+from ._kernels import OP_ABS, OP_ACC, OP_DISP, OP_PAIR, OP_POS, SIZE_NONE, SIZE_SETS
+from .kinematics import _body_scale_idx, body_scale
 
 __all__ = [
     "body_scale_ragged_numpy",
@@ -51,27 +53,10 @@ def normalization_params_numpy(X, offsets, root_idx, size_a, size_b, size_mode, 
     seq = _seq_ids(offsets)
     scale = np.ones(n)
     if size_mode != SIZE_NONE and N:
-        if size_mode == SIZE_SETS:
-            d = np.sqrt(((_set_mean(X, size_a) - _set_mean(X, size_b)) ** 2).sum(axis=1))
-        else:
-            root = _set_mean(X, root_idx)
-            q = ((X - root[:, None, :]) ** 2).sum(axis=2)  # (N, J), NaN where missing
-            ok = ~np.isnan(q)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                d = np.sqrt(np.where(ok, q, 0.0).sum(axis=1) / ok.sum(axis=1))
-        valid = ~np.isnan(d)
-        cnt = np.bincount(seq, weights=valid, minlength=n).astype(np.int64)
-        # sort by (sequence, distance); NaN sorts last inside each sequence
-        order = np.lexsort((d, seq))
-        ds = d[order]
-        start = offsets[:-1]
-        has = cnt > 0
-        lo = start[has] + (cnt[has] - 1) // 2
-        hi = start[has] + cnt[has] // 2
-        med = np.full(n, np.nan)
-        med[has] = 0.5 * (ds[lo] + ds[hi])
-        good = has & (med > 0)
-        scale[good] = 1.0 / med[good]
+        # the definition of kinematics.body_scale, sequence by sequence
+        for i in range(n):
+            P = X[offsets[i] : offsets[i + 1]]
+            scale[i] = 1.0 / _body_scale_idx(P, root_idx, size_a, size_b, size_mode == SIZE_SETS)
     M = np.zeros((n, C, C))
     M[:, np.arange(C), np.arange(C)] = scale[:, None]
     if rotate and N:
@@ -124,7 +109,6 @@ def fused_features_numpy(
         M = np.broadcast_to(np.eye(C), (n, C, C))
     # the map is linear: apply it once to every frame, then take differences
     Y = np.matmul(X, M[_seq_ids(offsets)].transpose(0, 2, 1))  # (N, J, C)
-    kseq = _seq_ids(key_offsets)
     kinds, ii, jj = ops[:, 0], ops[:, 1], ops[:, 2]
     V = np.empty((n_key, len(ops), C))
     P = Y[rows]  # (K, J, C)
@@ -140,14 +124,13 @@ def fused_features_numpy(
         V[:, sel] = P[:, ii[sel]]
     sel = kinds == OP_DISP
     if sel.any():
-        start = offsets[:-1][kseq]
-        last = offsets[1:][kseq] - 1
-        lo = np.maximum(rows - step, start)
-        hi = np.minimum(rows + step, last)
-        span = hi - lo
-        dscale = np.where(span > 0, rate[kseq] / np.maximum(span, 1), 0.0)
-        idx = ii[sel]
-        V[:, sel] = (Y[hi[:, None], idx[None, :]] - Y[lo[:, None], idx[None, :]]) * dscale[:, None, None]
+        V[:, sel] = central_difference_ragged_numpy(Y[:, ii[sel]], offsets, step, rate)[rows]
+    sel = kinds == OP_ACC
+    if sel.any():  # the central difference of the velocity descriptors (missing ones count as fill)
+        vel = central_difference_ragged_numpy(Y[:, ii[sel]], offsets, step, rate)
+        if not np.isnan(fill):
+            vel[np.isnan(vel)] = fill
+        V[:, sel] = central_difference_ragged_numpy(vel, offsets, step, rate)[rows]
     out = V.reshape(n_key, len(ops) * C)
     if not np.isnan(fill):
         out[np.isnan(out)] = fill
@@ -156,12 +139,7 @@ def fused_features_numpy(
 
 def motion_energy_numpy(X, offsets):
     """NumPy twin of :func:`skelbehave.features._kernels.motion_energy`."""
-    N = X.shape[0]
-    seq = _seq_ids(offsets)
-    t = np.arange(N)
-    lo = np.maximum(t - 1, offsets[:-1][seq])
-    hi = np.minimum(t + 1, offsets[1:][seq] - 1)
-    q = ((X[hi] - X[lo]) ** 2).sum(axis=2)
+    q = (central_difference_ragged_numpy(X, offsets, 1) ** 2).sum(axis=2)
     return np.where(np.isnan(q), 0.0, q).sum(axis=1)
 
 
@@ -192,7 +170,7 @@ def central_difference_ragged_numpy(x, offsets, step, rate=None):
 
 
 def body_scale_ragged_numpy(position, offsets, layout):
-    """NumPy twin of :func:`skelbehave.features.kinematics.body_scale_ragged` (the per-sequence definition)."""
+    """NumPy twin of :func:`skelbehave.features.kinematics.body_scale_ragged` (per-sequence definition)."""
     X = np.asarray(position, dtype=np.float64)
     off = np.asarray(offsets, dtype=np.int64)
     return np.array([body_scale(X[off[i] : off[i + 1]], layout) for i in range(len(off) - 1)])

@@ -1,19 +1,20 @@
-"""Joint features: relative position and relative displacement by joint group.
+"""Joint features: relative position, displacement and acceleration by joint group.
 
 The local descriptors of DESIGN.md section 3, computed by one fused numba
-kernel per collection (normalise + position + displacement in a single pass
-over the concatenated frames of all sequences).
+kernel per collection (normalise + position + displacement + acceleration in
+a single pass over the concatenated frames of all sequences). Root, body
+scale, central difference and acceleration are the definitions of
+:mod:`skelbehave.features.kinematics`.
 
 Conventions
 -----------
 Normalisation (per sequence, when ``normalize=True``)
     * **root**: NaN-aware mean of the layout's root joints, per frame.
       Position descriptors are relative to it.
-    * **scale**: divide by the body size, the median over frames of the
-      distance between the means of the layout's two ``size`` joint sets
-      (hip centre to shoulder centre on Kinect). Frames where it is missing
-      are skipped; a layout without ``size`` uses the median RMS distance of
-      the joints from the root; no valid frame (or size 0) means no scaling.
+    * **scale**: divide by :func:`~skelbehave.features.kinematics.body_scale`
+      (median distance between the layout's two ``size`` joint sets, hip
+      centre to shoulder centre on Kinect; without ``size``, the median mean
+      root-to-joint distance; 1.0 when undefined).
     * **rotation** (``rotate=True``): one rotation per sequence about the
       vertical axis (``vertical_axis``, y for Kinect and MediaPipe world
       coordinates) that turns the mean left-to-right vector of the layout's
@@ -21,15 +22,24 @@ Normalisation (per sequence, when ``normalize=True``)
       rotated in the image plane instead. Layouts without ``facing`` are not
       rotated. One angle per sequence keeps turning motions visible.
 Displacement
-    ``(t_i(r + D) - t_i(r - D)) / (2 D / fps)`` on the scaled (and rotated),
-    *absolute* positions, so whole-body motion (walking) is kept. At the
-    sequence edges the indices are clamped to the sequence's own frames and
-    the difference is divided by the actual span (one-sided difference); a
-    one-frame sequence has displacement 0. With ``fps`` unknown the unit is
+    :func:`~skelbehave.features.kinematics.velocity`:
+    ``(t_i(r + step) - t_i(r - step)) / (2 step / fps)`` on the scaled (and
+    rotated), *absolute* positions, so whole-body motion (walking) is kept. At
+    the sequence edges the indices are clamped to the sequence's own frames
+    and the difference is divided by the actual span (one-sided difference);
+    a one-frame sequence has displacement 0. With ``fps`` unknown the unit is
     per frame.
+Acceleration (``acceleration=True``)
+    :func:`~skelbehave.features.kinematics.acceleration`: the same central
+    difference applied to the displacement (velocity) values, per second
+    squared (per frame squared without ``fps``), one block per displacement
+    group. A velocity that is missing (a joint missing in a frame it reads)
+    counts as ``fill_value`` there, as in the displacement block itself;
+    with ``fill_value=None`` NaN propagates and the block is exactly
+    ``kinematics.acceleration`` of the scaled positions.
 Key frames
-    Descriptors are computed only for the key frames, but displacement still
-    reads the neighbouring frames ``r +- D`` of the full sequence.
+    Descriptors are computed only for the key frames, but displacement and
+    acceleration still read the neighbouring frames of the full sequence.
 Missing joints
     NaN propagates into the descriptors that use the joint; ``fill_value``
     (default 0.0) then replaces NaN in the output so that encoders get finite
@@ -56,7 +66,7 @@ from ..poses import as_sequences
 from . import _kernels as K
 from . import _reference as R
 from ._base import TransformerBase
-from .descriptors import LocalDescriptors
+from .descriptors import BlockInfo, LocalDescriptors
 
 __all__ = [
     "JointFeatures",
@@ -614,7 +624,8 @@ class JointFeatures(TransformerBase):
     group plan; ``transform`` maps a list of :class:`~skelbehave.PoseSequence`
     (or ``(T, J, C)`` arrays with ``layout``) to
     :class:`~skelbehave.features.descriptors.LocalDescriptors`, one block per
-    group, ``"pos:<group>"`` blocks first, then ``"disp:<group>"``. All
+    group and kind: ``BlockInfo("position", <group>)`` blocks first, then
+    ``"displacement"``, then (with ``acceleration``) ``"acceleration"``. All
     sequences go through one fused numba kernel (concatenated frames plus
     offsets). See the module documentation for normalisation, edge and NaN
     conventions.
@@ -631,8 +642,11 @@ class JointFeatures(TransformerBase):
     pairwise : bool
         Position blocks also hold ``t_i - t_j`` for the pairs inside each group
         (never all J^2 pairs).
-    displacement_step : int
-        ``D`` in frames.
+    step : int
+        Half-width of the central difference (displacement and acceleration),
+        in frames.
+    acceleration : bool
+        Also an acceleration block per displacement group (same joints).
     keyframes : {"all", "stride", "motion"}
         Which frames get a descriptor row (see :func:`keyframe_indices`).
     n_keyframes : int, optional
@@ -663,8 +677,8 @@ class JointFeatures(TransformerBase):
     layout_ : JointLayout
     n_dims_ : int
         Coordinates per joint C.
-    group_names_ : list of str
-        Block names.
+    block_info_ : list of BlockInfo
+        Kind and body part of each block.
     groups_ : list of list of str
         Joints of each block.
     dims_ : list of int
@@ -676,10 +690,15 @@ class JointFeatures(TransformerBase):
     >>> X = [np.random.default_rng(i).normal(size=(30 + i, 20, 3)) for i in range(3)]
     >>> feats = JointFeatures(layout="msr20").fit(X)
     >>> d = feats.transform(X)
-    >>> d.n_sequences, d.n_rows, d.group_names[0], d.group_names[-1]
-    (3, 93, 'pos:head', 'disp:leg_left+leg_right')
+    >>> d.n_sequences, d.n_rows, d.block_info[0]
+    (3, 93, BlockInfo(kind='position', part='head'))
+    >>> d.block_info[-1]
+    BlockInfo(kind='displacement', part='leg_left+leg_right')
     >>> d.dims
     [3, 9, 12, 12, 12, 12, 12, 12, 12, 24]
+    >>> a = JointFeatures(layout="msr20", n_position_groups=2, n_displacement_groups=2, acceleration=True)
+    >>> [(b.kind, b.part) for b in a.fit(X).transform(X).block_info][-2:]
+    [('acceleration', 'head+torso+arm_left+arm_right'), ('acceleration', 'leg_left+leg_right')]
     """
 
     def __init__(
@@ -689,7 +708,8 @@ class JointFeatures(TransformerBase):
         n_displacement_groups: int = 4,
         overlapping: bool = False,
         pairwise: bool = False,
-        displacement_step: int = 2,
+        step: int = 2,
+        acceleration: bool = False,
         keyframes: str = "all",
         n_keyframes: int | None = None,
         stride: int = 1,
@@ -708,7 +728,8 @@ class JointFeatures(TransformerBase):
         self.n_displacement_groups = n_displacement_groups
         self.overlapping = overlapping
         self.pairwise = pairwise
-        self.displacement_step = displacement_step
+        self.step = step
+        self.acceleration = acceleration
         self.keyframes = keyframes
         self.n_keyframes = n_keyframes
         self.stride = stride
@@ -731,21 +752,24 @@ class JointFeatures(TransformerBase):
             raise ValueError(f"keyframes='motion' needs n_keyframes >= 1, got {self.n_keyframes}")
         if self.keyframes == "stride" and int(self.stride) < 1:
             raise ValueError(f"stride must be >= 1, got {self.stride}")
-        if int(self.displacement_step) < 1:
-            raise ValueError(f"displacement_step must be >= 1 frame, got {self.displacement_step}")
+        if int(self.step) < 1:
+            raise ValueError(f"step must be >= 1 frame, got {self.step}")
         for name in ("n_position_groups", "n_displacement_groups"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
     def _plan(self, lay: JointLayout, C: int):
-        names: list[str] = []
+        infos: list[BlockInfo] = []
         groups: list[list[str]] = []
         ops: list[list[int]] = []
         dims: list[int] = []
-        kinds = (
-            ("pos", self.position_groups, int(self.n_position_groups)),
-            ("disp", self.displacement_groups, int(self.n_displacement_groups)),
-        )
+        kinds = [
+            ("position", self.position_groups, int(self.n_position_groups)),
+            ("displacement", self.displacement_groups, int(self.n_displacement_groups)),
+        ]
+        if self.acceleration:
+            kinds.append(("acceleration", self.displacement_groups, int(self.n_displacement_groups)))
+        op_of = {"displacement": K.OP_DISP, "acceleration": K.OP_ACC}
         for kind, user, count in kinds:
             if user is not None:
                 gnames, gjoints = _user_groups(user, lay, kind)
@@ -757,19 +781,19 @@ class JointFeatures(TransformerBase):
                 gnames, gjoints = joint_groups(lay, count, self.overlapping)
             for gname, g in zip(gnames, gjoints, strict=True):
                 idx = [int(i) for i in lay.indices(g)]
-                if kind == "pos":
+                if kind == "position":
                     g_ops = [[K.OP_POS, i, 0] for i in idx]
                     if self.pairwise:
                         g_ops += [[K.OP_PAIR, i, j] for i, j in combinations(idx, 2)]
                 else:
-                    g_ops = [[K.OP_DISP, i, 0] for i in idx]
-                names.append(f"{kind}:{gname}")
+                    g_ops = [[op_of[kind], i, 0] for i in idx]
+                infos.append(BlockInfo(kind, str(gname)))
                 groups.append(list(g))
                 ops.extend(g_ops)
                 dims.append(len(g_ops) * C)
         if not ops:
             raise ValueError("no feature groups: n_position_groups and n_displacement_groups are both 0")
-        return names, groups, np.array(ops, dtype=np.int64), dims
+        return infos, groups, np.array(ops, dtype=np.int64), dims
 
     def fit(self, X, y=None) -> JointFeatures:
         """Record the layout, coordinate count and group plan (no learning).
@@ -786,7 +810,7 @@ class JointFeatures(TransformerBase):
         lay = get_layout(self.layout) if self.layout is not None else seqs[0].layout
         self.layout_ = lay
         self.n_dims_ = seqs[0].n_dims
-        self.group_names_, self.groups_, self._ops, self.dims_ = self._plan(lay, self.n_dims_)
+        self.block_info_, self.groups_, self._ops, self.dims_ = self._plan(lay, self.n_dims_)
         return self
 
     # ----------------------------------------------------------------- transform
@@ -804,9 +828,9 @@ class JointFeatures(TransformerBase):
         Returns
         -------
         LocalDescriptors
-            Blocks ``"pos:<group>"`` then ``"disp:<group>"`` (float64 views
-            of one row-major array), ``frame_index`` = key frames,
-            ``n_frames`` = sequence lengths.
+            Position blocks, then displacement (then acceleration) blocks
+            (float64 views of one row-major array), ``frame_index`` = key
+            frames, ``n_frames`` = sequence lengths, ``fps`` when known.
         """
         self._check_fitted()
         seqs = as_sequences(X, layout=self.layout_, fps=self.fps)
@@ -836,9 +860,11 @@ class JointFeatures(TransformerBase):
                 "have one; displacement units would differ. Give every sequence its fps (or none)."
             )
         rate = np.array(fps, dtype=np.float64) if all(known) and seqs else np.ones(len(seqs))
-        return self._transform_ragged(Xc, off, rate)
+        return self._transform_ragged(Xc, off, rate, fps_known=all(known) and bool(seqs))
 
-    def _transform_ragged(self, Xc: np.ndarray, off: np.ndarray, rate: np.ndarray) -> LocalDescriptors:
+    def _transform_ragged(
+        self, Xc: np.ndarray, off: np.ndarray, rate: np.ndarray, fps_known: bool = False
+    ) -> LocalDescriptors:
         rows, key_off = keyframe_indices(
             Xc,
             off,
@@ -859,7 +885,7 @@ class JointFeatures(TransformerBase):
             normalize=self.normalize,
             rotate=self.rotate,
             vertical_axis=self.vertical_axis,
-            step=int(self.displacement_step),
+            step=int(self.step),
             rate=rate,
             fill=fill,
             backend=self.backend,
@@ -881,19 +907,20 @@ class JointFeatures(TransformerBase):
             offsets=key_off,
             frame_index=frame_index,
             n_frames=np.diff(off),
-            group_names=list(self.group_names_),
+            block_info=list(self.block_info_),
+            fps=rate if fps_known else None,
         )
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        """Column names of :meth:`LocalDescriptors.concat`, e.g. ``"pos:head:head.x"``."""
+        """Column names of :meth:`LocalDescriptors.concat`, e.g. ``"position:head:head.x"``."""
         self._check_fitted()
         axes = "xyz"[: self.n_dims_]
         lay = self.layout_
         names = []
         ops_iter = iter(self._ops.tolist())
-        for gname, dim in zip(self.group_names_, self.dims_, strict=True):
+        for info, dim in zip(self.block_info_, self.dims_, strict=True):
             for _ in range(dim // self.n_dims_):
                 kind, i, j = next(ops_iter)
                 label = lay.joints[i] if kind != K.OP_PAIR else f"{lay.joints[i]}-{lay.joints[j]}"
-                names.extend(f"{gname}:{label}.{a}" for a in axes)
+                names.extend(f"{info}:{label}.{a}" for a in axes)
         return np.array(names, dtype=object)

@@ -112,14 +112,17 @@ def root_position(position, layout: str | JointLayout) -> np.ndarray:
     return _nanmean(p[:, get_layout(layout).root_indices], axis=1)
 
 
-def _scale_distances(p: np.ndarray, lay: JointLayout, root: np.ndarray | None) -> np.ndarray:
-    """Per-frame body-size distance (NaN where undefined), see :func:`body_scale`."""
-    if lay.size is not None and all(lay.size):
-        a = _nanmean(p[:, lay.indices(lay.size[0])], axis=1)
-        b = _nanmean(p[:, lay.indices(lay.size[1])], axis=1)
-        return np.sqrt(((a - b) ** 2).sum(axis=1))
-    r = _nanmean(p[:, lay.root_indices], axis=1) if root is None else np.asarray(root, dtype=np.float64)
-    return _nanmean(np.sqrt(((p - r[:, None, :]) ** 2).sum(axis=2)), axis=1)
+def _body_scale_idx(p: np.ndarray, root_idx, size_a, size_b, use_sets: bool, root=None) -> float:
+    """:func:`body_scale` with the layout given as joint index arrays."""
+    if use_sets:
+        a = _nanmean(p[:, size_a], axis=1)
+        b = _nanmean(p[:, size_b], axis=1)
+        d = np.sqrt(((a - b) ** 2).sum(axis=1))
+    else:
+        r = _nanmean(p[:, root_idx], axis=1) if root is None else np.asarray(root, dtype=np.float64)
+        d = _nanmean(np.sqrt(((p - r[:, None, :]) ** 2).sum(axis=2)), axis=1)
+    d = d[np.isfinite(d) & (d > 0)]
+    return float(np.median(d)) if len(d) else 1.0
 
 
 def body_scale(position, layout: str | JointLayout, root=None) -> float:
@@ -153,9 +156,8 @@ def body_scale(position, layout: str | JointLayout, root=None) -> float:
     1.0
     """
     p = _as_position(position)
-    d = _scale_distances(p, get_layout(layout), root)
-    d = d[np.isfinite(d) & (d > 0)]
-    return float(np.median(d)) if len(d) else 1.0
+    root_idx, size_a, size_b, use_sets = _layout_sets(get_layout(layout))
+    return _body_scale_idx(p, root_idx, size_a, size_b, use_sets, root)
 
 
 def heading(position, layout: str | JointLayout) -> np.ndarray:
