@@ -21,6 +21,8 @@ from numba import njit, prange
 __all__ = [
     "vlad_accumulate",
     "vlad_encode",
+    "nearest_centres",
+    "vlad_encode_windows",
     "bow_accumulate",
     "fisher_accumulate",
     "n_cells",
@@ -219,6 +221,81 @@ def vlad_encode(Z, centres, offsets, rel_time, levels, power, intra, l2, scale, 
             base = 0
             for v in range(levels):
                 cell = base + _cell(rel_time[r], v)
+                for j in range(k):
+                    V[cell, c, j] += Z[r, j] - centres[c, j]
+                base += 1 << v
+        for cell in range(cells):
+            tot = 0.0
+            for c in range(l):
+                nrm = 0.0
+                for j in range(k):
+                    x = V[cell, c, j]
+                    if power:
+                        x = math.sqrt(x) if x >= 0 else -math.sqrt(-x)
+                        V[cell, c, j] = x
+                    nrm += x * x
+                if intra and nrm > 0:
+                    inv = 1.0 / math.sqrt(nrm)
+                    for j in range(k):
+                        V[cell, c, j] *= inv
+                    nrm = 1.0
+                tot += nrm
+            f = scale
+            if l2 and tot > 0:
+                f = scale / math.sqrt(tot)
+            o = col0 + cell * l * k
+            for c in range(l):
+                for j in range(k):
+                    out[s, o + c * k + j] = V[cell, c, j] * f
+    return out
+
+
+@njit(cache=True, parallel=True)
+def nearest_centres(Z, centres):
+    """Index of the nearest centre of every row of ``Z`` (-1 for rows with NaN), as in :func:`vlad_encode`."""
+    N = Z.shape[0]
+    l = centres.shape[0]
+    CT = np.ascontiguousarray(centres.T)
+    out = np.empty(N, dtype=np.int64)
+    chunk = 1024
+    n_chunks = (N + chunk - 1) // chunk
+    for b in prange(n_chunks):
+        dist = np.empty(l)
+        for r in range(b * chunk, min(N, (b + 1) * chunk)):
+            if _row_has_nan(Z, r):
+                out[r] = -1
+            else:
+                out[r] = _nearest_t(Z, r, CT, dist)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def vlad_encode_windows(Z, assign, centres, starts, stops, levels, power, intra, l2, scale, out, col0):
+    """:func:`vlad_encode` of many windows of one row array, each window ``Z[starts[w]:stops[w]]``.
+
+    The nearest centre of every row is given (``assign``, from
+    :func:`nearest_centres`; -1 leaves a row out), so overlapping windows
+    share the assignment instead of searching the codebook again: the cost
+    per window is its rows times their dimension, plus the normalisation.
+    A row's relative time is ``(r - start + 0.5) / (stop - start)``, as if
+    each window were a sequence of its own, so the output equals
+    :func:`vlad_encode` of the windows cut out as sequences.
+    """
+    n = starts.shape[0]
+    l, k = centres.shape
+    cells = (1 << levels) - 1
+    for s in prange(n):
+        V = np.zeros((cells, l, k))
+        a = starts[s]
+        length = stops[s] - a
+        for r in range(a, stops[s]):
+            c = assign[r]
+            if c < 0:
+                continue
+            t = (r - a + 0.5) / length
+            base = 0
+            for v in range(levels):
+                cell = base + _cell(t, v)
                 for j in range(k):
                     V[cell, c, j] += Z[r, j] - centres[c, j]
                 base += 1 << v
