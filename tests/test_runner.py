@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from skelbehave._util.fs import atomic_path, atomic_write
+from skelbehave._util.fs import atomic_path, atomic_write, temp_path
 from skelbehave._util.parallel import read_manifest, run_batch
 from skelbehave.errors import BatchItemError
 
@@ -75,6 +75,46 @@ def test_atomic_write_replaces_only_on_success(tmp_path):
     with atomic_write(p, "wb") as fh:
         fh.write(b"\x00\x01")
     assert p.read_bytes() == b"\x00\x01"
+
+
+def test_atomic_write_follows_the_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        with atomic_write(tmp_path / "a.csv") as fh:
+            fh.write("x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.csv").stat().st_mode & 0o777 == 0o640  # not tempfile's 0600
+
+
+def test_limit_threads_sets_and_restores_numba_and_blas():
+    import numba
+    from threadpoolctl import threadpool_info
+
+    from skelbehave._util.threads import limit_threads, resolve_n_jobs
+
+    top = numba.config.NUMBA_NUM_THREADS
+    assert resolve_n_jobs(None) == 1 and resolve_n_jobs(-1) == top and resolve_n_jobs(10**6) == top
+    assert resolve_n_jobs(-2) == max(1, top - 1)
+    with pytest.raises(ValueError, match="n_jobs"):
+        resolve_n_jobs(0)
+    with pytest.raises(TypeError, match="n_jobs"):
+        resolve_n_jobs(1.5)
+    before = numba.get_num_threads()
+    blas_before = [p["num_threads"] for p in threadpool_info()]
+    with limit_threads(1) as n:
+        assert n == 1 and numba.get_num_threads() == 1
+        assert all(p["num_threads"] == 1 for p in threadpool_info())
+        with limit_threads(1, numba_chunksize=8):  # nested, same limit
+            assert numba.get_parallel_chunksize() == 8
+        assert numba.get_parallel_chunksize() == 0
+    assert numba.get_num_threads() == before
+    assert [p["num_threads"] for p in threadpool_info()] == blas_before
+    torch = pytest.importorskip("torch")
+    t_before = torch.get_num_threads()
+    with limit_threads(1, numba=False, blas=False):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == t_before
 
 
 def test_atomic_path_keeps_suffix(tmp_path):
@@ -146,18 +186,23 @@ def test_rerun_removes_temporary_files_a_killed_run_left(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     # what a process killed inside atomic_write leaves behind, for a pending and for a done item
-    (out / ".clip01.k3j9x2.tmp.txt").write_text("half written")
+    temp_path(out / "clip01.txt").write_text("half written")
+    (out / ".clip01.k3j9x2_a.tmp.txt").write_text("half written")  # tempfile's names (earlier versions)
     run_batch(square, items[:1], manifest=tmp_path / "m.csv", progress=False)
-    (out / ".clip00.a1b2c3.tmp.txt").write_text("half written")
-    keep = out / ".notes.tmp.txt"  # not a temporary file of any output
-    keep.write_text("x")
+    done_tmp = temp_path(out / "clip00.txt")
+    done_tmp.write_text("half written")
+    keep = [out / ".notes.tmp.txt", out / ".clip01.other.0a1b2c3d.tmp.txt"]  # not temporaries of an output
+    for k in keep:
+        k.write_text("x")
+    # and a killed run's half-written manifest
+    temp_path(tmp_path / "m.csv").write_text("key,output\nhalf")
     df = run_batch(square, items, manifest=tmp_path / "m.csv", progress=False)
     assert (df["status"] == "done").all()
-    # clip01's stale file is gone (it was run again); clip00 was skipped, so its file is left alone
-    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [
-        ".clip00.a1b2c3.tmp.txt",
-        ".notes.tmp.txt",
-    ]
+    # clip01's stale files are gone (it was run again); clip00 was skipped, so its file is left alone
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == sorted(
+        [done_tmp.name] + [k.name for k in keep]
+    )
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["m.csv"]
 
 
 def test_resume_after_sigkill(tmp_path):

@@ -1,5 +1,9 @@
 """Files: the one atomic write and its temporary-file clean-up, file hashing, input expansion.
 
+Every file the package writes goes through :func:`atomic_path` / :func:`atomic_write`
+(one temporary-file naming scheme, so :func:`remove_stale_temps` clears what a killed
+process left), and every file hash through :func:`file_sha256`.
+
 Examples
 --------
 >>> import tempfile, pathlib
@@ -16,7 +20,7 @@ import contextlib
 import glob
 import hashlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -30,6 +34,7 @@ __all__ = [
     "expand_inputs",
     "file_sha256",
     "remove_stale_temps",
+    "temp_path",
 ]
 
 #: Suffixes of the pose files a folder is searched for.
@@ -40,10 +45,12 @@ POSE_SUFFIXES = (".csv", ".skeleton")
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
 
-    The temporary name keeps the suffix of ``path`` (writers that choose the
-    format from the extension, such as ``cv2.VideoWriter``, still work). If
-    the block raises, the temporary file is removed and ``path`` is left
-    untouched.
+    The temporary name is ``.<stem>.<random>.tmp<suffix>`` (see
+    :func:`temp_path`): it keeps the suffix of ``path`` (writers that choose
+    the format from the extension, such as ``cv2.VideoWriter``, still work),
+    and :func:`remove_stale_temps` finds it after a killed run. If the block
+    raises, the temporary file is removed and ``path`` is left untouched.
+    The file is created with the user's umask (not ``mkstemp``'s 0600).
 
     Examples
     --------
@@ -55,11 +62,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     'hello'
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    prefix, suffix = _temp_affixes(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = temp_path(path)
     try:
         yield tmp_path
         os.replace(tmp_path, path)
@@ -67,6 +70,35 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+def temp_path(path: str | os.PathLike) -> Path:
+    """Create an empty temporary file next to ``path``, named so :func:`remove_stale_temps` finds it.
+
+    The caller renames it onto ``path`` (or elsewhere) or deletes it;
+    :func:`atomic_path` does both for you. The parent folder is created.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> t = temp_path(d / "model.skb")
+    >>> t.name.startswith(".model.") and t.name.endswith(".tmp.skb"), t.stat().st_size
+    (True, 0)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    prefix, suffix = _temp_affixes(path)
+    for _ in range(100):
+        tmp = path.parent / f"{prefix}{secrets.token_hex(4)}{suffix}"
+        try:
+            # mode 0o666 and the process umask decide the permissions, as for open(path, "w")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:  # pragma: no cover - 32 random bits
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"cannot create a temporary file next to {path}")  # pragma: no cover
 
 
 def _temp_affixes(path: Path) -> tuple[str, str]:
@@ -83,14 +115,16 @@ def remove_stale_temps(path: str | os.PathLike) -> int:
     --------
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / ".out.x1y2.tmp.csv").write_text("half")
+    >>> _ = (d / ".out.0a1b2c3d.tmp.csv").write_text("half")
     >>> remove_stale_temps(d / "out.csv"), sorted(p.name for p in d.iterdir())
     (1, [])
     """
     path = Path(path)
     prefix, suffix = _temp_affixes(path)
     n = 0
-    for stale in path.parent.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"):
+    # exactly 8 random characters between the affixes (hex here, [a-z0-9_] from tempfile in
+    # earlier versions): never the temporary file of another output such as "<stem>.other.csv"
+    for stale in path.parent.glob(f"{glob.escape(prefix)}{'[a-z0-9_]' * 8}{glob.escape(suffix)}"):
         with contextlib.suppress(FileNotFoundError):
             stale.unlink()
             n += 1

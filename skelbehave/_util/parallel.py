@@ -29,7 +29,7 @@ import pandas as pd
 from ..errors import BatchItemError, MissingDependencyError
 from .fs import atomic_write, remove_stale_temps
 
-__all__ = ["read_manifest", "run_batch"]
+__all__ = ["MANIFEST_COLUMNS", "read_manifest", "run_batch", "write_manifest"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,17 @@ def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
     return df
 
 
-def _write_manifest(path: Path, rows: Mapping[str, dict]) -> None:
+def write_manifest(path: str | os.PathLike, rows: Mapping[str, dict]) -> None:
+    """Write manifest rows (``{key: row}``) atomically, :data:`MANIFEST_COLUMNS` first.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "manifest.csv"
+    >>> write_manifest(p, {"a": {"key": "a", "output": "a.txt", "status": "done", "n": 3}})
+    >>> read_manifest(p)[["key", "status", "n"]].values.tolist()
+    [['a', 'done', 3]]
+    """
     df = pd.DataFrame(list(rows.values()))
     cols = list(MANIFEST_COLUMNS) + [c for c in df.columns if c not in MANIFEST_COLUMNS]
     df = df.reindex(columns=cols)
@@ -217,6 +227,9 @@ def run_batch(
             f"start_method must be one of {multiprocessing.get_all_start_methods()}, got {start_method!r}"
         )
 
+    # a run killed while rewriting the manifest leaves its temporary file: one run per manifest at a
+    # time, so any such file is stale
+    remove_stale_temps(manifest)
     # rows: current items (input order) then older rows for other keys
     old = read_manifest(manifest)
     old_rows = {str(r["key"]): {k: v for k, v in r.items() if not _isna(v)} for r in old.to_dict("records")}
@@ -243,7 +256,7 @@ def run_batch(
     n_skip = len(items) - len(todo)
     if n_skip:
         logger.info("%s: %d of %d items already finished, skipping them", manifest, n_skip, len(items))
-    _write_manifest(manifest, rows)
+    write_manifest(manifest, rows)
 
     bar = tqdm(total=len(items), initial=n_skip, desc=desc, disable=not progress, unit="item")
 
@@ -251,7 +264,7 @@ def run_batch(
         row = {"key": item["key"], "output": item["output"]}
         row.update(result)
         rows[item["key"]] = row
-        _write_manifest(manifest, rows)
+        write_manifest(manifest, rows)
         if row["status"] != "done":
             logger.warning("%s failed (%s): %s", item["key"], row.get("reason"), row.get("error"))
         bar.update(1)

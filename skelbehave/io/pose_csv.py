@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._util.fs import atomic_write
 from ..errors import LayoutError, PoseDataError
 from ..layouts import JointLayout, get_layout, list_layouts
 from ..poses import PoseSequence
@@ -217,18 +217,12 @@ def write_pose_csv(
             nums = ",".join(map(repr, row)).replace("nan", "")
             chunks.append(f"{f},{_fmt_float(tm)},{text},{nums}\n")
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write("\n".join(header) + "\n")
-            fh.write(",".join(cols) + "\n")
-            fh.writelines(chunks)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    # the package's one atomic write: a killed writer leaves a temporary file that
+    # run_batch's clean-up (remove_stale_temps) recognises
+    with atomic_write(path) as fh:
+        fh.write("\n".join(header) + "\n")
+        fh.write(",".join(cols) + "\n")
+        fh.writelines(chunks)
     return path
 
 
