@@ -13,6 +13,8 @@ __all__ = [
     "LayoutError",
     "ModelFileError",
     "MissingDependencyError",
+    "BatchItemError",
+    "UnknownDatasetError",
 ]
 
 
@@ -130,3 +132,13 @@ class BatchItemError(SkelbehaveError):
 
     def __reduce__(self):  # keep both arguments across processes
         return (BatchItemError, (self.reason, self.message))
+
+
+class UnknownDatasetError(SkelbehaveError, ValueError):
+    """A data set name that is not in the registry (:data:`skelbehave.datasets.DATASETS`).
+
+    Examples
+    --------
+    >>> issubclass(UnknownDatasetError, ValueError)
+    True
+    """

@@ -304,3 +304,42 @@ def test_dataset_validates_lengths(msr):
         D.Dataset("x", msr.sequences[:3], [1, 2], [1, 1, 1], {}, None)
     with pytest.raises(PoseDataError, match="frame labels"):
         D.Dataset("x", msr.sequences[:1], [np.zeros(3)], [1], {}, None, frame_level=True)
+
+
+# ----------------------------------------------------------------------------- registry
+def test_registry_specs_match_what_the_loaders_return(shared_data, msr):
+    from skelbehave.errors import UnknownDatasetError
+
+    known = {"msr_action3d", "utd_mhad", "precog", "precog_trimmed", "rat_social", "calms21"}
+    assert set(D.DATASETS) >= known
+    spec = D.get_dataset_spec("msr-action3d")
+    assert spec is D.DATASETS["msr_action3d"] and not spec.frame_level
+    assert tuple(msr.train_subjects) == spec.train_subjects
+    for name in ("precog", "precog_trimmed", "rat_social", "calms21", "utd_mhad"):
+        spec = D.get_dataset_spec(name)
+        ds = spec.load(shared_data)
+        assert ds.frame_level == spec.frame_level, name
+        assert ds.train_subjects == spec.train_subjects, name
+        names = set(ds.class_names.values())
+        assert set(spec.ignore_labels) <= names and set(spec.background_labels) <= names, name
+    # the embedded copy needs no folder; the loader options of an entry are applied
+    assert len(D.load_dataset("precog_trimmed")) == 360
+    s2 = D.load_dataset("rat_social_s2", shared_data)
+    assert s2.info["stream"] == "S2" and s2.info["skipped_recordings"] == [4, 9]
+    assert D.get_dataset_spec("precog_2016").name == "precog"  # Dataset.name works too
+    assert set(D.dataset_names(frame_level=True)) | set(D.dataset_names(frame_level=False)) == set(D.DATASETS)
+    with pytest.raises(UnknownDatasetError, match="unknown data set 'msr'; known: msr_action3d"):
+        D.get_dataset_spec("msr")
+
+
+def test_embedded_precog_reader_refuses_a_damaged_copy():
+    import io
+
+    from skelbehave.io.precog import read_precog_npz
+
+    with pytest.raises(PoseDataError, match=r"not a readable \.npz"):
+        read_precog_npz(b"garbage", source="x.npz")
+    buf = io.BytesIO()
+    np.savez(buf, format_version=np.array(1))
+    with pytest.raises(PoseDataError, match=r"missing arrays \['labels'"):
+        read_precog_npz(buf.getvalue(), source="x.npz")
