@@ -149,9 +149,15 @@ def run_dataset(ds, repeats: int = REPEATS) -> list[dict]:
 
 
 def _cfg(groups, k=16, dw=2.0, acc=0, aw=1.0, fuse=True):
+    """Features and encoder parameters; ``acc`` > 0 adds acceleration blocks (central difference step 2)."""
     return (
-        dict(n_position_groups=groups[0], n_displacement_groups=groups[1], displacement_step=2),
-        dict(n_clusters=k, fuse=fuse, disp_weight=dw, delta_step=acc, delta_weight=aw, pyramid_levels=3),
+        dict(n_position_groups=groups[0], n_displacement_groups=groups[1], step=2, acceleration=acc > 0),
+        dict(
+            n_clusters=k,
+            fuse=fuse,
+            kind_weights={"displacement": dw, "acceleration": aw},
+            pyramid_levels=3,
+        ),
     )
 
 

@@ -463,3 +463,66 @@ def test_displacement_and_acceleration_are_the_kinematics_definitions(utd):
     assert np.all(acc[:, :, 1:] == 0)
     with pytest.raises(ValueError, match="step"):
         JointFeatures(layout="msr20", step=0).fit([x])
+
+
+# ----------------------------------------------------------------------------- first-release model files
+V1 = Path(__file__).resolve().parent / "data" / "v1_kinematics"
+
+
+def _rebuild_v1(path: Path):
+    """Components of a first-release ``.skb`` file, upgraded and rebuilt (as the loader does)."""
+    import json
+    import zipfile
+
+    from skelbehave.encoding import VLADEncoder
+    from skelbehave.features import upgrade_v1_components
+    from skelbehave.models.heads import head_from_state
+
+    with zipfile.ZipFile(path) as z:
+        doc = json.loads(z.read("model.json"))
+        with z.open("arrays.npz") as fh:
+            npz = np.load(fh)
+            arrays = {k: npz[k] for k in npz.files}
+    comps = upgrade_v1_components(doc["components"])
+    sub = {role: {k: arrays[f"{role}.{k}"] for k in e["arrays"]} for role, e in comps.items()}
+    lay = get_layout(doc["layout_name"])
+    feats = JointFeatures(**comps["features"]["params"]).fit([PoseSequence(np.zeros((2, 20, 3)), lay)])
+    enc = VLADEncoder._from_state(comps["encoder"]["params"], sub["encoder"])
+    clf = head_from_state(comps["classifier"]["params"], sub["classifier"])
+    return doc, comps, feats, enc, clf
+
+
+def test_upgraded_v1_model_predicts_what_the_first_release_predicted():
+    import json
+
+    from skelbehave.datasets import load_msr_action3d
+
+    expected = json.loads((V1 / "expected.json").read_text())
+    doc, comps, feats, enc, clf = _rebuild_v1(V1 / "msr_vlad_acc.skb")
+    assert comps["features"]["params"]["step"] == 2 and comps["features"]["params"]["acceleration"] is True
+    assert "displacement_step" not in comps["features"]["params"]
+    assert comps["encoder"]["params"]["params"]["kind_weights"] == {"displacement": 2.0, "acceleration": 3.0}
+    assert doc["components"]["encoder"]["params"]["params"]["delta_step"] == 2  # input left unchanged
+    ds = load_msr_action3d()
+    by_name = {Path(s.meta["source"]).name: s for s in ds.sequences}
+    X = [by_name[n] for n in expected["sources"]]
+    assert sum(bool(np.isnan(s.position).any()) for s in X) >= 2  # missing frames are covered
+    dec = clf.decision_function(enc.transform(feats.transform(X)))
+    np.testing.assert_allclose(dec, expected["decision"], rtol=1e-7, atol=1e-9)
+    assert clf.predict(enc.transform(feats.transform(X))).tolist() == expected["pred"]
+
+
+def test_upgrade_v1_refuses_what_it_cannot_reproduce():
+    from skelbehave.errors import ModelFileError
+    from skelbehave.features import upgrade_v1_components
+
+    comps = {
+        "features": {"type": "JointFeatures", "params": {"displacement_step": 3, "keyframes": "all"}},
+        "encoder": {"type": "VLADEncoder", "params": {"params": {"delta_step": 2}}},
+    }
+    with pytest.raises(ModelFileError, match="re-create"):
+        upgrade_v1_components(comps)
+    comps["encoder"]["params"]["params"]["delta_step"] = 0
+    new = upgrade_v1_components(comps)
+    assert new["features"]["params"] == {"step": 3, "keyframes": "all", "acceleration": False}
+    assert comps["features"]["params"]["displacement_step"] == 3  # pure: the input is not changed

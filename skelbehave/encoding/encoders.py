@@ -182,11 +182,13 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
 
     def _fused(self, D: LocalDescriptors) -> LocalDescriptors:
         """``D`` with the blocks of each fused group side by side (each multiplied by its scale)."""
+        # set only on encoders upgraded from first-release files: their acceleration blocks were per
+        # second per frame, today's are per second squared (divide by fps; unknown fps means per frame)
         power = getattr(self, "input_rate_power_", None)
-        if power is not None and any(power) and D.fps is None:
-            raise ValueError("this encoder (upgraded from a first-release model) needs descriptors with fps")
+        if D.fps is None or power is None or not any(power):
+            power = None
         trivial = all(len(idx) == 1 for _, idx in self.fusion_plan_) and np.all(self.block_scale_ == 1)
-        if trivial and not (power is not None and any(power)):
+        if trivial and power is None:
             return D
         infos, blocks = [], []
         for _key, idx in self.fusion_plan_:

@@ -1,4 +1,7 @@
-"""Joint features: per-group relative position and displacement descriptors.
+"""Joint features: per-group relative position, displacement and acceleration descriptors.
+
+Velocity, acceleration, root, body scale and heading are defined once, in
+:mod:`skelbehave.features.kinematics`.
 
 :class:`JointFeatures` (a scikit-learn transformer) turns pose sequences into
 :class:`~skelbehave.features.descriptors.LocalDescriptors`; the low-level
@@ -6,7 +9,9 @@ functions expose the same numba kernels (and, with ``backend="numpy"``, their
 NumPy references) on concatenated ``(N, J, C)`` arrays plus offsets.
 """
 
-from .descriptors import LocalDescriptors
+from . import kinematics
+from ._compat import upgrade_v1_components
+from .descriptors import BlockInfo, LocalDescriptors
 from .joint import (
     JointFeatures,
     joint_groups,
@@ -18,6 +23,7 @@ from .joint import (
 )
 
 __all__ = [
+    "BlockInfo",
     "JointFeatures",
     "LocalDescriptors",
     "joint_groups",
@@ -26,4 +32,6 @@ __all__ = [
     "normalize",
     "relative_displacement",
     "relative_position",
+    "kinematics",
+    "upgrade_v1_components",
 ]
