@@ -38,7 +38,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from skelbehave import ablation, plots
+from skelbehave import ablation, datasets, plots
 
 DATASETS = ("msr_action3d", "utd_mhad")
 STUDIES = ("fusion", "feature-counts", "encoders", "pruning", "cnn-options")
@@ -513,7 +513,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="docs/results", type=Path)
     ap.add_argument("--studies", nargs="+", default=[*STUDIES, *VARIANTS], choices=[*STUDIES, *VARIANTS])
-    ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    ap.add_argument(
+        "--datasets", nargs="+", default=list(DATASETS), choices=datasets.dataset_names(frame_level=False)
+    )
     ap.add_argument("--root", default=None, help="data folder (default ../shared/data)")
     ap.add_argument("--quick", action="store_true", help="small smoke-test budgets")
     ap.add_argument("--report-only", action="store_true", help="only rebuild figures and README.md from CSVs")
@@ -559,7 +561,7 @@ def main(argv=None) -> int:
                 df = _read(out, study, ds, tag)
                 if df is not None:
                     stem = f"{study.replace('-', '_')}_{ds}" + (f"_{tag}" if tag else "")
-                    ablation._study_figures(study, df, out, stem)
+                    ablation.study_figures(study, df, out, stem)
     headline_figures(out)
     print("\n## Accuracy vs reported baselines\n")
     print(table_baselines(out))

@@ -14,6 +14,7 @@ __all__ = [
     "ModelFileError",
     "MissingDependencyError",
     "BatchItemError",
+    "ParameterError",
     "UnknownDatasetError",
 ]
 
@@ -134,11 +135,21 @@ class BatchItemError(SkelbehaveError):
         return (BatchItemError, (self.reason, self.message))
 
 
-class UnknownDatasetError(SkelbehaveError, ValueError):
+class ParameterError(SkelbehaveError, ValueError):
+    """A parameter value the function does not accept: an unknown name, a value out of range.
+
+    Examples
+    --------
+    >>> issubclass(ParameterError, ValueError)
+    True
+    """
+
+
+class UnknownDatasetError(ParameterError):
     """A data set name that is not in the registry (:data:`skelbehave.datasets.DATASETS`).
 
     Examples
     --------
-    >>> issubclass(UnknownDatasetError, ValueError)
-    True
+    >>> str(UnknownDatasetError("unknown data set 'kth'"))
+    "unknown data set 'kth'"
     """

@@ -16,6 +16,7 @@ import pytest
 
 from skelbehave import ablation
 from skelbehave.cli import main as cli_main
+from skelbehave.errors import ParameterError, PoseDataError, UnknownDatasetError
 
 MSR_CLASSES = [1, 2, 5, 13, 14, 16]  # arm waves, punch, bend, kick, jogging: different body parts
 UTD_CLASSES = [1, 2, 3, 24, 25]  # includes the time-reversed pair sit-to-stand / stand-to-sit
@@ -71,16 +72,18 @@ def test_load_dataset_restricts_classes(msr):
 
 
 def test_load_dataset_rejects_unknown_and_frame_labels():
-    with pytest.raises(ValueError, match="unknown dataset"):
+    with pytest.raises(UnknownDatasetError, match="unknown data set 'kth'; known: msr_action3d"):
         ablation.load_dataset("kth")
+    with pytest.raises(PoseDataError, match="rat_social has frame labels"):
+        ablation.load_dataset("rat_social")
     from skelbehave.datasets import load_precog
 
-    with pytest.raises(ValueError, match="frame labels"):
+    with pytest.raises(PoseDataError, match="frame labels"):
         ablation.load_dataset(load_precog())
 
 
 def test_load_dataset_empty_selection_is_an_error(msr):
-    with pytest.raises(ValueError, match="no sequence"):
+    with pytest.raises(PoseDataError, match="no sequence"):
         ablation.load_dataset(msr, classes=[99])
 
 
@@ -222,7 +225,7 @@ def test_cnn_options_and_mac_count(msr):
     two = _value(df, "macs", option=opts[0])[0]
     # two streams of the same widths cost about twice one stream (inputs differ only in the stem)
     assert 1.6 < two / one < 2.4
-    with pytest.raises(ValueError, match="unknown CNN options"):
+    with pytest.raises(ParameterError, match="unknown CNN options"):
         ablation.cnn_options(msr, options=["wings"], progress=False)
 
 
@@ -281,7 +284,7 @@ def test_cli_ablate_writes_table_and_figure(tmp_path, shared_data, capsys):
 
 
 def test_run_study_rejects_unknown_study(tmp_path):
-    with pytest.raises(ValueError, match="unknown study"):
+    with pytest.raises(ParameterError, match="unknown study"):
         ablation.run_study("dropout", "msr_action3d", tmp_path)
 
 
@@ -312,3 +315,17 @@ def test_run_study_tag_and_no_plots(tmp_path, msr):
     assert not list(tmp_path.glob("*.png"))
     df = pd.read_csv(paths["table"])
     assert set(df["seed"]) == {0} and set(df["dataset"]) == {"msr_action3d"}
+
+
+def test_ablation_svm_is_the_registry_head_and_datasets_come_from_the_registry(capsys):
+    from skelbehave.ablation.core import _make_classifier
+    from skelbehave.datasets import dataset_names
+    from skelbehave.models.heads import make_head
+
+    assert _make_classifier(None, 3).get_params() == make_head("svm", random_state=3).get_params()
+    assert _make_classifier("logreg", 1).get_params() == make_head("logreg", random_state=1).get_params()
+    with pytest.raises(SystemExit):
+        cli_main(["ablate", "fusion", "--dataset", "rat_social", "--out", "x"])
+    err = capsys.readouterr().err
+    assert "invalid choice: 'rat_social'" in err
+    assert all(name in err for name in dataset_names(frame_level=False))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..datasets import dataset_names
+
 EPILOG = """examples:
   skelbehave ablate fusion --dataset msr_action3d --out results/
   skelbehave ablate feature-counts --dataset utd_mhad --seeds 0 1 2 --out results/
@@ -30,14 +32,19 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register the ``ablate`` sub-command."""
     p = subparsers.add_parser(
         "ablate",
-        help="run an ablation study on MSR Action3D or UTD-MHAD; write CSV tables and PNG figures",
+        help="run an ablation study on a clip-labelled data set; write CSV tables and PNG figures",
         description="Run one of the method's ablation studies with the cross-subject split and write "
         "its tidy table and figures.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("what", choices=STUDY_NAMES, metavar="WHAT", help=f"the study: {', '.join(STUDY_NAMES)}")
-    p.add_argument("--dataset", default="msr_action3d", choices=("msr_action3d", "utd_mhad"))
+    p.add_argument(
+        "--dataset",
+        default="msr_action3d",
+        choices=dataset_names(frame_level=False),
+        help="a data set with clip labels from the registry (skelbehave.datasets.DATASETS)",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
     p.add_argument("--root", default=None, help="data folder (default: $SKELBEHAVE_DATA or ../shared/data)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="random seeds (default: the study's)")
