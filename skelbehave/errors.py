@@ -16,6 +16,9 @@ __all__ = [
     "BatchItemError",
     "ParameterError",
     "UnknownDatasetError",
+    "VideoReadError",
+    "PoseModelNotFoundError",
+    "PoseModelChecksumError",
 ]
 
 
@@ -153,3 +156,37 @@ class UnknownDatasetError(ParameterError):
     >>> str(UnknownDatasetError("unknown data set 'kth'"))
     "unknown data set 'kth'"
     """
+
+
+class VideoReadError(PoseDataError):
+    """A video or image source that cannot be read.
+
+    ``kind`` is ``"unreadable"`` (missing file, not a video, unknown codec),
+    ``"zero_frames"`` (opens but yields no frame) or ``"corrupt"`` (decoding
+    stops well before the frame count the container declares).
+
+    Examples
+    --------
+    >>> err = VideoReadError("zero_frames", "the video has no frames", path="a.mp4")
+    >>> err.kind, str(err)
+    ('zero_frames', 'a.mp4: the video has no frames')
+    """
+
+    def __init__(self, kind: str, message: str, *, path: object | None = None) -> None:
+        super().__init__(message, path=path)
+        self.kind = kind
+
+    def __reduce__(self):
+        return (_rebuild_video_error, (self.kind, self.reason, self.path))
+
+
+def _rebuild_video_error(kind, message, path):
+    return VideoReadError(kind, message, path=path)
+
+
+class PoseModelNotFoundError(SkelbehaveError, FileNotFoundError):
+    """No pose model file could be found or downloaded; the message says where to put one."""
+
+
+class PoseModelChecksumError(ModelFileError):
+    """A downloaded (or cached) model file whose size or SHA-256 is not the published one."""

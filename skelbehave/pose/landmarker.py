@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MissingDependencyError, PoseDataError
+from ..errors import MissingDependencyError, PoseDataError, VideoReadError
 from ..poses import PoseSequence
 from .models import resolve_model
 from .tracking import PoseTracker
@@ -34,32 +34,6 @@ WORLD_COORDINATES = (
     "mediapipe world landmarks: x image-right, y down, z away from the camera; origin between the hips"
 )
 _GAP_BETWEEN_SOURCES_MS = 10_000
-
-
-class VideoReadError(PoseDataError):
-    """A video or image source that cannot be read.
-
-    ``kind`` is ``"unreadable"`` (missing file, not a video, unknown codec),
-    ``"zero_frames"`` (opens but yields no frame) or ``"corrupt"`` (decoding
-    stops well before the frame count the container declares).
-
-    Examples
-    --------
-    >>> err = VideoReadError("zero_frames", "the video has no frames", path="a.mp4")
-    >>> err.kind, str(err)
-    ('zero_frames', 'a.mp4: the video has no frames')
-    """
-
-    def __init__(self, kind: str, message: str, *, path: object | None = None) -> None:
-        super().__init__(message, path=path)
-        self.kind = kind
-
-    def __reduce__(self):
-        return (_rebuild_video_error, (self.kind, self.reason, self.path))
-
-
-def _rebuild_video_error(kind, message, path):
-    return VideoReadError(kind, message, path=path)
 
 
 def _cv2():

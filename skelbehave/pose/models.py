@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 
 from .._util.fs import atomic_path
-from ..errors import ModelFileError, SkelbehaveError
+from ..errors import ModelFileError, PoseModelChecksumError, PoseModelNotFoundError, SkelbehaveError
 
 __all__ = [
     "MODEL_CHECKSUMS",
@@ -56,14 +56,6 @@ MODEL_CHECKSUMS: dict[str, tuple[int, str] | None] = {
     "full": (9_398_198, "5134a3aad27a58b93da0088d431f366da362b44e3ccfbe3462b3827a839011b1"),
     "heavy": None,
 }
-
-
-class PoseModelNotFoundError(SkelbehaveError, FileNotFoundError):
-    """No pose model file could be found or downloaded; the message says where to put one."""
-
-
-class PoseModelChecksumError(ModelFileError):
-    """A downloaded (or cached) model file whose size or SHA-256 is not the published one."""
 
 
 def cache_dir() -> Path:
