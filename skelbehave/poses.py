@@ -204,10 +204,23 @@ class PoseSequence:
             conf[zero] = 0.0
         return self.copy(position=pos, confidence=conf)
 
-    def fill_gaps(self, max_gap: int = 5) -> PoseSequence:
-        """Linearly interpolate runs of at most ``max_gap`` missing frames per joint.
+    def fill_gaps(self, max_gap: int | None = 5, *, edges: bool = False) -> PoseSequence:
+        """Linearly interpolate runs of missing frames per joint (the package's one gap filler).
 
-        Longer gaps, and gaps at the start or end, stay NaN.
+        Parameters
+        ----------
+        max_gap : int or None
+            Longest run of missing frames that is filled; ``None`` fills runs
+            of any length. Longer runs stay NaN.
+        edges : bool
+            Also fill runs at the start and end of the sequence with the first
+            and last present value (of any length). Without it they stay NaN.
+            A joint present in a single frame is then held there throughout.
+
+        Returns
+        -------
+        PoseSequence
+            A new sequence; joints missing in every frame stay NaN.
 
         Examples
         --------
@@ -215,9 +228,13 @@ class PoseSequence:
         >>> p = np.arange(5.0)[:, None, None] * np.ones((5, 17, 2)); p[2] = np.nan
         >>> float(PoseSequence(p, "coco17").fill_gaps(1).position[2, 0, 0])
         2.0
+        >>> p[:2] = np.nan  # a gap at the start
+        >>> PoseSequence(p, "coco17").fill_gaps(None, edges=True).position[:3, 0, 0].tolist()
+        [3.0, 3.0, 3.0]
         """
-        if max_gap < 0:
-            raise ValueError(f"max_gap must be >= 0, got {max_gap}")
+        if max_gap is not None and max_gap < 0:
+            raise ValueError(f"max_gap must be >= 0 or None, got {max_gap}")
+        longest = self.n_frames if max_gap is None else int(max_gap)
         pos = self.position.copy()
         T = self.n_frames
         t = np.arange(T)
@@ -225,27 +242,38 @@ class PoseSequence:
         for j in np.flatnonzero(miss.any(axis=0)):
             m = miss[:, j]
             ok = ~m
-            if ok.sum() < 2:
+            if ok.sum() < (1 if edges else 2):
                 continue
             # label runs of missing frames
-            edges = np.diff(np.r_[0, m.astype(np.int8), 0])
-            starts = np.flatnonzero(edges == 1)
-            ends = np.flatnonzero(edges == -1)  # exclusive
+            run_edges = np.diff(np.r_[0, m.astype(np.int8), 0])
+            starts = np.flatnonzero(run_edges == 1)
+            ends = np.flatnonzero(run_edges == -1)  # exclusive
             fill = np.zeros(T, dtype=bool)
             for s, e in zip(starts, ends, strict=True):
-                if s > 0 and e < T and e - s <= max_gap:
+                inner = s > 0 and e < T
+                if (inner and e - s <= longest) or (not inner and edges):
                     fill[s:e] = True
             if fill.any():
-                for c in range(self.n_dims):
+                for c in range(self.n_dims):  # np.interp holds the end values outside the present frames
                     pos[fill, j, c] = np.interp(t[fill], t[ok], pos[ok, j, c])
         return self.copy(position=pos)
 
-    def resample(self, n_frames: int) -> PoseSequence:
-        """Linear resampling in time to exactly ``n_frames`` frames.
+    def resample(self, n_frames: int, *, start: float = 0.0, stop: float = 1.0) -> PoseSequence:
+        """Linear resampling in time to exactly ``n_frames`` frames (the package's one resampler).
 
-        ``fps`` is scaled so that the duration is unchanged. An output frame
-        between two input frames is NaN where either of them is NaN; one that
-        falls on an input frame copies it.
+        Output frame ``k`` sits at input position
+        ``(start + (stop - start) k / (n_frames - 1)) (T - 1)``. ``fps`` is
+        scaled so that the duration of the part kept is unchanged. An output
+        frame between two input frames is NaN where either of them is NaN; one
+        that falls on an input frame copies it.
+
+        Parameters
+        ----------
+        n_frames : int
+            Output length (>= 1).
+        start, stop : float
+            The part of the sequence kept, as fractions of its length
+            (``0 <= start < stop <= 1``; a crop when not 0 and 1).
 
         Examples
         --------
@@ -257,6 +285,8 @@ class PoseSequence:
         """
         if n_frames < 1:
             raise ValueError(f"n_frames must be >= 1, got {n_frames}")
+        if not 0.0 <= start < stop <= 1.0:
+            raise ValueError(f"need 0 <= start < stop <= 1, got start={start}, stop={stop}")
         T = self.n_frames
         if T == 0:
             raise PoseDataError("cannot resample an empty sequence", path=self.meta.get("source"))
@@ -267,7 +297,7 @@ class PoseSequence:
             # output frame k sits at input position x = k (T-1)/(n-1); blend the two input frames
             # around it. A position that falls on an input frame takes that frame as is, so a
             # NaN in the next frame does not spread onto it.
-            x = np.linspace(0.0, T - 1.0, n_frames)
+            x = np.linspace(start * (T - 1.0), stop * (T - 1.0), n_frames)
             lo = np.clip(np.floor(x + 1e-9).astype(np.int64), 0, T - 1)
             w = np.clip(x - lo, 0.0, 1.0)
             w[np.abs(w) < 1e-9] = 0.0
@@ -282,7 +312,7 @@ class PoseSequence:
 
             pos = _lerp(self.position)
             conf = None if self.confidence is None else _lerp(self.confidence)
-        fps = None if self.fps is None else self.fps * n_frames / T
+        fps = None if self.fps is None else self.fps * n_frames / (T * (stop - start))
         return self.copy(position=pos, confidence=conf, fps=fps)
 
 

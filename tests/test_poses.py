@@ -182,3 +182,41 @@ def test_resample_matches_numpy_interp_reference():
             [[np.interp(x, np.arange(T), s.position[:, j, c]) for c in range(3)] for j in range(20)]
         ).transpose(2, 0, 1)
         np.testing.assert_allclose(r.position, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_resample_crop_matches_numpy_interp_and_keeps_duration_of_the_part():
+    rng = np.random.default_rng(1)
+    T, n = 30, 17
+    s = PoseSequence(rng.standard_normal((T, 20, 3)), "msr20", fps=15)
+    r = s.resample(n, start=0.2, stop=0.7)
+    x = np.linspace(0.2 * (T - 1), 0.7 * (T - 1), n)
+    ref = np.stack(
+        [[np.interp(x, np.arange(T), s.position[:, j, c]) for c in range(3)] for j in range(20)]
+    ).transpose(2, 0, 1)
+    np.testing.assert_allclose(r.position, ref, rtol=1e-12, atol=1e-12)
+    assert r.duration == pytest.approx(0.5 * s.duration)
+    for bad in [(0.5, 0.5), (-0.1, 1.0), (0.0, 1.2)]:
+        with pytest.raises(ValueError, match="start"):
+            s.resample(n, start=bad[0], stop=bad[1])
+
+
+def test_fill_gaps_any_length_and_edges():
+    T = 12
+    p = np.arange(T, dtype=float)[:, None, None] * np.ones((T, 20, 3))
+    p[0:2, 0] = np.nan  # start
+    p[4:9, 0] = np.nan  # a 5-frame interior gap
+    p[11, 0] = np.nan  # end
+    p[:, 1] = np.nan
+    p[6, 1] = 2.0  # present in one frame only
+    p[:, 2] = np.nan  # never present
+    s = PoseSequence(p, "msr20")
+    short = s.fill_gaps(4)
+    assert np.isnan(short.position[[0, 1, 4, 8, 11], 0]).all()  # too long, or at an edge
+    assert np.isnan(short.position[:, 1]).sum() == (T - 1) * 3
+    full = s.fill_gaps(None, edges=True).position
+    np.testing.assert_allclose(full[:, 0, 0], [2, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10])
+    assert np.all(full[:, 1] == 2.0)  # held at its one present value
+    assert np.isnan(full[:, 2]).all()
+    np.testing.assert_array_equal(full[:, 3], p[:, 3])  # untouched joints unchanged
+    with pytest.raises(ValueError, match="max_gap"):
+        s.fill_gaps(-1)

@@ -348,7 +348,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             positions,
             root,
             n_frames=self.n_frames,
-            displacement_step=self.displacement_step,
+            step=self.displacement_step,
             streams=self.streams_,
             rng=rng,
             augment=aug,

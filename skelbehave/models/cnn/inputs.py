@@ -1,19 +1,22 @@
 """Per-frame inputs of the CNN: fixed-length position and motion channel arrays.
 
-Each sequence is cleaned (all-zero frames and NaN gaps interpolated over time),
-optionally augmented, resampled linearly to ``n_frames`` and turned into
+Each sequence is cleaned (all-zero frames missing, every gap interpolated over
+time with :meth:`PoseSequence.fill_gaps`, joints never seen placed on the
+root), optionally augmented, resampled linearly to ``n_frames``
+(:meth:`PoseSequence.resample`) and turned into
 
 - ``position``: root-relative joint positions ``b_i(p) = t_i(p) - t_root(p)``,
-  divided by the sequence's body scale (RMS distance of the joints to the
-  root), shape ``(J * C, n_frames)``;
-- ``motion``: the relative displacement ``(t_i(r + s) - t_i(r - s)) / (2 s)`` of
-  the absolute joint positions (a central difference, ``s`` =
-  ``displacement_step`` resampled frames), divided by the same scale and
-  multiplied by ``n_frames``.
+  divided by the sequence's body scale, shape ``(J * C, n_frames)``;
+- ``motion``: the velocity and/or acceleration of the absolute joint
+  positions (central differences with half-width ``step`` resampled frames),
+  divided by the same scale and multiplied by ``n_frames`` (``n_frames**2``
+  for acceleration): units of body size per sequence duration.
 
-These are the normalised positions and displacements of DESIGN section 3 laid
-out frame by frame for a temporal convolution. Resampling to one length makes
-every sequence the same shape, so no padding mask is needed.
+Root, body scale, velocity and acceleration are those of
+:mod:`skelbehave.features.kinematics`. These are the normalised positions and
+displacements of DESIGN section 3 laid out frame by frame for a temporal
+convolution. Resampling to one length makes every sequence the same shape, so
+no padding mask is needed.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...errors import PoseDataError
+from ...features.kinematics import acceleration, body_scale, root_position, velocity
+from ...layouts import JointLayout
 from ...poses import PoseSequence
 
 __all__ = ["MOTION_FEATURES", "STREAMS", "clean_positions", "make_inputs"]
@@ -34,8 +39,9 @@ MOTION_FEATURES = ("displacement", "acceleration")
 def clean_positions(seq: PoseSequence) -> np.ndarray:
     """Positions ``(T, J, C)`` with all-zero frames and NaN values interpolated over time.
 
-    A joint missing in every frame takes the root position (so it contributes 0
-    to root-relative features).
+    Gaps of any length are filled by :meth:`PoseSequence.fill_gaps`
+    (``max_gap=None, edges=True``). A joint missing in every frame takes the
+    root position (so it contributes 0 to root-relative features).
 
     Examples
     --------
@@ -44,30 +50,28 @@ def clean_positions(seq: PoseSequence) -> np.ndarray:
     >>> bool(np.isfinite(clean_positions(PoseSequence(p, "msr20"))).all())
     True
     """
-    pos = seq.position.astype(np.float64, copy=True)
-    zero = np.all(pos == 0, axis=(1, 2))
-    pos[zero] = np.nan
-    T, _, C = pos.shape
-    t = np.arange(T)
-    miss = np.isnan(pos).any(axis=2)
-    if miss.all():
+    filled = seq.mark_zero_frames_missing()
+    if filled.missing.all():
         raise PoseDataError(
             "sequence has no valid frame (every joint missing or zero)", path=seq.meta.get("source")
         )
-    for j in np.flatnonzero(miss.any(axis=0)):
-        ok = ~miss[:, j]
-        if ok.any():
-            for c in range(C):
-                pos[~ok, j, c] = np.interp(t[~ok], t[ok], pos[ok, j, c])
+    pos = filled.fill_gaps(max_gap=None, edges=True).position.astype(np.float64, copy=True)
     still = np.isnan(pos).any(axis=2)
     if still.any():
-        root = seq.layout.root_indices
-        root_track = np.nanmean(pos[:, root], axis=1)  # (T, C)
+        root_track = root_position(pos, seq.layout)  # (T, C)
         if np.isnan(root_track).any():
             root_track = np.nan_to_num(root_track, nan=float(np.nanmean(pos)))
         for j in np.flatnonzero(still.any(axis=0)):
             pos[still[:, j], j] = root_track[still[:, j]]
     return pos
+
+
+def _as_layout(root, n_joints: int) -> JointLayout:
+    """``root`` as a layout: a JointLayout as is, root joint indices as a layout without ``size`` joints."""
+    if isinstance(root, JointLayout):
+        return root
+    names = tuple(f"j{j}" for j in range(n_joints))
+    return JointLayout.from_names(names, name="cnn_input", root=[names[int(i)] for i in np.atleast_1d(root)])
 
 
 def _random_rotation(rng: np.random.Generator, max_deg: float) -> np.ndarray:
@@ -80,22 +84,11 @@ def _random_rotation(rng: np.random.Generator, max_deg: float) -> np.ndarray:
     return rz @ ry @ rx
 
 
-def _resample(pos: np.ndarray, n_frames: int, start: float = 0.0, stop: float = 1.0) -> np.ndarray:
-    T = pos.shape[0]
-    if T == 1:
-        return np.repeat(pos, n_frames, axis=0)
-    src = np.linspace(0.0, 1.0, T)
-    dst = np.linspace(start, stop, n_frames)
-    idx = np.clip(np.searchsorted(src, dst, side="right") - 1, 0, T - 2)
-    w = ((dst - src[idx]) / (src[idx + 1] - src[idx]))[:, None, None]
-    return pos[idx] * (1 - w) + pos[idx + 1] * w
-
-
 def make_inputs(
     positions: Sequence[np.ndarray],
-    root: np.ndarray,
+    root: JointLayout | np.ndarray,
     n_frames: int = 64,
-    displacement_step: int = 2,
+    step: int = 2,
     streams: Sequence[str] = STREAMS,
     rng: np.random.Generator | None = None,
     augment: dict | None = None,
@@ -109,12 +102,14 @@ def make_inputs(
     ----------
     positions : sequence of array (T, J, C)
         Cleaned positions (:func:`clean_positions`).
-    root : array of int
-        Root joint indices (their mean is the root).
+    root : JointLayout or array of int
+        The layout (root joints and body-size joints), or just the root joint
+        indices (their mean is the root; the body scale is then the median
+        mean root-to-joint distance, :func:`~skelbehave.features.kinematics.body_scale`).
     n_frames : int
         Fixed temporal length.
-    displacement_step : int
-        ``s`` of the central difference, in resampled frames.
+    step : int
+        Half-width of the central differences, in resampled frames.
     streams : sequence of {"position", "motion"}
         Which inputs to build.
     rng : numpy Generator, optional
@@ -126,9 +121,10 @@ def make_inputs(
         Subtract the root of each frame (``b_i(p)``), or the mean root position
         over the sequence (keeps the body's own translation).
     motion_features : sequence of {"displacement", "acceleration"}
-        Channels of the motion stream: the central difference and/or the
-        second central difference ``(t(r + s) - 2 t(r) + t(r - s)) / s^2``
-        (scaled like the displacement, times ``n_frames`` once more).
+        Channels of the motion stream: the velocity and/or the acceleration
+        (:func:`~skelbehave.features.kinematics.velocity`,
+        :func:`~skelbehave.features.kinematics.acceleration`; scaled like the
+        positions, times ``n_frames`` per time derivative).
     bones : array (n_bones, 2) of int, optional
         When given, the position stream also gets the bone vectors
         ``t_b(p) - t_a(p)`` of these joint pairs (divided by the same scale).
@@ -141,14 +137,14 @@ def make_inputs(
     ((1, 60, 16), (1, 60, 16))
     """
     out = {s: [] for s in streams}
-    s = int(displacement_step)
     bad = [m for m in motion_features if m not in MOTION_FEATURES]
     if bad or not motion_features:
         raise ValueError(
             f"motion_features must be a non-empty subset of {MOTION_FEATURES}, got {motion_features!r}"
         )
     for pos in positions:
-        p = pos
+        p = np.asarray(pos, dtype=np.float64)
+        layout = _as_layout(root, p.shape[1])
         start, stop = 0.0, 1.0
         if rng is not None and augment:
             crop = augment.get("crop", 1.0)
@@ -162,12 +158,13 @@ def make_inputs(
                 p = p @ _random_rotation(rng, rot).T
             if sc > 0:
                 p = p * rng.uniform(1 - sc, 1 + sc, size=p.shape[2])
-        r = _resample(p, n_frames, start, stop)  # (n, J, C)
-        rel = r - r[:, root].mean(axis=1, keepdims=True)
-        scale = float(np.sqrt(np.mean(np.sum(rel**2, axis=2)))) or 1.0
+        r = PoseSequence(p, layout).resample(n_frames, start=start, stop=stop).position  # (n, J, C)
+        root_track = root_position(r, layout)
+        rel = r - root_track[:, None, :]
+        scale = body_scale(r, layout, root=root_track)
         if "position" in out:
             if position_centre == "sequence":
-                rel_p = r - r[:, root].mean(axis=(0, 1), keepdims=True)
+                rel_p = r - root_track.mean(axis=0)
             elif position_centre == "frame":
                 rel_p = rel
             else:
@@ -178,13 +175,10 @@ def make_inputs(
                 chans.append((vec / scale).reshape(n_frames, -1))
             out["position"].append(np.concatenate(chans, axis=1).T)
         if "motion" in out:
-            padded = np.concatenate([np.repeat(r[:1], s, 0), r, np.repeat(r[-1:], s, 0)], axis=0)
             chans = []
             if "displacement" in motion_features:
-                disp = (padded[2 * s :] - padded[: -2 * s]) / (2 * s) * n_frames / scale
-                chans.append(disp.reshape(n_frames, -1))
+                chans.append((velocity(r, step) * (n_frames / scale)).reshape(n_frames, -1))
             if "acceleration" in motion_features:
-                acc = (padded[2 * s :] - 2 * r + padded[: -2 * s]) / (s * s) * n_frames**2 / scale
-                chans.append(acc.reshape(n_frames, -1))
+                chans.append((acceleration(r, step) * (n_frames**2 / scale)).reshape(n_frames, -1))
             out["motion"].append(np.concatenate(chans, axis=1).T)
     return {k: np.stack(v).astype(np.float32) for k, v in out.items()}
