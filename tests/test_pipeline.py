@@ -170,8 +170,8 @@ def test_sequence_level_classifier_bypasses_encoding(msr_small):
 
 
 def test_custom_features_object(msr_small):
-    f = JointFeatures(n_position_groups=2, n_displacement_groups=2, displacement_step=1)
+    f = JointFeatures(n_position_groups=2, n_displacement_groups=2, step=1)
     m = BehaviorModel(features=f, encoder=VLADEncoder(n_clusters=2, pyramid_levels=1), random_state=0)
     m.fit(msr_small["Xtr"], msr_small["ytr"])
-    assert m.features_ is not f and m.features_.displacement_step == 1
+    assert m.features_ is not f and m.features_.step == 1
     assert len(m.encoder_.group_names_) == 4
