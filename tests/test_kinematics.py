@@ -147,3 +147,21 @@ def test_heading_forward_fill_and_facing():
     q[:, right] = [1.0, 0.0]  # left-to-right along +x: facing +y
     assert np.allclose(heading(q, coco), np.pi / 2)
     assert np.isnan(heading(np.full((3, 3, 2), np.nan), lay)).all()
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_joint_features_scale_is_one_over_body_scale(backend):
+    from skelbehave.features import normalization_params
+
+    rng = np.random.default_rng(3)
+    X, off = _ragged(rng, [12, 1, 30], nan_frac=0.2)
+    X[off[2] : off[2] + 5] = np.nan
+    M = normalization_params(X, off, "msr20", backend=backend)
+    for i in range(3):
+        want = 1.0 / body_scale(X[off[i] : off[i + 1]], "msr20")
+        np.testing.assert_allclose(np.diag(M[i]), want, rtol=1e-12)
+    lay = JointLayout.from_names(["a", "b", "c", "d"], root=["a"])
+    Y, off2 = _ragged(rng, [9, 20], J=4, C=2, nan_frac=0.2)
+    M2 = normalization_params(Y, off2, lay, backend=backend)
+    for i in range(2):
+        np.testing.assert_allclose(M2[i, 0, 0], 1.0 / body_scale(Y[off2[i] : off2[i + 1]], lay), rtol=1e-12)

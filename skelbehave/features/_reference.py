@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._kernels import OP_ABS, OP_ACC, OP_DISP, OP_PAIR, OP_POS, SIZE_NONE, SIZE_SETS
-from .kinematics import _body_scale_idx, body_scale
+from .kinematics import body_scale
 
 __all__ = [
     "body_scale_ragged_numpy",
@@ -53,10 +53,26 @@ def normalization_params_numpy(X, offsets, root_idx, size_a, size_b, size_mode, 
     seq = _seq_ids(offsets)
     scale = np.ones(n)
     if size_mode != SIZE_NONE and N:
-        # the definition of kinematics.body_scale, sequence by sequence
-        for i in range(n):
-            P = X[offsets[i] : offsets[i + 1]]
-            scale[i] = 1.0 / _body_scale_idx(P, root_idx, size_a, size_b, size_mode == SIZE_SETS)
+        # kinematics.body_scale, vectorised over the collection
+        if size_mode == SIZE_SETS:
+            d = np.sqrt(((_set_mean(X, size_a) - _set_mean(X, size_b)) ** 2).sum(axis=1))
+        else:
+            root = _set_mean(X, root_idx)
+            dist = np.sqrt(((X - root[:, None, :]) ** 2).sum(axis=2))  # (N, J), NaN where missing
+            ok = ~np.isnan(dist)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                d = np.where(ok, dist, 0.0).sum(axis=1) / ok.sum(axis=1)
+        d = np.where(np.isfinite(d) & (d > 0), d, np.nan)
+        valid = ~np.isnan(d)
+        cnt = np.bincount(seq, weights=valid, minlength=n).astype(np.int64)
+        # sort by (sequence, distance); NaN sorts last inside each sequence
+        order = np.lexsort((d, seq))
+        ds = d[order]
+        start = offsets[:-1]
+        has = cnt > 0
+        lo = start[has] + (cnt[has] - 1) // 2
+        hi = start[has] + cnt[has] // 2
+        scale[has] = 1.0 / (0.5 * (ds[lo] + ds[hi]))
     M = np.zeros((n, C, C))
     M[:, np.arange(C), np.arange(C)] = scale[:, None]
     if rotate and N:
