@@ -89,7 +89,8 @@ def train_model(path: Path) -> None:
     names = ds.label_names
     tr = [i for i, s in enumerate(ds.subjects) if s in (1, 2)]
     model = FrameLevelModel(
-        window="1s", fit_stride=4, n_estimators=60, ignore_labels=["base"], random_state=0
+        window="1s", fit_stride=4, classifier_params={"n_estimators": 60}, ignore_labels=["base"],
+        random_state=0,
     )  # one stage: the scoring cost per frame is the same as the first stage of the full model
     model.fit([ds.sequences[i] for i in tr], [names[i] for i in tr])
     model.save(path)
@@ -150,7 +151,7 @@ def _warm(client, model: Path) -> None:
     """Import the package and load the model in every Dask worker."""
 
     def load(path=str(model)):
-        from skelbehave.batch import _cached_model, file_sha256
+        from skelbehave.batch.files import _cached_model, file_sha256
 
         _cached_model(str(Path(path).resolve()), file_sha256(path))
 

@@ -21,7 +21,7 @@ import glob
 import hashlib
 import os
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,6 +33,7 @@ __all__ = [
     "atomic_write",
     "expand_inputs",
     "file_sha256",
+    "output_names",
     "remove_stale_temps",
     "temp_path",
 ]
@@ -214,4 +215,43 @@ def expand_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> li
             if key not in seen:
                 seen.add(key)
                 out.append(q)
+    return out
+
+
+def output_names(
+    paths: Iterable[str | os.PathLike], *, taken: Mapping[str, str] | None = None
+) -> list[str]:
+    """Output names for input files that never collide, in this run or with earlier ones.
+
+    The name is the file's stem, or ``<stem>-<8 hex digits of its folder's path>``
+    when another input has the same stem: another file of this call, or one
+    in ``taken`` (``{name: input key}`` from the manifest of earlier runs into
+    the same folder; an input keeps the name it had there).
+
+    Examples
+    --------
+    >>> output_names(["a/x.csv", "b/y.csv"])
+    ['x', 'y']
+    >>> [n[:2] for n in output_names(["a/x.csv", "b/x.csv"])]
+    ['x-', 'x-']
+    >>> output_names(["b/x.csv"], taken={"x": "a/x.csv"})[0].startswith("x-")
+    True
+    """
+    paths = [Path(p) for p in paths]
+    taken = dict(taken or {})
+    keys = [str(p) for p in paths]
+    stems = [p.stem for p in paths]
+    counts: dict[str, int] = {}
+    for s in stems:
+        counts[s] = counts.get(s, 0) + 1
+    mine = {v: k for k, v in taken.items()}  # input key -> its earlier name
+    out = []
+    for p, key, stem in zip(paths, keys, stems, strict=True):
+        if key in mine:
+            out.append(mine[key])
+        elif counts[stem] > 1 or taken.get(stem, key) != key:
+            tag = hashlib.sha256(str(p.resolve().parent).encode()).hexdigest()[:8]
+            out.append(f"{stem}-{tag}")
+        else:
+            out.append(stem)
     return out

@@ -29,7 +29,7 @@ import pandas as pd
 from ..errors import BatchItemError, MissingDependencyError
 from .fs import atomic_write, remove_stale_temps
 
-__all__ = ["MANIFEST_COLUMNS", "read_manifest", "run_batch", "write_manifest"]
+__all__ = ["MANIFEST_COLUMNS", "read_manifest", "resolve_start_method", "run_batch", "write_manifest"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,24 @@ def write_manifest(path: str | os.PathLike, rows: Mapping[str, dict]) -> None:
     df = df.reindex(columns=cols)
     with atomic_write(path) as fh:
         df.to_csv(fh, index=False)
+
+
+def resolve_start_method(name: str) -> str:
+    """A start method of this platform; ``"auto"``: ``"fork"`` where offered (not macOS), else ``"spawn"``.
+
+    Examples
+    --------
+    >>> resolve_start_method("spawn")
+    'spawn'
+    """
+    import sys
+
+    methods = multiprocessing.get_all_start_methods()
+    if name == "auto":
+        return "fork" if "fork" in methods and sys.platform != "darwin" else "spawn"
+    if name not in methods:
+        raise ValueError(f"start_method must be 'auto' or one of {methods}, got {name!r}")
+    return name
 
 
 # --------------------------------------------------------------------------- worker side
@@ -152,7 +170,11 @@ def run_batch(
         run goes on.
     items : iterable of dict
         Each has a unique ``"key"`` (str) and an ``"output"`` path; other
-        fields are passed through to ``func``.
+        fields are passed through to ``func``. An optional ``"fields"`` dict
+        (e.g. the checksum of the model that makes the output, options) is
+        written into the item's manifest row whatever the outcome, and a row
+        ``"done"`` with other field values (compared as text) is not finished:
+        the item runs again.
     manifest : path
         CSV file recording every item's status; rewritten atomically after
         each finished item. Items already ``"done"`` there whose output
@@ -179,12 +201,12 @@ def run_batch(
         Most items submitted but not finished at once (default ``2 * jobs``,
         or ``2 *`` the Dask worker threads), so memory stays flat however many
         items there are.
-    start_method : {"spawn", "forkserver", "fork"}
+    start_method : {"spawn", "forkserver", "fork", "auto"}
         How local worker processes start (``jobs > 1``). ``"spawn"`` (the
         default) is safe with threaded libraries; ``"fork"`` starts workers
         in milliseconds with everything this process has already imported
         and loaded, safe when ``func`` uses no library threads that were
-        running here (POSIX only).
+        running here (POSIX only). ``"auto"``: see :func:`resolve_start_method`.
 
     Returns
     -------
@@ -222,10 +244,7 @@ def run_batch(
         raise ValueError(f"batch item keys must be unique; repeated: {dupes[:5]}")
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
-    if start_method not in multiprocessing.get_all_start_methods():
-        raise ValueError(
-            f"start_method must be one of {multiprocessing.get_all_start_methods()}, got {start_method!r}"
-        )
+    start_method = resolve_start_method(start_method)
 
     # a run killed while rewriting the manifest leaves its temporary file: one run per manifest at a
     # time, so any such file is stale
@@ -237,9 +256,11 @@ def run_batch(
     todo: list[dict] = []
     for it in items:
         prev = old_rows.get(it["key"])
+        fields = it.get("fields") or {}
         finished = (
             prev is not None
             and prev.get("output") == it["output"]
+            and all(_text(prev.get(k)) == _text(v) for k, v in fields.items())
             and (
                 (prev.get("status") == "done" and Path(it["output"]).exists())
                 or (prev.get("status") == "failed" and not retry_failed)
@@ -248,7 +269,7 @@ def run_batch(
         if finished:
             rows[it["key"]] = prev
         else:
-            rows[it["key"]] = {"key": it["key"], "output": it["output"], "status": "pending"}
+            rows[it["key"]] = {"key": it["key"], "output": it["output"], "status": "pending", **fields}
             todo.append(it)
             remove_stale_temps(it["output"])  # half-written by a run that was killed
     for k, r in old_rows.items():
@@ -263,6 +284,7 @@ def run_batch(
     def record(item: dict, result: Mapping[str, Any]) -> None:
         row = {"key": item["key"], "output": item["output"]}
         row.update(result)
+        row.update(item.get("fields") or {})
         rows[item["key"]] = row
         write_manifest(manifest, rows)
         if row["status"] != "done":
@@ -284,6 +306,11 @@ def run_batch(
     df = pd.DataFrame(list(rows.values()))
     cols = list(MANIFEST_COLUMNS) + [c for c in df.columns if c not in MANIFEST_COLUMNS]
     return df.reindex(columns=cols)
+
+
+def _text(v: Any) -> str:
+    """A manifest value as the text a CSV round trip keeps (missing: ``""``)."""
+    return "" if v is None or _isna(v) else str(v)
 
 
 def _isna(v: Any) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._util.fs import atomic_write
+from .._util.fs import atomic_write, remove_stale_temps
 from .._util.parallel import run_batch
 from ..errors import BatchItemError, PoseDataError
 from .landmarker import VideoReadError, extract
@@ -81,6 +81,8 @@ def _extract_one(item: dict) -> dict:
     from ..io import write_poses
 
     video = item["video"]
+    if item.get("image_output"):  # run_batch clears the main output's; this one is ours
+        remove_stale_temps(item["image_output"])
     try:
         seqs = extract(video, model=item["model"], progress=False, **item["options"])
     except VideoReadError as exc:

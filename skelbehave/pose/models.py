@@ -101,16 +101,6 @@ def _where_to_put(variant: str) -> str:
     )
 
 
-def _sha256_file(path: Path) -> tuple[int, str]:
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-            size += len(block)
-    return size, h.hexdigest()
-
-
 def download_model(
     variant: str = "full", *, dest: str | os.PathLike | None = None, timeout: float = 60.0
 ) -> Path:

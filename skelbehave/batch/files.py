@@ -1,0 +1,351 @@
+"""Scoring many pose files: the batch driver, its workers and the run manifest."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._util.fs import expand_inputs, file_sha256, output_names, remove_stale_temps, temp_path
+from .._util.parallel import read_manifest, resolve_start_method, run_batch, write_manifest
+from .._util.threads import limit_threads
+from ..errors import BatchItemError, ModelFileError, PoseDataError, SkelbehaveError
+from .tables import _write_ethogram, _write_table, is_frame_level, score_file
+
+log = logging.getLogger(__name__)
+
+__all__ = ["score_files"]
+
+# one model per worker process, keyed by (path, checksum)
+_MODEL_CACHE: dict[tuple[str, str], Any] = {}
+
+
+def _load_model(path: str | os.PathLike, n_jobs: int | None = None):
+    """Any saved model (:func:`skelbehave.pipeline.load`), set to ``n_jobs`` threads when it takes them."""
+    from ..pipeline import load
+
+    model = load(path)
+    is_frame_level(model)
+    if n_jobs is not None and hasattr(model, "get_params") and "n_jobs" in model.get_params(deep=False):
+        model.set_params(n_jobs=n_jobs)
+    return model
+
+
+def _cached_model(path: str, checksum: str, n_jobs: int | None = None):
+    key = (path, checksum)
+    if key not in _MODEL_CACHE:
+        _MODEL_CACHE.clear()
+        _MODEL_CACHE[key] = _load_model(path, n_jobs)
+    return _MODEL_CACHE[key]
+
+
+def _score_item(item: dict) -> dict:
+    """Worker: score one file, write its table atomically, return manifest fields."""
+    from .._version import __version__
+
+    src = item["input"]
+    result: dict[str, Any] = {"package_version": __version__}
+    try:
+        result["input_sha256"] = file_sha256(src)
+    except OSError as exc:
+        raise BatchItemError("unreadable", f"{src}: cannot read the file ({exc.strerror or exc})") from None
+    model = _cached_model(item["model_path"], item["fields"]["model_sha256"], item.get("n_jobs"))
+    try:
+        table = score_file(
+            model, src, format=item["format"], fps=item.get("fps"),
+            window=item.get("window"), stride=item.get("stride"),
+        )  # fmt: skip
+    except SkelbehaveError as exc:
+        raise BatchItemError("bad_input", str(exc)) from None
+    _write_table(table, Path(item["output"]), item["output_format"])
+    if item.get("ethogram"):
+        _write_ethogram(table, model.classes_.tolist(), Path(item["output"]), Path(src).name)
+    result["n_frames"] = int(table.attrs.get("n_frames", 0))
+    result["n_rows"] = len(table)
+    return result
+
+
+def _init_worker(n_jobs: int | None) -> None:
+    limit_threads(n_jobs)  # for the life of the worker process
+
+
+def score_files(
+    model,
+    inputs,
+    out_dir: str | os.PathLike,
+    *,
+    jobs: int = 1,
+    scheduler: Any = None,
+    format: str = "auto",
+    output_format: str = "auto",
+    fps: float | None = None,
+    window: int | str | None = None,
+    stride: int | str | None = None,
+    resume: bool = True,
+    n_jobs: int | None = 1,
+    ethogram: bool = False,
+    progress: bool = True,
+    start_method: str = "auto",
+) -> pd.DataFrame:
+    """Score many pose files with any model; returns the run manifest.
+
+    Parameters
+    ----------
+    model : path, FrameLevelModel or BehaviorModel
+        A saved model file (``.skb``, any kind :func:`skelbehave.load`
+        reads), or a fitted model, which is first saved as
+        ``out_dir/model.skb`` so that workers can load it. Frame-level
+        models label every frame; clip-level models label each file and
+        individual, or each sliding segment (``window``).
+    inputs : path, pattern, folder or a list of them
+        Pose files (see :func:`expand_inputs`).
+    out_dir : path
+        Receives ``<name>.predictions.csv`` (or ``.parquet``) per file and
+        ``manifest.csv``.
+    jobs : int
+        Local worker processes (1 = this process).
+    scheduler : str or dask.distributed.Client, optional
+        Run on a Dask cluster instead (address, or a client).
+    format : str
+        Pose file format for every input (``"auto"`` detects per file).
+    output_format : {"auto", "csv", "parquet"}
+        ``"auto"``: Parquet when pyarrow is installed, else CSV.
+    fps : float, optional
+        Frame rate for files that do not state one (time columns, durations).
+    window, stride : int or str, optional
+        Clip-level models: one row per sliding segment ``window`` long (frames,
+        or ``"2s"``, ``"500ms"``), one every ``stride`` (default: ``window``).
+        See :func:`score_sequences`.
+    resume : bool
+        Skip files already scored by this model (same input bytes) whose
+        output exists. ``False`` scores everything again.
+    n_jobs : int or None
+        Threads inside each worker process (numba, BLAS, torch; see
+        :func:`skelbehave._util.threads.limit_threads`); also the model's
+        own ``n_jobs`` while it scores.
+    ethogram : bool
+        Frame-level models only. Also write ``<name>.ethogram.png`` (behaviours over time, one panel
+        per animal when animals are scored separately) and
+        ``<name>.bouts.csv`` (time spent and bout counts per behaviour).
+    progress : bool
+        Show a progress bar.
+    start_method : {"auto", "fork", "forkserver", "spawn"}
+        How local worker processes start (``jobs > 1``). ``"auto"``: ``"fork"``
+        where available (Linux, macOS excepted), so workers start at once
+        with the package imported and the model loaded here; scoring runs
+        no library threads, so forking is safe. Else ``"spawn"``: each
+        worker imports the package and loads the model (seconds).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The manifest: ``key, output, status, reason, error, seconds, input,
+        input_sha256, model_sha256, package_version, n_frames, n_rows``.
+
+    Examples
+    --------
+    >>> # manifest = score_files("rat.skb", "poses/*.csv", "predictions", jobs=2)
+    >>> # manifest["status"].value_counts()
+    """
+    from .._version import __version__
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not isinstance(model, (str, os.PathLike)):
+        is_frame_level(model)
+        if not hasattr(model, "save"):
+            raise ModelFileError(f"a {type(model).__name__} cannot be saved for the workers; pass a file")
+        model_path = out_dir / "model.skb"
+        remove_stale_temps(model_path)  # left by a killed run
+        tmp = temp_path(model_path)
+        try:
+            model.save(tmp)
+            # an unchanged model keeps its saved copy (and checksum), so that a re-run resumes
+            if not (model_path.exists() and _same_content(tmp, model_path)):
+                os.replace(tmp, model_path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    else:
+        model_path = Path(model)
+    model_sha = file_sha256(model_path)
+    loaded = _load_model(model_path, n_jobs)  # fail early, in the driver, on a bad model file
+    frame_level = is_frame_level(loaded)
+    if frame_level and (window is not None or stride is not None):
+        raise PoseDataError(
+            f"a frame-level model's window is fixed when it is trained ({loaded.window_frames_} frames); "
+            "window and stride choose segments for clip-level models only"
+        )
+    if stride is not None and window is None:
+        raise PoseDataError("stride needs a window (the length of the segments to score)")
+    if ethogram and not frame_level:
+        raise PoseDataError("an ethogram needs per-frame labels: score with a frame-level model")
+    start_method = resolve_start_method(start_method)
+    if scheduler is None:  # used here (jobs=1), or inherited by forked workers
+        _MODEL_CACHE.clear()
+        _MODEL_CACHE[(str(model_path.resolve()), model_sha)] = loaded
+        if jobs > 1 and start_method == "fork" and frame_level:
+            _warm_kernels(loaded)  # workers inherit the compiled tree kernel too
+    if output_format == "auto":
+        try:
+            import pyarrow  # noqa: F401
+
+            output_format = "parquet"
+        except ImportError:
+            output_format = "csv"
+    if output_format not in ("csv", "parquet"):
+        raise ValueError(f"output_format must be 'auto', 'csv' or 'parquet', got {output_format!r}")
+    paths = expand_inputs(inputs)
+    manifest = out_dir / "manifest.csv"
+    if not resume:
+        manifest.unlink(missing_ok=True)
+    suffix = ".predictions.parquet" if output_format == "parquet" else ".predictions.csv"
+    names = output_names(paths, taken=_names_taken(manifest))
+    options = _options_tag(window=window, stride=stride, fps=fps)
+    items = [
+        {
+            "key": str(p),
+            "output": str(out_dir / f"{n}{suffix}"),
+            "input": str(p),
+            "model_path": str(model_path.resolve()),
+            "format": format,
+            "output_format": output_format,
+            "fps": fps,
+            "window": window,
+            "stride": stride,
+            "n_jobs": n_jobs,
+            "ethogram": ethogram,
+            # recorded in the manifest; another model or other options: the file is scored again
+            "fields": {"input": str(p), "model_sha256": model_sha, "options": options},
+        }
+        for p, n in zip(paths, names, strict=True)
+    ]
+    if manifest.exists():
+        _invalidate_changed_inputs(manifest, items)
+    # largest files first: the last file to finish is a small one, so workers end together
+    by_size = (
+        sorted(items, key=lambda it: -_size(it["input"])) if jobs > 1 or scheduler is not None else items
+    )
+    local = scheduler is None and jobs == 1
+    try:
+        # one process: limit this one for the run only; workers: each limits itself once
+        with limit_threads(n_jobs) if local else contextlib.nullcontext():
+            df = run_batch(
+                _score_item,
+                by_size,
+                manifest=manifest,
+                jobs=jobs,
+                scheduler=scheduler,
+                progress=progress,
+                desc="scoring",
+                initializer=None if local else _init_worker,
+                initargs=() if local else (n_jobs,),
+                start_method=start_method,
+            )
+    finally:
+        _MODEL_CACHE.clear()
+    order = {it["key"]: i for i, it in enumerate(items)}  # manifest rows back in input order
+    df = df.iloc[np.argsort([order.get(k, len(order)) for k in df["key"]], kind="stable")]
+    df = df.reset_index(drop=True)
+    df = _complete_manifest(df, manifest, __version__)
+    n_fail = int((df["status"] == "failed").sum())
+    if n_fail:
+        log.warning("%d of %d files failed; see %s", n_fail, len(df), manifest)
+    return df
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _warm_kernels(model) -> None:
+    """Compile (or load from cache) the tree kernel here, so that forked workers inherit it."""
+    for clf in (model.classifier_, getattr(model, "context_", None)):
+        if clf is not None and hasattr(clf, "predict_proba"):
+            clf.predict_proba(np.zeros((1, clf.n_features_in_)))
+
+
+def _same_content(a: Path, b: Path) -> bool:
+    """Whether two model files hold the same model (member checksums; creation time ignored)."""
+    from ..io.archive import read_archive
+
+    try:
+        sa = read_archive(a)[0]["_manifest"].get("sha256")
+        sb = read_archive(b)[0]["_manifest"].get("sha256")
+    except (SkelbehaveError, KeyError):
+        return False
+    return sa == sb
+
+
+def _options_tag(**options: Any) -> str:
+    """The scoring options that change an output, as text for the manifest (``""``: none given).
+
+    Examples
+    --------
+    >>> _options_tag(window="2s", stride=None, fps=30.0)
+    'window=2s;fps=30.0'
+    """
+    return ";".join(f"{k}={v}" for k, v in options.items() if v is not None)
+
+
+def _names_taken(manifest: Path) -> dict[str, str]:
+    """``{output name: input key}`` of an earlier run's manifest (outputs keep their names)."""
+    taken = {}
+    for r in read_manifest(manifest).to_dict("records"):
+        name = Path(str(r.get("output", ""))).name
+        for suffix in (".predictions.parquet", ".predictions.csv"):
+            if name.endswith(suffix):
+                taken[name[: -len(suffix)]] = str(r["key"])
+    return taken
+
+
+def _invalidate_changed_inputs(manifest: Path, items: list[dict]) -> None:
+    """Mark rows done on an input whose bytes changed since as pending, so they are scored again."""
+    old = read_manifest(manifest)
+    if old.empty or "input_sha256" not in old.columns:
+        return
+    by_key = {it["key"]: it for it in items}
+    changed = False
+    rows = {}
+    for r in old.to_dict("records"):
+        it = by_key.get(str(r["key"]))
+        if it is not None and r.get("status") == "done" and isinstance(r.get("input_sha256"), str):
+            try:
+                stale = file_sha256(it["input"]) != r["input_sha256"]
+            except OSError:
+                stale = True
+            if stale:
+                r["status"] = "pending"
+                changed = True
+        rows[str(r["key"])] = {k: v for k, v in r.items() if not _isna(v)}
+    if changed:
+        write_manifest(manifest, rows)
+
+
+def _complete_manifest(df: pd.DataFrame, manifest: Path, version: str) -> pd.DataFrame:
+    """Give failed rows (whose worker returned nothing) the input's hash and the version too."""
+    df = df.copy()
+    for col in ("input_sha256", "package_version"):
+        if col not in df.columns:
+            df[col] = pd.NA
+    df.loc[df["package_version"].isna(), "package_version"] = version
+    for i in df.index[df["input_sha256"].isna()]:
+        with contextlib.suppress(OSError):
+            df.loc[i, "input_sha256"] = file_sha256(df.loc[i, "input"])
+    rows = {str(r["key"]): {k: v for k, v in r.items() if not _isna(v)} for r in df.to_dict("records")}
+    write_manifest(manifest, rows)
+    return df
+
+
+def _isna(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
