@@ -88,7 +88,7 @@ def cost_table(models: dict[str, Any], **kwargs):
 
     Examples
     --------
-    >>> # cost_table({"unpruned": clf, "pruned 50%": clf.prune(X, y, ratio=0.5)})  # doctest: +SKIP
+    >>> # cost_table({"unpruned": clf, "pruned 50%": clf.prune(X, y, ratio=0.5)})
     """
     import pandas as pd
 
