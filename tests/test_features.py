@@ -353,7 +353,9 @@ def test_sklearn_conventions(msr):
         g.set_params(n_groups=3)
     assert get_tags(f).transformer_tags is not None
     assert "n_position_groups=3" in repr(f)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match="not fitted"):
         JointFeatures(layout="msr20").transform(msr[:1])
     d = g.fit_transform(msr[:4])
     assert len(g.get_feature_names_out()) == d.concat().shape[1]

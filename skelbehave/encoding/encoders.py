@@ -125,6 +125,11 @@ def _l2_rows(A: np.ndarray, axis) -> np.ndarray:
 class _CodebookEncoder(TransformerMixin, BaseEstimator):
     """Shared machinery: per-group PCA, subsampling, pyramid, state for saving."""
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # input: LocalDescriptors from JointFeatures, not a matrix
+        return tags
+
     _kind = "base"
 
     # ----------------------------------------------------------------- helpers

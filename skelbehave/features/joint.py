@@ -816,7 +816,9 @@ class JointFeatures(TransformerBase):
     # ----------------------------------------------------------------- transform
     def _check_fitted(self) -> None:
         if not hasattr(self, "layout_"):
-            raise RuntimeError("this JointFeatures is not fitted yet; call fit(X) first")
+            from sklearn.exceptions import NotFittedError  # scikit-learn's convention (ValueError)
+
+            raise NotFittedError("this JointFeatures is not fitted yet; call fit(X) first")
 
     def transform(self, X) -> LocalDescriptors:
         """Local descriptors of every sequence of ``X``.

@@ -43,7 +43,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -140,7 +140,7 @@ def _default_features():
     return JointFeatures(**DEFAULT_FEATURES)
 
 
-class BehaviorModel(ClassifierMixin, BaseEstimator):
+class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
     """Skeleton behaviour classifier: joint features -> encoding -> classifier.
 
     A scikit-learn classifier whose samples are pose sequences: ``X`` is a
