@@ -739,7 +739,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels."""
-        return self.classes_[self.predict_proba(X).argmax(1)]
+        proba = self.predict_proba(X)  # first: an unfitted model raises NotFittedError, not AttributeError
+        return self.classes_[proba.argmax(1)]
 
     def n_parameters(self) -> int:
         """Parameters of the fitted (inference-form) network, all streams."""
