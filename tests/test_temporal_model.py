@@ -27,7 +27,9 @@ def precog():
 def precog_model(precog):
     ds, names = precog
     tr = np.flatnonzero(np.isin(ds.subjects, [1, 2, 3, 4, 5, 6]))
-    model = FrameLevelModel(window=31, fit_stride=3, n_estimators=30, context_folds=2, random_state=0)
+    model = FrameLevelModel(
+        window=31, fit_stride=3, classifier_params={"n_estimators": 30}, context_folds=2, random_state=0
+    )
     model.fit([ds.sequences[i] for i in tr], [names[i] for i in tr])
     return model
 
@@ -125,9 +127,9 @@ def test_two_animal_model_uses_relative_position():
         b = _animal(T, rng, rng.normal(scale=0.2, size=T).cumsum(), path + np.stack([dist, 0 * dist], 1))
         recs.append([PoseSequence(a, lay, fps=30), PoseSequence(b, lay, fps=30)])
         ys.append(np.where(close, "close", "apart"))
-    model = FrameLevelModel(window="0.3s", n_estimators=20, fit_stride=2, random_state=0).fit(
-        recs[:3], ys[:3]
-    )
+    model = FrameLevelModel(
+        window="0.3s", classifier_params={"n_estimators": 20}, fit_stride=2, random_state=0
+    ).fit(recs[:3], ys[:3])
     assert model.window_frames_ == 9 and model.n_individuals_ == 2
     assert frame_f1(ys[3], model.predict([recs[3]])[0]) > 0.9
 
@@ -170,10 +172,10 @@ def test_acceleration_joint_speed_and_extra_windows(tmp_path):
 
     recs = [seq, PoseSequence(a + rng.normal(scale=0.1, size=a.shape), lay, fps=30)]
     ys = [np.where((np.arange(T) // 30) % 2 == 1, "b", "a")] * 2
-    base = FrameLevelModel(window=9, n_estimators=5, random_state=0).fit(recs, ys)
+    base = FrameLevelModel(window=9, classifier_params={"n_estimators": 5}, random_state=0).fit(recs, ys)
     model = FrameLevelModel(
-        window=9, n_estimators=5, acceleration=True, joint_speed=True, extra_windows=("1s",),
-        context_folds=2, context_raw=True, random_state=0,
+        window=9, classifier_params={"n_estimators": 5}, acceleration=True, joint_speed=True,
+        extra_windows=("1s",), context_folds=2, context_raw=True, random_state=0,
     ).fit(recs, ys)  # fmt: skip
     # the second stage sees the context of the probabilities and the frame's own features
     assert model.context_.n_features_in_ == 2 * (1 + 3 * len(model.context_scales)) + len(names)

@@ -7,6 +7,9 @@
   positions, distance and facing).
 - :func:`window_statistics` - window descriptors (mean, standard deviation,
   temporal pyramid, centre value) from per-frame features.
+- :func:`frame_descriptors` - the per-frame features grouped by body part as
+  :class:`~skelbehave.features.descriptors.LocalDescriptors` (input of the
+  per-group VLAD of windows).
 - :func:`context_features` - temporal context of per-frame probabilities.
 """
 
@@ -20,8 +23,17 @@ from ..errors import PoseDataError
 from ..layouts import JointLayout
 from ..poses import PoseSequence
 from ..temporal.windows import Windows
+from .descriptors import BlockInfo, LocalDescriptors
+from .kinematics import acceleration, body_scale, central_difference, heading, root_position, velocity
 
-__all__ = ["FrameFeatures", "as_recordings", "context_features", "split_individuals", "window_statistics"]
+__all__ = [
+    "FrameFeatures",
+    "as_recordings",
+    "context_features",
+    "frame_descriptors",
+    "split_individuals",
+    "window_statistics",
+]
 
 
 def split_individuals(seq: PoseSequence) -> list[PoseSequence]:
@@ -116,24 +128,6 @@ def as_recordings(X, layout=None, fps=None) -> list[list[PoseSequence]]:
     return [_as_recording(item, layout, fps) for item in X]
 
 
-def _nanmean(a: np.ndarray, axis) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        n = np.sum(~np.isnan(a), axis=axis)
-        s = np.nansum(a, axis=axis)
-        return np.where(n > 0, s / np.maximum(n, 1), np.nan)
-
-
-def _central_diff(x: np.ndarray, step: int) -> np.ndarray:
-    """(x[t+step] - x[t-step]) / (2 step), edges clipped (one-sided)."""
-    T = len(x)
-    if T < 2:
-        return np.zeros_like(x)
-    idx = np.arange(T)
-    hi = np.minimum(idx + step, T - 1)
-    lo = np.maximum(idx - step, 0)
-    return (x[hi] - x[lo]) / np.maximum(hi - lo, 1).reshape((-1,) + (1,) * (x.ndim - 1))
-
-
 class FrameFeatures:
     """Per-frame descriptors of one recording with one or several individuals.
 
@@ -147,10 +141,14 @@ class FrameFeatures:
     change, bearing (cos, sin) and relative heading, and the smallest
     joint-to-joint distance. Missing joints stay NaN.
 
+    Root, body scale, heading and central differences come from
+    :mod:`skelbehave.features.kinematics` (one definition in the package).
+
     Parameters
     ----------
-    velocity_step : int
-        Half-width in frames of the central difference for velocities.
+    step : int
+        Half-width in frames of the central difference for velocities (and
+        accelerations).
     rotate : {"auto", True, False}
         Rotate into the body frame; ``"auto"`` rotates 2-D data only.
     acceleration : bool
@@ -169,34 +167,22 @@ class FrameFeatures:
 
     def __init__(
         self,
-        velocity_step: int = 2,
+        step: int = 2,
         rotate: bool | str = "auto",
         acceleration: bool = False,
         joint_speed: bool = False,
     ) -> None:
-        self.velocity_step = velocity_step
+        self.step = step
         self.rotate = rotate
         self.acceleration = acceleration
         self.joint_speed = joint_speed
-
-    @staticmethod
-    def _scale(pos: np.ndarray, layout: JointLayout, root: np.ndarray) -> float:
-        with np.errstate(invalid="ignore"):
-            if layout.size is not None:
-                a = _nanmean(pos[:, layout.indices(layout.size[0])], axis=1)
-                b = _nanmean(pos[:, layout.indices(layout.size[1])], axis=1)
-                d = np.linalg.norm(a - b, axis=-1)
-            else:
-                d = _nanmean(np.linalg.norm(pos - root[:, None], axis=-1), axis=1)
-            d = d[np.isfinite(d) & (d > 0)]
-        return float(np.median(d)) if len(d) else 1.0
 
     def transform_recording(self, recording) -> tuple[np.ndarray, list[str]]:
         """Features ``(T, d)`` float32 and their names for one recording."""
         seqs = _as_recording(recording)
         J, C = seqs[0].n_joints, seqs[0].n_dims
         rot = (C == 2) if self.rotate == "auto" else bool(self.rotate)
-        step = int(self.velocity_step)
+        step = int(self.step)
         roots, heads, normed = [], [], []
         scales = []
         for s in seqs:
@@ -204,32 +190,13 @@ class FrameFeatures:
                 raise PoseDataError(
                     "all individuals of a recording need the same layout", path=s.meta.get("source")
                 )
-            pos = s.position
-            root = _nanmean(pos[:, s.layout.root_indices], axis=1)  # (T, C)
+            root = root_position(s.position, s.layout)  # (T, C)
             roots.append(root)
-            scales.append(self._scale(pos, s.layout, root))
+            scales.append(body_scale(s.position, s.layout, root=root))
         scale = float(np.nanmean(scales)) if scales else 1.0
         for s, root in zip(seqs, roots, strict=True):
             pos = s.position
-            if rot:
-                if C == 2 and s.layout.facing is not None:
-                    left = _nanmean(pos[:, s.layout.indices(s.layout.facing[0])], axis=1)
-                    right = _nanmean(pos[:, s.layout.indices(s.layout.facing[1])], axis=1)
-                    lr = right - left
-                    head = np.stack([-lr[:, 1], lr[:, 0]], axis=1)
-                else:
-                    rest = _nanmean(pos[:, 1:, :2], axis=1) if J > 1 else root[:, :2]
-                    head = pos[:, 0, :2] - rest
-                ang = np.arctan2(head[:, 1], head[:, 0])
-                # fill missing headings with the last known one, so body-frame features survive gaps
-                ok = np.isfinite(ang)
-                if ok.any():
-                    idx = np.where(ok, np.arange(len(ang)), 0)
-                    np.maximum.accumulate(idx, out=idx)
-                    first = np.flatnonzero(ok)[0]
-                    ang = np.where(np.arange(len(ang)) < first, ang[first], ang[idx])
-            else:
-                ang = np.zeros(len(pos))
+            ang = heading(pos, s.layout) if rot else np.zeros(len(pos))
             heads.append(ang)
             normed.append((pos - root[:, None, :]) / scale)
         cols: list[np.ndarray] = []
@@ -257,19 +224,19 @@ class FrameFeatures:
             p = f"i{i}:"
             relb = body(rel, ang)
             add(relb, p + "pos")
-            vel = _central_diff(relb, step)
+            vel = velocity(relb, step)
             add(vel, p + "vel")
             if self.joint_speed:
                 add(np.linalg.norm(vel, axis=-1), p + "jspeed")
             if self.acceleration:
-                acc = _central_diff(vel, step)
+                acc = acceleration(relb, step)
                 add(acc, p + "acc")
                 add(np.linalg.norm(acc, axis=-1), p + "jacc")
-            rv = body(_central_diff(root, step) / scale, ang)
+            rv = body(central_difference(root, step) / scale, ang)
             add(rv, p + "rootvel")
             add(np.linalg.norm(rv, axis=-1), p + "speed")
             if rot:
-                dang = np.angle(np.exp(1j * _central_diff(np.unwrap(np.nan_to_num(ang)), step)))
+                dang = np.angle(np.exp(1j * central_difference(np.unwrap(np.nan_to_num(ang)), step)))
                 add(dang, p + "turn")
             add(s.missing.mean(axis=1), p + "missing")
         for i in range(len(seqs)):
@@ -283,13 +250,12 @@ class FrameFeatures:
                 dist = np.linalg.norm(d, axis=-1) / scale
                 if i < j:
                     add(dist, p + "dist")
-                    add(_central_diff(dist, step), p + "ddist")
+                    add(central_difference(dist, step), p + "ddist")
                     pa = seqs[i].position[:, :, None, :]
                     pb = seqs[j].position[:, None, :, :]
                     dd = np.linalg.norm(pa - pb, axis=-1).reshape(len(dist), -1) / scale
-                    with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as sup:
-                        sup.filter(RuntimeWarning)
-                        add(np.nanmin(np.where(np.isnan(dd), np.inf, dd), axis=1), p + "mindist")
+                    # all-missing frames give inf, set to NaN below with the other non-finite values
+                    add(np.where(np.isnan(dd), np.inf, dd).min(axis=1, initial=np.inf), p + "mindist")
                 db = body(d[:, None, :], heads[i])[:, 0, :]
                 bearing = np.arctan2(db[:, 1], db[:, 0])
                 add(np.stack([np.cos(bearing), np.sin(bearing)], axis=1), p + "bearing")
@@ -299,6 +265,88 @@ class FrameFeatures:
         F = np.concatenate(cols, axis=1).astype(np.float32)
         F[~np.isfinite(F)] = np.nan
         return F, names
+
+
+_JOINT_KINDS = ("pos", "vel", "acc", "jspeed", "jacc")
+
+
+def frame_descriptors(
+    F: np.ndarray, names: Sequence[str], lengths, layout: JointLayout, n_dims: int
+) -> LocalDescriptors:
+    """Per-frame features ``F`` (from :class:`FrameFeatures`) as descriptor blocks per body part.
+
+    Blocks: for every individual ``i`` and every joint group ``g`` of
+    ``layout``, the joint columns (position, velocity and, when computed,
+    acceleration and speeds) of the joints of ``g``
+    (``BlockInfo("joints", g)``, part ``"i<i>:<g>"`` with several
+    individuals); the individual's root motion, turning and missing fraction
+    (``BlockInfo("root", "i<i>")``); and for every ordered pair of
+    individuals their relative features (``BlockInfo("pair", "i<i>>i<j>")``).
+    Missing values become 0 (the missing fraction is a column of its own),
+    so every frame takes part in the encoding.
+
+    Parameters
+    ----------
+    F : ndarray (N, d)
+        Per-frame features of all recordings, concatenated.
+    names : sequence of str
+        Column names from :meth:`FrameFeatures.transform_recording`.
+    lengths : array of int
+        Frames per recording.
+    layout : JointLayout
+        Layout of one individual (gives the joint groups).
+    n_dims : int
+        Coordinates per joint (2 or 3).
+
+    Examples
+    --------
+    >>> lay = JointLayout("tri", ("a", "b", "c"), groups={"front": ("a",), "back": ("b", "c")})
+    >>> F, names = FrameFeatures().transform_recording([PoseSequence(np.random.rand(40, 3, 3), lay)])
+    >>> D = frame_descriptors(F, names, [40], lay, 3)
+    >>> [str(b) for b in D.block_info], D.dims
+    (['joints:front', 'joints:back', 'root:i0'], [6, 12, 5])
+    """
+    names = list(names)
+    if F.ndim != 2 or F.shape[1] != len(names):
+        raise ValueError(f"F has shape {F.shape} but {len(names)} column names")
+    joint_of = {j: g for g, joints in layout.groups.items() for j in layout.indices(joints)}
+    if not joint_of:
+        joint_of = {j: "all" for j in range(layout.n_joints)}
+    group_order = list(dict.fromkeys(joint_of.values()))  # the layout's group order
+    cols: dict[tuple[str, str], list[int]] = {}
+    individuals = sorted({n.split(":", 1)[0] for n in names if ">" not in n.split(":", 1)[0]})
+    several = len(individuals) > 1
+    for ind in individuals:  # fix the block order: joint groups, then root, per individual
+        for g in group_order:
+            cols[("joints", f"{ind}:{g}" if several else g)] = []
+        cols[("root", ind)] = []
+    for c, name in enumerate(names):
+        who, feat = name.split(":", 1)
+        kind = feat.rstrip("0123456789")
+        k = int(feat[len(kind) :]) if feat[len(kind) :] else 0
+        if ">" in who:
+            cols.setdefault(("pair", who), []).append(c)
+        elif kind in _JOINT_KINDS:
+            joint = k // n_dims if kind in ("pos", "vel", "acc") else k
+            g = joint_of.get(joint)
+            if g is None:
+                cols[("root", who)].append(c)
+            else:
+                cols[("joints", f"{who}:{g}" if several else g)].append(c)
+        else:
+            cols[("root", who)].append(c)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    frame_index = np.arange(len(F)) - np.repeat(offsets[:-1], lengths)
+    blocks, infos = [], []
+    for (kind, part), idx in cols.items():
+        if not idx:
+            continue
+        b = np.asarray(F[:, idx], dtype=np.float64)
+        b[~np.isfinite(b)] = 0.0
+        blocks.append(b)
+        infos.append(BlockInfo(kind, part))
+    return LocalDescriptors(blocks, offsets, frame_index, lengths, infos)
 
 
 def window_statistics(

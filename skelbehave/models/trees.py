@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import PoseDataError
+
 __all__ = ["FlatTrees"]
 
 
@@ -134,9 +136,31 @@ class FlatTrees:
         return cls(kind, arrays, est.classes_, est.n_features_in_)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Class probabilities, as the source estimator computes them."""
+        """Class probabilities, as the source estimator computes them.
+
+        Raises
+        ------
+        PoseDataError
+            When ``X`` is not 2-D with :attr:`n_features_in_` columns (the
+            kernel would otherwise read past its rows).
+
+        Examples
+        --------
+        >>> from sklearn.ensemble import ExtraTreesClassifier
+        >>> X = np.random.default_rng(0).normal(size=(30, 3)); y = (X[:, 0] > 0).astype(int)
+        >>> flat = FlatTrees.from_sklearn(ExtraTreesClassifier(n_estimators=3, random_state=0).fit(X, y))
+        >>> flat.predict_proba(X[:, :2])
+        Traceback (most recent call last):
+        ...
+        skelbehave.errors.PoseDataError: the tree ensemble expects 3 features per row, found 2
+        """
         a = self.arrays
         X = np.ascontiguousarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            found = X.shape[1] if X.ndim == 2 else f"an array of shape {X.shape}"
+            raise PoseDataError(
+                f"the tree ensemble expects {self.n_features_in_} features per row, found {found}"
+            )
         tree = [a[n] for n in ("feature", "threshold", "missing_left", "left", "right", "is_leaf", "value")]
         if self.kind == "forest":
             raw = _trees_kernel()(X, *tree, a["roots"], a["tree_col"], a["value"].shape[1])
@@ -155,48 +179,78 @@ class FlatTrees:
         """Most probable class."""
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
-    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """JSON-able parameters and arrays."""
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """JSON-able parameters and arrays (the state protocol of :mod:`skelbehave.pipeline.persist`)."""
         params = {"kind": self.kind, "classes": self.classes_.tolist(), "n_features_in": self.n_features_in_}
         return params, dict(self.arrays)
 
     @classmethod
-    def from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> FlatTrees:
-        """Rebuild from :meth:`get_state` output, checking that every tree walk ends."""
-        kind = params["kind"]
-        need = cls._ARRAYS + (("baseline",) if kind == "boosted" else ())
-        missing = [k for k in need if k not in arrays]
-        if kind not in ("boosted", "forest") or missing:
-            raise ValueError(f"tree ensemble of kind {kind!r} lacks arrays {missing}")
-        a = {k: np.asarray(arrays[k]) for k in need}
-        n = len(a["feature"])
-        for k in ("threshold", "missing_left", "left", "right", "is_leaf", "value"):
+    def _from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> FlatTrees:
+        """Rebuild from :meth:`_get_state` output, checking every array and that every tree walk ends.
+
+        Raises
+        ------
+        ModelFileError
+            A missing array, a wrong dtype or length, NaN values or thresholds,
+            no trees, classes that do not match the value columns, or a node,
+            feature or output column outside its table.
+
+        Examples
+        --------
+        >>> from sklearn.ensemble import ExtraTreesClassifier
+        >>> X = np.random.default_rng(0).normal(size=(40, 3)); y = (X[:, 0] > 0).astype(int)
+        >>> ft = FlatTrees.from_sklearn(ExtraTreesClassifier(n_estimators=3, random_state=0).fit(X, y))
+        >>> back = FlatTrees._from_state(*ft._get_state())
+        >>> bool((back.predict(X) == ft.predict(X)).all())
+        True
+        """
+        from ..errors import ModelFileError
+        from ..io.archive import state_array, state_classes, state_int, state_str
+
+        kind = state_str(params, "kind", ("boosted", "forest"))
+        classes = state_classes(params)
+        nf = state_int(params, "n_features_in", 1, 100_000_000)
+        ints = {k: state_array(arrays, k, "iu", ndim=1, dtype=np.int64) for k in ("feature", "left", "right")}
+        n = len(ints["feature"])
+        a: dict[str, np.ndarray] = dict(ints)
+        a["threshold"] = state_array(arrays, "threshold", "f", shape=(n,), finite=False, dtype=np.float64)
+        for k in ("missing_left", "is_leaf"):
+            a[k] = state_array(arrays, k, "bui", shape=(n,)).astype(np.bool_)
+        a["value"] = state_array(arrays, "value", "f", shape=(n, None), dtype=np.float64)
+        a["roots"] = state_array(arrays, "roots", "iu", ndim=1, dtype=np.int64)
+        a["tree_col"] = state_array(arrays, "tree_col", "iu", shape=(len(a["roots"]),), dtype=np.int64)
+        for k in ("left", "right"):
             if len(a[k]) != n:
-                raise ValueError(f"tree ensemble: array {k} has {len(a[k])} nodes, expected {n}")
-        if a["value"].ndim != 2 or len(a["tree_col"]) != len(a["roots"]):
-            raise ValueError("tree ensemble: malformed value or tree_col array")
-        inner = ~a["is_leaf"].astype(bool)
+                raise ModelFileError(f"array {k} has {len(a[k])} nodes, expected {n}")
+        if len(a["roots"]) == 0 or n == 0:
+            raise ModelFileError("the tree ensemble holds no trees")
+        inner = ~a["is_leaf"]
+        if not np.isfinite(a["threshold"][inner]).all():
+            raise ModelFileError("array threshold holds NaN or infinite split thresholds")
         idx = np.arange(n)
-        nf = int(params["n_features_in"])
         roots = a["roots"]
-        if len(roots) and (roots.min() < 0 or roots.max() >= n):
-            raise ValueError("tree ensemble: a root refers outside the node table")
+        if roots.min() < 0 or roots.max() >= n:
+            raise ModelFileError("array roots refers outside the node table")
         # children after their parent and inside the table: every walk ends at a leaf
         if (a["left"][inner] <= idx[inner]).any() or (a["right"][inner] <= idx[inner]).any():
-            raise ValueError("tree ensemble: child nodes must come after their parent")
-        if inner.any() and (max(a["left"][inner].max(), a["right"][inner].max()) >= n):
-            raise ValueError("tree ensemble: a node refers outside the node table")
+            raise ModelFileError("arrays left/right: child nodes must come after their parent")
+        if inner.any() and max(a["left"][inner].max(), a["right"][inner].max()) >= n:
+            raise ModelFileError("arrays left/right: a node refers outside the node table")
         if inner.any() and (a["feature"][inner].min() < 0 or a["feature"][inner].max() >= nf):
-            raise ValueError("tree ensemble: a split uses a feature outside the input")
-        n_out = len(a["baseline"]) if kind == "boosted" else a["value"].shape[1]
-        if len(a["tree_col"]) and (
-            a["tree_col"].min() < 0 or (a["tree_col"] + a["value"].shape[1]).max() > n_out
-        ):
-            raise ValueError("tree ensemble: tree output column out of range")
-        for k in ("feature", "left", "right", "roots", "tree_col"):
-            a[k] = a[k].astype(np.int64)
-        for k in ("is_leaf", "missing_left"):
-            a[k] = a[k].astype(np.bool_)
-        a["threshold"] = a["threshold"].astype(np.float64)
-        a["value"] = a["value"].astype(np.float64)
-        return cls(kind, a, np.asarray(params["classes"]), nf)
+            raise ModelFileError(f"array feature: a split uses a feature outside the input (n_features_in={nf})")
+        if kind == "boosted":
+            a["baseline"] = state_array(arrays, "baseline", "f", ndim=1, dtype=np.float64)
+            n_out = len(a["baseline"])
+            want = 1 if len(classes) == 2 else len(classes)
+            if n_out != want or a["value"].shape[1] != 1:
+                raise ModelFileError(
+                    f"array baseline has {n_out} outputs and value {a['value'].shape[1]} columns; "
+                    f"{len(classes)} classes need {want} and 1"
+                )
+        else:
+            n_out = a["value"].shape[1]
+            if n_out != len(classes):
+                raise ModelFileError(f"array value has {n_out} columns but there are {len(classes)} classes")
+        if a["tree_col"].min() < 0 or (a["tree_col"] + a["value"].shape[1]).max() > n_out:
+            raise ModelFileError("array tree_col: tree output column out of range")
+        return cls(kind, a, classes, nf)

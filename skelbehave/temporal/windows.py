@@ -1,6 +1,6 @@
 """Frames <-> windows: centred sliding windows over many sequences at once.
 
-- :func:`to_frames` - a length in frames from frames or seconds.
+- :func:`to_frames` - a length in frames from frames or a duration (``"1s"``, ``"500ms"``).
 - :func:`sliding_windows` - centred windows (length and stride in frames) as
   index arrays; no Python loop per window.
 - :func:`window_labels` - a label per window from per-frame labels.
@@ -28,35 +28,57 @@ __all__ = ["Windows", "aggregate_windows", "sliding_windows", "to_frames", "wind
 
 
 def to_frames(value: float | int | str, fps: float | None = None) -> int:
-    """A length in frames from frames (int) or seconds (``"1.5s"`` or a float with ``fps``).
+    """A length in frames from frames or a duration (``"1.5s"``, ``"500ms"``).
+
+    Window lengths and strides (``window``, ``stride``) accept both.
 
     Parameters
     ----------
     value : int, float or str
-        An int is a frame count; a string ending in ``"s"`` is seconds; a
-        float is seconds (needs ``fps``).
+        An int is a frame count; a string is a frame count (``"31"`` or
+        ``"31f"``) or a duration with a unit, ``"s"`` (seconds) or ``"ms"``
+        (milliseconds); a float is seconds.
     fps : float, optional
-        Frame rate for conversions from seconds.
+        Frame rate for conversions from durations.
+
+    Returns
+    -------
+    int
+        At least 1; durations round to the nearest frame.
 
     Examples
     --------
-    >>> to_frames(31), to_frames("1s", fps=30), to_frames(0.5, fps=30)
-    (31, 30, 15)
+    >>> to_frames(31), to_frames("1s", fps=30), to_frames(0.5, fps=30), to_frames("500ms", fps=30)
+    (31, 30, 15, 15)
+    >>> to_frames("12f"), to_frames("100 ms", fps=25)
+    (12, 2)
     """
     if isinstance(value, str):
-        v = value.strip().lower()
-        if v.endswith("s"):
-            seconds = float(v[:-1])
-        elif v.endswith("f"):
-            return max(1, int(v[:-1]))
-        else:
-            return max(1, int(v))
+        v = value.strip().lower().replace(" ", "")
+        try:
+            if v.endswith("ms"):
+                seconds = float(v[:-2]) / 1000.0
+            elif v.endswith("s"):
+                seconds = float(v[:-1])
+            else:
+                frames = int(v[:-1] if v.endswith("f") else v)
+                if frames < 1:
+                    raise ValueError(f"a length in frames must be >= 1, got {value!r}")
+                return frames
+        except ValueError as exc:
+            if "must be >= 1" in str(exc):
+                raise
+            raise ValueError(
+                f"cannot read the length {value!r}: expected frames (31, '31f') or a duration ('1s', '500ms')"
+            ) from None
     elif isinstance(value, (int, np.integer)):
         if value < 1:
             raise ValueError(f"a length in frames must be >= 1, got {value}")
         return int(value)
     else:
         seconds = float(value)
+    if not np.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"a duration must be positive, got {value!r}")
     if fps is None:
         raise PoseDataError(f"a length of {seconds} s needs the frame rate, but fps is unknown")
     return max(1, round(seconds * fps))
@@ -76,7 +98,7 @@ class Windows:
         Frame offsets of the sequences in the concatenated frame array;
         ``offsets[seq] + start`` is a global row.
     length, stride : int
-        Nominal length and stride in frames.
+        Nominal window length and window step in frames.
     """
 
     seq: np.ndarray
@@ -120,7 +142,8 @@ def sliding_windows(lengths: Sequence[int] | np.ndarray, length: int, stride: in
     lengths : sequence of int
         Frames per sequence.
     length, stride : int
-        Window length and step between centres, in frames.
+        Window length and window step (between centres), in frames
+        (:func:`to_frames` converts durations).
 
     Examples
     --------
