@@ -30,18 +30,18 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np
 
 from skelbehave.datasets import load_precog, load_rat_social
-from skelbehave.demo import DEMO_MODEL, PREVIOUS_MODEL
 from skelbehave.evaluation import frame_report
 from skelbehave.pipeline import FrameLevelModel
+from skelbehave.workflows import DEMO_MODEL, PREVIOUS_MODEL
 
 RAT_MODEL = {
     "window": "1s",
     "fit_stride": 4,
-    "n_estimators": 100,
+    "classifier_params": {"n_estimators": 100, "class_weight": "balanced"},
     "context_folds": 3,
     "context_scales": (31, 91, 271),
     "classifier": "extra_trees",
-    "class_weight": "balanced",  # grouped CV on recordings 1-8 (pairs held out): macro F1 0.594 -> 0.603
+    # class_weight balanced: grouped CV on recordings 1-8 (pairs held out): macro F1 0.594 -> 0.603
     "random_state": 0,
     "ignore_labels": ["base"],
 }
@@ -76,8 +76,8 @@ def precog(quick: bool, loso: bool, n_jobs: int) -> None:
     main = dict(DEMO_MODEL, n_jobs=n_jobs)
     one = dict(main, context_folds=0)
     if quick:
-        main.update(n_estimators=40)
-        one.update(n_estimators=40)
+        main.update(classifier_params=dict(main["classifier_params"], n_estimators=40))
+        one.update(classifier_params=dict(one["classifier_params"], n_estimators=40))
     print("=" * 78)
     print(f"PRECOG: {len(ds)} streams, {ds.n_frames} frames, 30 fps; train subjects 1-8, test 9-12")
     print(f"settings: {main}")
@@ -108,19 +108,20 @@ def precog(quick: bool, loso: bool, n_jobs: int) -> None:
 
 #: candidates compared by grouped cross-validation on training subjects 1-8 (``--cv``); each
 #: changes the previous defaults (200 trees, 4-fold context stage, median 9) in one way
+_BALANCED = {"classifier_params": {"n_estimators": 200, "class_weight": "balanced"}}
 CV_CANDIDATES = {
     "previous defaults": {},
-    "class_weight balanced": {"class_weight": "balanced"},
+    "class_weight balanced": _BALANCED,
     "acceleration features": {"acceleration": True},
     "joint speeds": {"joint_speed": True},
     "second window scale 61": {"extra_windows": (61,)},
     "majority window labels": {"label_mode": "majority"},
     "context scales 9-271": {"context_scales": (9, 31, 91, 271)},
     "context sees frame features": {"context_raw": True},
-    "balanced + context frame features": {"class_weight": "balanced", "context_raw": True},
-    "balanced + context scales 9-271": {"class_weight": "balanced", "context_scales": (9, 31, 91, 271)},
+    "balanced + context frame features": {**_BALANCED, "context_raw": True},
+    "balanced + context scales 9-271": {**_BALANCED, "context_scales": (9, 31, 91, 271)},
     "balanced + majority + scales 9-271": {
-        "class_weight": "balanced",
+        **_BALANCED,
         "label_mode": "majority",
         "context_scales": (9, 31, 91, 271),
     },
@@ -159,7 +160,7 @@ def rat(quick: bool, n_jobs: int) -> None:
     names = ds.label_names
     params = dict(RAT_MODEL, n_jobs=n_jobs)
     if quick:
-        params.update(n_estimators=40, context_folds=0)
+        params.update(classifier_params=dict(params["classifier_params"], n_estimators=40), context_folds=0)
     print("=" * 78)
     print(f"Rat dyads (DeepLabCut, 2 x 5 keypoints): {len(ds)} recordings, {ds.n_frames} frames; stream S1")
     print("train recordings 1-8, test 9-12; 'base' frames left out of training and scoring")

@@ -1,4 +1,4 @@
-"""One-call workflows behind the ``fit``, ``evaluate`` and ``info`` commands.
+"""One-call workflows behind the ``fit``, ``evaluate``, ``info`` and ``demo`` commands.
 
 Each function is what one CLI sub-command does, so the command line and
 Python give the same results:
@@ -12,12 +12,18 @@ Python give the same results:
   labelled pose files: frame-level accuracy, macro / per-class F1 and
   segment F1 (frame-level models) or the clip-level report.
 - :func:`model_info` reads a model file's metadata without running code.
+- :func:`run_demo` trains a frame-level model on the embedded PRECOG streams
+  of subjects 1-8, labels every frame of subjects 9-12, evaluates and draws.
+
+Data sets are named as in :data:`skelbehave.datasets.DATASETS` (the one
+registry: loader, clip or frame labels, ignored and background labels).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,21 +35,37 @@ from .errors import PoseDataError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DATASETS", "evaluate_model", "fit_model", "load_labelled", "model_info", "parse_ids"]
+__all__ = [
+    "DEMO_MODEL",
+    "PREVIOUS_MODEL",
+    "evaluate_model",
+    "fit_model",
+    "is_dataset",
+    "load_labelled",
+    "model_info",
+    "parse_ids",
+    "run_demo",
+]
 
-#: data set names accepted by ``fit`` / ``evaluate``: (loader, keyword arguments, frame level?)
-DATASETS: dict[str, tuple[str, dict, bool]] = {
-    "precog": ("load_precog", {}, True),
-    "precog_trimmed": ("load_precog", {"trimmed": True}, False),
-    "rat_social": ("load_rat_social", {}, True),
-    "msr_action3d": ("load_msr_action3d", {}, False),
-    "utd_mhad": ("load_utd_mhad", {}, False),
-}
 
-#: labels that are not behaviours, per data set: left out of training and scoring
-IGNORED = {"rat_social": ["base"]}
-#: background classes: predicted, but not averaged in the macro F1 ("over the actions")
-BACKGROUND = {"precog": ["no action"]}
+def is_dataset(source) -> bool:
+    """Whether ``source`` names a data set of :data:`skelbehave.datasets.DATASETS` (not a file).
+
+    Examples
+    --------
+    >>> is_dataset("precog"), is_dataset(["a.csv"]), is_dataset("no_such_thing")
+    (True, False, False)
+    """
+    from .datasets import get_dataset_spec
+    from .errors import UnknownDatasetError
+
+    if not isinstance(source, str) or Path(source).exists():
+        return False
+    try:
+        get_dataset_spec(source)
+    except UnknownDatasetError:
+        return False
+    return True
 
 
 def parse_ids(text: str | Sequence[int] | None) -> list[int] | None:
@@ -72,15 +94,11 @@ def parse_ids(text: str | Sequence[int] | None) -> list[int] | None:
 
 
 def _load_dataset(name: str, root=None):
-    from . import datasets
+    """The data set and its registry entry (an unknown name raises UnknownDatasetError)."""
+    from .datasets import get_dataset_spec
 
-    if name not in DATASETS:
-        raise PoseDataError(f"unknown data set {name!r}; known: {sorted(DATASETS)}")
-    fn, kw, frame = DATASETS[name]
-    loader = getattr(datasets, fn)
-    if root is None and name.startswith("precog"):
-        return loader(**kw), frame  # the embedded copy
-    return loader(root, **kw), frame
+    spec = get_dataset_spec(name)
+    return spec.load(root), spec
 
 
 def _split_indices(ds, split: str, subjects: Sequence[int] | None) -> np.ndarray:
@@ -179,10 +197,12 @@ def fit_model(
     fps : float, optional
         Frame rate of pose files that do not state one.
     ignore_labels : list of str, optional
-        Labels that are not behaviours (default for ``rat_social``: ``base``).
+        Labels that are not behaviours (default: the data set's, e.g.
+        ``base`` for ``rat_social``).
     **params
-        :class:`~skelbehave.pipeline.FrameLevelModel` (or clip-level
-        :func:`skelbehave.fit`) parameters.
+        :class:`~skelbehave.pipeline.FrameLevelModel` parameters (frame
+        labels), or :class:`~skelbehave.pipeline.BehaviorModel` parameters
+        (clip labels: ``classifier``, ``random_state``, ``n_jobs``, ...).
 
     Returns
     -------
@@ -192,22 +212,20 @@ def fit_model(
     --------
     >>> # fit_model("precog", "precog.skb", subjects="1-8", context_folds=4)
     """
-    from .pipeline import FrameLevelModel
+    from .pipeline import BehaviorModel, FrameLevelModel
 
     subj = parse_ids(subjects)
-    if isinstance(source, str) and labels is None and not Path(source).exists():
-        ds, frame_level = _load_dataset(source, root)
+    if labels is None and isinstance(source, str) and not Path(source).exists():
+        ds, spec = _load_dataset(source, root)
         idx = _split_indices(ds, split, subj)
         sub = ds.subset(idx)
         names = sub.label_names
-        if frame_level:
-            ign = ignore_labels if ignore_labels is not None else IGNORED.get(source)
+        if spec.frame_level:
+            ign = ignore_labels if ignore_labels is not None else (list(spec.ignore_labels) or None)
             params.setdefault("fps", fps)
             model = FrameLevelModel(ignore_labels=ign, **params).fit(sub.sequences, names)
         else:
-            from .pipeline import fit as fit_clips
-
-            model = fit_clips(sub.sequences, names, **params)
+            model = BehaviorModel(**params).fit(sub.sequences, names)
         log.info("trained on %d sequences of %s", len(sub), ds.name)
     else:
         paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
@@ -222,19 +240,6 @@ def fit_model(
     return model
 
 
-def _load_any(path):
-    from .io.archive import read_archive
-
-    doc, arrays = read_archive(path)
-    if doc.get("kind") == "FrameLevelModel":
-        from .pipeline import FrameLevelModel
-
-        return FrameLevelModel._from_doc(doc, arrays, path)
-    from .pipeline import load
-
-    return load(path)
-
-
 def evaluate_model(
     model,
     source: str | Sequence[str | os.PathLike],
@@ -245,7 +250,7 @@ def evaluate_model(
     subjects: Sequence[int] | str | None = None,
     root=None,
     fps: float | None = None,
-    ignore: Sequence[str] | None = None,
+    ignore_labels: Sequence[str] | None = None,
     background: Sequence[str] | None = None,
     iou_thresholds: Sequence[float] = (0.1, 0.25, 0.5),
 ) -> pd.DataFrame:
@@ -263,14 +268,14 @@ def evaluate_model(
     >>> # evaluate_model("precog.skb", "precog", subjects="9-12")
     """
     from .evaluation import frame_report
-    from .pipeline import FrameLevelModel
+    from .pipeline import FrameLevelModel, load
 
     if isinstance(model, (str, os.PathLike)):
-        model = _load_any(model)
+        model = load(model)
     subj = parse_ids(subjects)
-    name = source if isinstance(source, str) else None
-    if isinstance(source, str) and labels is None and not Path(source).exists():
-        ds, _ = _load_dataset(source, root)
+    spec = None
+    if labels is None and isinstance(source, str) and not Path(source).exists():
+        ds, spec = _load_dataset(source, root)
         sub = ds.subset(_split_indices(ds, split, subj))
         X, y = sub.sequences, sub.label_names
     else:
@@ -278,11 +283,12 @@ def evaluate_model(
         if labels is None:
             raise PoseDataError("evaluating on pose files needs their per-frame label files (labels=...)")
         X, y = load_labelled(paths, labels, label_column=label_column, fps=fps)
-        name = None
     if isinstance(model, FrameLevelModel):
         pred = model.predict(X)
-        ign = ignore if ignore is not None else (model.ignore_labels or IGNORED.get(name or "", None))
-        bg = set(background if background is not None else BACKGROUND.get(name or "", []))
+        ign = ignore_labels
+        if ign is None:
+            ign = model.ignore_labels or (list(spec.ignore_labels) if spec else None) or None
+        bg = set(background if background is not None else (spec.background_labels if spec else ()))
         classes = [c for c in model.classes_.tolist() if c not in bg]
         rep = frame_report(y, pred, labels=classes, ignore=ign, iou_thresholds=iou_thresholds)
         rep.attrs["n_sequences"] = len(X)
@@ -299,52 +305,203 @@ def evaluate_model(
 
 
 def model_info(path: str | os.PathLike) -> dict[str, Any]:
-    """Metadata of a saved model file: kind, classes, layout, versions, checksum, components.
+    """What a saved model file holds: kind, classes, layout, versions, checksum, components, parameters.
 
-    Reads JSON and array names only (the file's checksums are verified);
-    nothing from the file is executed.
+    The file is read with :func:`skelbehave.load` (checksums verified;
+    nothing from the file is executed).
 
     Examples
     --------
     >>> # model_info("precog.skb")["classes"]
     """
-    from .batch import file_sha256
+    from ._util.fs import file_sha256
     from .io.archive import read_archive
+    from .pipeline import FrameLevelModel, load
 
+    model = load(path)
     doc, arrays = read_archive(path)
     man = doc.get("_manifest", {})
     info: dict[str, Any] = {
         "file": str(path),
         "sha256": file_sha256(path),
-        "kind": doc.get("kind"),
+        "kind": type(model).__name__,
         "format_version": man.get("format_version"),
         "package_version": man.get("package_version"),
         "created": man.get("created"),
-        "classes": doc.get("classes"),
+        "classes": [c.item() if hasattr(c, "item") else c for c in model.classes_],
     }
-    lay = doc.get("layout")
-    if isinstance(lay, dict):
-        info["layout"] = lay.get("name")
-        info["joints"] = lay.get("joints")
-    elif lay is not None:
-        info["layout"] = lay
-    if doc.get("kind") == "FrameLevelModel":
-        fitted = doc.get("fitted", {})
-        info["individuals"] = fitted.get("n_individuals_")
-        info["fps"] = fitted.get("fps_")
-        info["window_frames"] = fitted.get("window_frames_")
-        info["stride_frames"] = fitted.get("stride_frames_")
-        comps = {"features": f"FrameFeatures ({len(doc.get('feature_names', []))} per frame)"}
-        c = doc.get("classifier") or {}
-        n_trees = len(arrays.get("classifier.roots", []))
-        comps["classifier"] = f"{c.get('kind')} trees: {n_trees}, {c.get('n_features_in')} window features"
-        if doc.get("context"):
-            comps["context"] = f"{doc['context'].get('kind')} trees: {len(arrays.get('context.roots', []))}"
-        info["components"] = comps
-        info["params"] = doc.get("params")
-    else:
-        comps = doc.get("components", {})
-        info["components"] = {role: entry.get("type") for role, entry in comps.items()}
-        info["n_features_out"] = doc.get("n_features_out")
+    lay = getattr(model, "layout_", None)
+    if lay is not None:
+        info["layout"] = lay.name
+        info["joints"] = list(lay.joints)
+    if isinstance(model, FrameLevelModel):
+        info["individuals"] = model.n_individuals_
+        info["fps"] = model.fps_
+        info["window_frames"] = model.window_frames_
+        info["stride_frames"] = model.stride_frames_
+    info["components"] = {
+        role: _describe(est)
+        for role in ("features", "encoder", "classifier", "context")
+        if (est := getattr(model, f"{role}_", None)) is not None
+    }
+    if hasattr(model, "get_params"):
+        info["params"] = {k: v for k, v in model.get_params(deep=False).items() if _plain(v)}
     info["arrays"] = len(arrays)
     return info
+
+
+def _plain(v: Any) -> bool:
+    return v is None or isinstance(v, (str, int, float, bool, tuple, list, dict))
+
+
+def _describe(est) -> str:
+    """One line on a fitted component: its class and its size."""
+    name = type(est).__name__
+    for attr, what in (("n_trees_", "trees"), ("n_estimators", "trees"), ("n_clusters", "clusters")):
+        v = getattr(est, attr, None)
+        if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+            return f"{name} ({v} {what})"
+    return name
+
+
+# ----------------------------------------------------------------------------- the demo
+#: the first settings chosen by grouped cross-validation on training subjects 1-8
+PREVIOUS_MODEL = {
+    "window": 31,
+    "fit_stride": 2,
+    "classifier_params": {"n_estimators": 200},
+    "context_folds": 4,
+    "median": 9,
+    "classifier": "extra_trees",
+    "random_state": 0,
+}
+#: settings of the demo model: :data:`PREVIOUS_MODEL` plus the changes that won a second grouped
+#: cross-validation on training subjects 1-8 (``python benchmarks/frame_level.py --cv``)
+#: (mean frame macro F1 over the held-out pairs 1-2, 3-4, 5-6, 7-8: 0.809 -> 0.823)
+DEMO_MODEL = dict(
+    PREVIOUS_MODEL,
+    classifier_params={"n_estimators": 200, "class_weight": "balanced"},
+    label_mode="majority",
+    context_scales=(9, 31, 91, 271),
+)
+TRAIN_SUBJECTS = tuple(range(1, 9))
+TEST_SUBJECTS = (9, 10, 11, 12)
+
+
+def run_demo(
+    out_dir: str | os.PathLike = "skelbehave-demo",
+    *,
+    root=None,
+    quick: bool = False,
+    n_jobs: int = 1,
+) -> str:
+    """Train on PRECOG subjects 1-8, label every frame of subjects 9-12, write a report and an ethogram.
+
+    Parameters
+    ----------
+    out_dir : path
+        Receives ``precog_frame_model.skb``, ``report.csv`` (per-action frame
+        and segment F1), ``bouts.csv`` (time spent and bout counts per action,
+        annotated vs predicted), ``ethogram.png`` (one test stream, predicted
+        vs annotated) and ``summary.txt``.
+    root : path, optional
+        Folder with the original PRECOG CSVs (default: the embedded copy).
+    quick : bool
+        A small model without the context stage (seconds instead of minutes).
+    n_jobs : int
+        Threads for the forests.
+
+    Returns
+    -------
+    str
+        The summary that is also written to ``summary.txt``.
+
+    Examples
+    --------
+    >>> # print(run_demo("demo-out"))
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ._util.fs import atomic_path
+    from .datasets import PRECOG_CITATION, load_precog
+    from .evaluation import frame_report
+    from .pipeline import FrameLevelModel
+    from .plots import plot_ethogram
+    from .temporal import bout_table
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ds = load_precog(root)
+    names = ds.label_names
+    tr = np.flatnonzero(np.isin(ds.subjects, TRAIN_SUBJECTS))
+    te = np.flatnonzero(np.isin(ds.subjects, TEST_SUBJECTS))
+    params = dict(DEMO_MODEL, n_jobs=n_jobs)
+    if quick:
+        params.update(context_folds=0, fit_stride=3, median=0)
+        params["classifier_params"] = dict(params["classifier_params"], n_estimators=25)
+    t0 = time.perf_counter()
+    model = FrameLevelModel(**params).fit([ds.sequences[i] for i in tr], [names[i] for i in tr])
+    fit_s = time.perf_counter() - t0
+    model.save(out / "precog_frame_model.skb")
+    t0 = time.perf_counter()
+    X_te = [ds.sequences[i] for i in te]
+    pred = model.predict(X_te)
+    pred_s = time.perf_counter() - t0
+    truth = [names[i] for i in te]
+    actions = [c for c in model.classes_.tolist() if c != "no action"]
+    rep = frame_report(truth, pred, labels=actions)
+    with atomic_path(out / "report.csv") as tmp:
+        rep.to_csv(tmp)
+    fps = ds.sequences[0].fps
+    bouts = pd.concat(
+        [
+            bout_table(truth, fps=fps).add_suffix("_annotated"),
+            bout_table(pred, fps=fps).add_suffix("_predicted"),
+        ],
+        axis=1,
+        join="outer",
+    )
+    with atomic_path(out / "bouts.csv") as tmp:
+        bouts.to_csv(tmp)
+    # ethogram of the test stream with the most actions
+    k = int(np.argmax([len(np.unique(y)) * 1000 + len(y) for y in truth]))
+    seq = X_te[k]
+    fig, ax = plt.subplots(figsize=(11, 4))
+    plot_ethogram(
+        pred[k],
+        true_labels=truth[k],
+        fps=seq.fps,
+        classes=model.classes_.tolist(),
+        ignore=["no action"],
+        title=f"PRECOG {seq.meta.get('name', '')}: predicted (colour) vs annotated (black)",
+        ax=ax,
+    )
+    fig.tight_layout()
+    with atomic_path(out / "ethogram.png") as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+    n_frames = sum(len(y) for y in truth)
+    lines = [
+        "skelbehave demo: frame-level behaviours on PRECOG (embedded copy, MIT licence)"
+        if root is None
+        else f"skelbehave demo: frame-level behaviours on PRECOG from {root}",
+        f"  trained on subjects 1-8 ({len(tr)} streams) in {fit_s:.1f} s"
+        f"{' (quick settings)' if quick else ''}; labelled {len(te)} streams of subjects 9-12 "
+        f"({n_frames} frames) in {pred_s:.1f} s",
+        f"  frame accuracy {rep.attrs['accuracy']:.3f}; macro F1 over the 8 actions: frame "
+        f"{rep.loc['macro', 'frame_f1']:.3f}, segment (IoU 0.5) {rep.loc['macro', 'segment_f1@0.5']:.3f}",
+        "  per action (frame F1 / segment F1@0.5):",
+    ]
+    for c in actions:
+        lines.append(f"    {c:<18} {rep.loc[c, 'frame_f1']:.3f} / {rep.loc[c, 'segment_f1@0.5']:.3f}")
+    lines += [
+        f"  wrote {out / 'precog_frame_model.skb'}, report.csv, bouts.csv, ethogram.png",
+        f"  Cite: {PRECOG_CITATION}",
+    ]
+    text = "\n".join(lines)
+    with atomic_path(out / "summary.txt") as tmp:
+        tmp.write_text(text + "\n")
+    return text

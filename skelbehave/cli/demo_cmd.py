@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
+
+from . import library_default
 
 EPILOG = """examples:
   skelbehave demo                          # train on subjects 1-8, label 9-12, write skelbehave-demo/
@@ -11,8 +14,21 @@ EPILOG = """examples:
 """
 
 
+def library_params() -> dict[str, tuple[Any, str]]:
+    """CLI option (argparse dest) -> (library callable, parameter) whose default it takes."""
+    from ..workflows import run_demo
+
+    return {
+        "out": (run_demo, "out_dir"),
+        "root": (run_demo, "root"),
+        "threads": (run_demo, "n_jobs"),
+        "quick": (run_demo, "quick"),
+    }
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register the ``demo`` sub-command."""
+    d = {dest: library_default(obj, name) for dest, (obj, name) in library_params().items()}
     p = subparsers.add_parser(
         "demo",
         help="run the main job on the embedded PRECOG demo data",
@@ -24,21 +40,25 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--out", "-o", default="skelbehave-demo", help="output folder (default: skelbehave-demo)")
+    p.add_argument("--out", "-o", default=d["out"], help="output folder (default: %(default)s)")
     p.add_argument(
         "--root",
-        default=None,
+        default=d["root"],
         help="folder holding precog_2016/ with the original CSVs (default: the embedded copy)",
     )
-    p.add_argument("--quick", action="store_true", help="small model without the context stage")
-    p.add_argument("--n-jobs", type=int, default=1, help="threads")
+    p.add_argument(
+        "--quick", action="store_true", default=d["quick"], help="small model without the context stage"
+    )
+    p.add_argument(
+        "--threads", type=int, default=d["threads"], help="threads (n_jobs) (default: %(default)s)"
+    )
     p.set_defaults(func=run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    """One library call: :func:`skelbehave.demo.run_demo`; prints its summary."""
-    from ..demo import run_demo
+    """One library call: :func:`skelbehave.workflows.run_demo`; prints its summary."""
+    from ..workflows import run_demo
 
-    print(run_demo(args.out, root=args.root, quick=args.quick, n_jobs=args.n_jobs))
+    print(run_demo(args.out, root=args.root, quick=args.quick, n_jobs=args.threads))
     return 0

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import Any
+
+from . import library_default
 
 EPILOG = """examples:
   skelbehave evaluate precog.skb precog --subjects 9-12
@@ -12,8 +16,16 @@ EPILOG = """examples:
 """
 
 
+def library_params() -> dict[str, tuple[Any, str]]:
+    """CLI option (argparse dest) -> (library callable, parameter) whose default it takes."""
+    from ..workflows import evaluate_model
+
+    return {"split": (evaluate_model, "split"), "ignore_labels": (evaluate_model, "ignore_labels")}
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register the ``evaluate`` sub-command."""
+    d = {dest: library_default(obj, name) for dest, (obj, name) in library_params().items()}
     p = subparsers.add_parser(
         "evaluate",
         help="evaluate a saved model on held-out data",
@@ -29,9 +41,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--labels", nargs="+", help="per-frame label CSVs, one per pose file")
     p.add_argument("--label-column", help="label column of the label CSVs")
     p.add_argument("--root", help="data folder (default $SKELBEHAVE_DATA or ../shared/data)")
-    p.add_argument("--split", default="test", choices=["test", "train", "all"], help="data set part")
+    p.add_argument(
+        "--split",
+        default=d["split"],
+        choices=["test", "train", "all"],
+        help="data set part (default: %(default)s)",
+    )
     p.add_argument("--subjects", help="evaluate on these subjects / recordings, e.g. 9-12")
     p.add_argument("--fps", type=float, help="frame rate of pose files that do not state one")
+    p.add_argument(
+        "--ignore-labels",
+        nargs="+",
+        default=d["ignore_labels"],
+        metavar="LABEL",
+        help="labels left out of scoring (default: the model's, else the data set's)",
+    )
     p.add_argument("--out", help="also write the table to this CSV")
     p.set_defaults(func=run)
     return p
@@ -39,9 +63,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """One library call: :func:`skelbehave.workflows.evaluate_model`."""
-    from ..workflows import DATASETS, evaluate_model
+    from ..workflows import evaluate_model, is_dataset
 
-    src = args.source[0] if len(args.source) == 1 and args.source[0] in DATASETS else args.source
+    one = args.source[0] if len(args.source) == 1 and not args.labels else None
+    # a single name that is no file is a data set (an unknown name says which names are known)
+    src = one if one is not None and (is_dataset(one) or not Path(one).exists()) else args.source
     table = evaluate_model(
         args.model,
         src,
@@ -51,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         subjects=args.subjects,
         root=args.root,
         fps=args.fps,
+        ignore_labels=args.ignore_labels,
     )
     print(table.round(4).to_string())
     print(", ".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in table.attrs.items()))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
+
+from . import library_default
 
 EPILOG = """\
 examples:
@@ -20,8 +23,22 @@ Exit status: 0 when every video is done, 1 when some failed.
 """
 
 
+def library_params() -> dict[str, tuple[Any, str]]:
+    """CLI option (argparse dest) -> (library callable, parameter) whose default it takes."""
+    from ..pose.batch import extract_many
+
+    return {
+        "model": (extract_many, "model"),
+        "jobs": (extract_many, "jobs"),
+        "num_poses": (extract_many, "num_poses"),
+        "scheduler": (extract_many, "scheduler"),
+        "image_landmarks": (extract_many, "image_landmarks"),
+    }
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``extract`` sub-command."""
+    d = {dest: library_default(obj, name) for dest, (obj, name) in library_params().items()}
     p = subparsers.add_parser(
         "extract",
         help="extract poses from videos with MediaPipe (one pose CSV per video)",
@@ -32,13 +49,28 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("videos", nargs="+", metavar="VIDEO", help="video files or folders of videos")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder for pose CSVs and the manifest")
     p.add_argument(
-        "--model", metavar="PATH", default=None, help="Pose Landmarker .task file (or lite/full/heavy)"
+        "--model", metavar="PATH", default=d["model"], help="Pose Landmarker .task file (or lite/full/heavy)"
     )
-    p.add_argument("--jobs", type=int, default=1, metavar="N", help="parallel processes (default 1)")
-    p.add_argument("--num-poses", type=int, default=1, metavar="K", help="most people per frame (default 1)")
+    p.add_argument(
+        "--jobs", type=int, default=d["jobs"], metavar="N", help="processes (default: %(default)s)"
+    )
+    p.add_argument(
+        "--num-poses",
+        type=int,
+        default=d["num_poses"],
+        metavar="K",
+        help="most people per frame (default: %(default)s)",
+    )
     p.add_argument("--fps", type=float, default=None, help="frame rate, for videos whose container has none")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run on this Dask scheduler")
-    p.add_argument("--image-landmarks", action="store_true", help="also write <name>.image.pose.csv")
+    p.add_argument(
+        "--scheduler", default=d["scheduler"], metavar="ADDRESS", help="run on this Dask scheduler"
+    )
+    p.add_argument(
+        "--image-landmarks",
+        action="store_true",
+        default=d["image_landmarks"],
+        help="also write <name>.image.pose.csv",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p

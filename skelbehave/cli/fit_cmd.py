@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import length, library_default
 
 EPILOG = """examples:
   skelbehave fit precog --subjects 1-8 --out precog.skb            # frame-level, embedded PRECOG
@@ -10,11 +16,52 @@ EPILOG = """examples:
   skelbehave fit rat_social --root ../shared/data --out rat.skb     # train recordings 1-8, S1
   skelbehave fit poses/*.csv --labels labels/*.csv --label-column S1 --fps 30 --out mine.skb
   skelbehave fit msr_action3d --root ../shared/data --out msr.skb  # clip-level BehaviorModel
+  skelbehave fit precog --window 1s --classifier hgb --classifier-params max_iter=100 --out p.skb
+
+Options without a value given take the library's defaults (FrameLevelModel,
+BehaviorModel), so `skelbehave fit` and Python train the same model.
 """
+
+#: options that only frame-level models (FrameLevelModel) take
+FRAME_ONLY = ("window", "stride", "fit_stride", "context_folds", "median", "min_bout", "classifier_params")
+
+
+def library_params() -> dict[str, tuple[Any, str]]:
+    """CLI option (argparse dest) -> (library callable, parameter) whose default it takes."""
+    from ..pipeline import FrameLevelModel
+    from ..workflows import fit_model
+
+    return {
+        "split": (fit_model, "split"),
+        "ignore_labels": (fit_model, "ignore_labels"),
+        "window": (FrameLevelModel, "window"),
+        "stride": (FrameLevelModel, "stride"),
+        "fit_stride": (FrameLevelModel, "fit_stride"),
+        "context_folds": (FrameLevelModel, "context_folds"),
+        "median": (FrameLevelModel, "median"),
+        "min_bout": (FrameLevelModel, "min_bout"),
+        "classifier_params": (FrameLevelModel, "classifier_params"),
+        "threads": (FrameLevelModel, "n_jobs"),
+        "random_state": (FrameLevelModel, "random_state"),
+    }
+
+
+def _param(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` with VALUE read as JSON when it is JSON (``100``, ``0.1``, ``"balanced"``, ``null``)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: expected KEY=VALUE, e.g. n_estimators=100")
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register the ``fit`` sub-command."""
+    from ..pipeline import BehaviorModel, FrameLevelModel
+
+    d = {dest: library_default(obj, name) for dest, (obj, name) in library_params().items()}
     p = subparsers.add_parser(
         "fit",
         help="train a behaviour model and save it",
@@ -32,52 +79,75 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--labels", nargs="+", help="per-frame label CSVs (frame,label), one per pose file")
     p.add_argument("--label-column", help="label column of the label CSVs (default: 'label' or the only one)")
     p.add_argument("--root", help="data folder (default $SKELBEHAVE_DATA or ../shared/data)")
-    p.add_argument("--split", default="train", choices=["train", "all"], help="data set part to train on")
+    p.add_argument(
+        "--split", default=d["split"], choices=["train", "all"], help="data set part (default: %(default)s)"
+    )
     p.add_argument("--subjects", help="train on these subjects / recordings, e.g. 1-8")
     p.add_argument("--fps", type=float, help="frame rate of pose files that do not state one")
-    p.add_argument("--ignore-label", action="append", help="label that is not a behaviour (repeatable)")
-    p.add_argument("--window", default="31", help="window length: frames (31) or seconds (1s)")
-    p.add_argument("--stride", default="1", help="step between window centres when predicting")
-    p.add_argument("--fit-stride", default="2", help="step between training windows")
+    lib = [  # (flag, type, help): the default is the library's
+        ("--window", length, "window length: frames or a duration (1s, 500ms)"),
+        ("--stride", length, "step between window centres when predicting"),
+        ("--fit-stride", length, "step between training windows (None: the stride)"),
+        ("--context-folds", int, "second (context) stage with k folds; 0 = off"),
+        ("--median", length, "median filter over frame probabilities (frames or a duration; 0 = off)"),
+        ("--min-bout", length, "minimum bout length (frames or a duration; 0 = off)"),
+        ("--threads", int, "threads in this process (n_jobs)"),
+        ("--random-state", int, "random seed"),
+    ]
+    for flag, kind, text in lib:
+        dest = flag[2:].replace("-", "_")
+        p.add_argument(flag, type=kind, default=d[dest], help=f"{text} (default: %(default)s)")
     p.add_argument(
-        "--context-folds", type=int, default=0, help="second (context) stage with k folds; 0 = off"
+        "--ignore-labels",
+        nargs="+",
+        default=d["ignore_labels"],
+        metavar="LABEL",
+        help="labels that are not behaviours (default: the data set's, e.g. 'base' for rat_social)",
     )
-    p.add_argument("--n-estimators", type=int, default=200, help="trees of the window classifier")
-    p.add_argument("--classifier", default="extra_trees", choices=["extra_trees", "hgb"])
-    p.add_argument("--median", default="0", help="median filter over frame probabilities (frames or s)")
-    p.add_argument("--min-bout", default="0", help="minimum bout length (frames or s)")
-    p.add_argument("--n-jobs", type=int, default=1, help="threads")
-    p.add_argument("--random-state", type=int, default=0)
+    p.add_argument(
+        "--classifier",
+        default=None,
+        help=f"head from the head registry (default: {library_default(FrameLevelModel, 'classifier')} for "
+        f"frame-level, {library_default(BehaviorModel, 'classifier')} for clip-level models)",
+    )
+    p.add_argument(
+        "--classifier-params",
+        nargs="+",
+        type=_param,
+        default=d["classifier_params"],
+        metavar="KEY=VALUE",
+        help="head parameters over the registry's defaults, e.g. n_estimators=100 class_weight=balanced",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p
 
 
-def _num(v: str):
-    return int(v) if v.isdigit() else v
-
-
 def run(args: argparse.Namespace) -> int:
     """One library call: :func:`skelbehave.workflows.fit_model`."""
-    from ..workflows import DATASETS, fit_model
+    from ..datasets import get_dataset_spec
+    from ..workflows import fit_model, is_dataset
 
-    src = args.source[0] if len(args.source) == 1 and args.source[0] in DATASETS else args.source
-    frame_params = {}
-    if not (isinstance(src, str) and not DATASETS[src][2]):
-        frame_params = {
-            "window": _num(args.window),
-            "stride": _num(args.stride),
-            "fit_stride": _num(args.fit_stride),
-            "context_folds": args.context_folds,
-            "n_estimators": args.n_estimators,
-            "classifier": args.classifier,
-            "median": _num(args.median),
-            "min_bout": _num(args.min_bout),
-            "n_jobs": args.n_jobs,
-            "random_state": args.random_state,
-            "ignore_labels": args.ignore_label,
-        }
+    one = args.source[0] if len(args.source) == 1 and not args.labels else None
+    # a single name that is no file is a data set (an unknown name says which names are known)
+    src = one if one is not None and (is_dataset(one) or not Path(one).exists()) else args.source
+    frame_level = not isinstance(src, str) or get_dataset_spec(src).frame_level
+    params: dict[str, Any] = {"random_state": args.random_state, "n_jobs": args.threads}
+    if args.classifier is not None:
+        params["classifier"] = args.classifier
+    if frame_level:
+        params.update({k: getattr(args, k) for k in FRAME_ONLY})
+        if params["classifier_params"] is not None:
+            params["classifier_params"] = dict(params["classifier_params"])
+        params["progress"] = not args.no_progress
     else:
-        frame_params = {"random_state": args.random_state}
+        defaults = {dest: library_default(obj, name) for dest, (obj, name) in library_params().items()}
+        given = [k for k in FRAME_ONLY if getattr(args, k) != defaults[k]]
+        if given:
+            flags = ", ".join("--" + k.replace("_", "-") for k in given)
+            print(f"skelbehave fit: error: {flags}: only for frame-level models; {src} has clip labels",
+                  file=sys.stderr)  # fmt: skip
+            return 2
     model = fit_model(
         src,
         args.out,
@@ -87,7 +157,8 @@ def run(args: argparse.Namespace) -> int:
         subjects=args.subjects,
         root=args.root,
         fps=args.fps,
-        **frame_params,
+        ignore_labels=args.ignore_labels,
+        **params,
     )
     print(f"saved {type(model).__name__} with classes {model.classes_.tolist()} to {args.out}")
     return 0

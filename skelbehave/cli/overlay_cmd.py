@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
+
+from . import library_default
 
 EPILOG = """\
 examples:
@@ -19,8 +22,20 @@ the files 'skelbehave score' writes; its labels are printed on the frames.
 """
 
 
+def library_params() -> dict[str, tuple[Any, str]]:
+    """CLI option (argparse dest) -> (library callable, parameter) whose default it takes."""
+    from ..pose.overlay import render_overlay
+
+    return {
+        "max_frames": (render_overlay, "max_frames"),
+        "min_confidence": (render_overlay, "min_confidence"),
+        "fps": (render_overlay, "fps"),
+    }
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``overlay`` sub-command."""
+    d = {dest: library_default(obj, name) for dest, (obj, name) in library_params().items()}
     p = subparsers.add_parser(
         "overlay",
         help="draw skeletons and behaviour labels on a video",
@@ -32,9 +47,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("poses", metavar="POSES", help="image-coordinate pose file (<name>.image.pose.csv)")
     p.add_argument("--out", required=True, metavar="PATH", help="output video file, or a folder for PNGs")
     p.add_argument("--predictions", metavar="FILE", default=None, help="labels per frame (.parquet or .csv)")
-    p.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
-    p.add_argument("--min-confidence", type=float, default=0.0, help="hide joints below this confidence")
-    p.add_argument("--fps", type=float, default=None, help="frame rate of the output (default: the input's)")
+    p.add_argument("--max-frames", type=int, default=d["max_frames"], metavar="N", help="stop after N frames")
+    p.add_argument(
+        "--min-confidence", type=float, default=d["min_confidence"], help="hide joints below this confidence"
+    )
+    p.add_argument(
+        "--fps", type=float, default=d["fps"], help="frame rate of the output (default: the input's)"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p

@@ -1,43 +1,92 @@
-"""``skelbehave score``: per-frame predictions for many pose files."""
+"""``skelbehave score``: predictions for many pose files with any saved model."""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
+
+from . import length, library_default
 
 EPILOG = """examples:
   skelbehave score rat.skb ../shared/data/rat_social_dlc/dlc_csv --out predictions --fps 30
-  skelbehave score rat.skb 'poses/*.csv' --out predictions --jobs 2
+  skelbehave score rat.skb 'poses/*.csv' --out predictions --jobs 2 --threads 1
   skelbehave score rat.skb poses/ --out predictions --scheduler tcp://10.0.0.5:8786
   skelbehave score precog.skb a.csv b.csv --out predictions --output-format csv --no-resume
   skelbehave score rat.skb poses/ --out predictions --fps 30 --ethogram   # + ethogram PNG, bout table
+  skelbehave score msr.skb poses/ --out labels                            # clip model: one row per file
+  skelbehave score msr.skb poses/ --out segments --window 2s --stride 1s  # clip model: sliding segments
 
-Each input gets <name>.predictions.parquet (or .csv): frame, time, label, proba_<class>;
-predictions/manifest.csv records every input with its SHA-256, the model checksum, the
-package version, status and error. Running the same command again resumes: finished files
-are skipped; a bad file is recorded as failed and the others are still scored.
+Each input gets <name>.predictions.parquet (or .csv). A frame-level model writes one row
+per frame: frame, time, label, proba_<class>. A clip-level model writes one row per
+individual (input, individual, start_frame, stop_frame, start_time, stop_time, label,
+proba_<class>), or with --window one row per sliding segment. predictions/manifest.csv
+records every input with its SHA-256, the model checksum, the options, the package version,
+status and error. Running the same command again resumes: finished files are skipped; a bad
+file is recorded as failed and the others are still scored.
 """
+
+
+def library_params() -> dict[str, tuple[Any, str]]:
+    """CLI option (argparse dest) -> (library callable, parameter) whose default it takes."""
+    from ..batch import score_files
+
+    return {
+        "jobs": (score_files, "jobs"),
+        "threads": (score_files, "n_jobs"),
+        "format": (score_files, "format"),
+        "output_format": (score_files, "output_format"),
+        "window": (score_files, "window"),
+        "stride": (score_files, "stride"),
+        "ethogram": (score_files, "ethogram"),
+    }
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register the ``score`` sub-command."""
+    d = {dest: library_default(obj, name) for dest, (obj, name) in library_params().items()}
     p = subparsers.add_parser(
         "score",
-        help="score pose files frame by frame with a saved model",
-        description="Score pose CSVs (package format, DeepLabCut single/multi-animal) frame by frame.",
+        help="score pose files with a saved model (frame by frame, per file, or per segment)",
+        description="Score pose files (package CSV, DeepLabCut single/multi-animal, ...) with any saved "
+        "model: frame-level models label every frame, clip-level models each file and individual, "
+        "or each sliding segment (--window).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("model", help="frame-level model file (.skb)")
+    p.add_argument("model", help="model file (.skb): frame-level or clip-level")
     p.add_argument("inputs", nargs="+", help="pose files, folders or glob patterns")
     p.add_argument("--out", "-o", required=True, help="output folder")
-    p.add_argument("--jobs", "-j", type=int, default=1, help="local worker processes")
-    p.add_argument("--scheduler", help="Dask scheduler address (runs on that cluster)")
-    p.add_argument("--format", default="auto", help="pose file format (default: detect per file)")
+    p.add_argument("--jobs", "-j", type=int, default=d["jobs"], help="processes (default: %(default)s)")
     p.add_argument(
-        "--output-format", default="auto", choices=["auto", "csv", "parquet"], help="predictions file type"
+        "--threads", type=int, default=d["threads"], help="threads in each process (default: %(default)s)"
     )
-    p.add_argument("--fps", type=float, help="frame rate of files that do not state one (time column)")
-    p.add_argument("--ethogram", action="store_true", help="also write an ethogram PNG and a bout table")
+    p.add_argument("--scheduler", help="Dask scheduler address (runs on that cluster)")
+    p.add_argument("--format", default=d["format"], help="pose file format (default: %(default)s: detect)")
+    p.add_argument(
+        "--output-format",
+        default=d["output_format"],
+        choices=["auto", "csv", "parquet"],
+        help="predictions file type (default: %(default)s: parquet when pyarrow is installed)",
+    )
+    p.add_argument(
+        "--window",
+        type=length,
+        default=d["window"],
+        help="clip-level models: score segments this long, frames or a duration (2s, 500ms)",
+    )
+    p.add_argument(
+        "--stride",
+        type=length,
+        default=d["stride"],
+        help="clip-level models: step between segments (default: the window)",
+    )
+    p.add_argument("--fps", type=float, help="frame rate of files that do not state one (times, durations)")
+    p.add_argument(
+        "--ethogram",
+        action="store_true",
+        default=d["ethogram"],
+        help="also write an ethogram PNG and a bout table",
+    )
     p.add_argument("--no-resume", action="store_true", help="score every file again")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -57,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
         format=args.format,
         output_format=args.output_format,
         fps=args.fps,
+        window=args.window,
+        stride=args.stride,
+        n_jobs=args.threads,
         resume=not args.no_resume,
         ethogram=args.ethogram,
         progress=not args.no_progress,
