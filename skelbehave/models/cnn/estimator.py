@@ -217,6 +217,12 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     _skelbehave_sequence_input = True
     _skelbehave_name = "cnn"
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # X: pose sequences (PoseSequence or (T, J, C) arrays)
+        tags.input_tags.three_d_array = True
+        return tags
+
     def __init__(
         self,
         layout: str | None = None,
