@@ -53,7 +53,7 @@ def _estimators() -> list:
 
 # ----------------------------------------------------------------------------- documented exceptions
 _POSES = "feeds a 2-D numeric matrix; the estimator takes pose sequences (PoseSequence or (T, J, C) arrays)"
-_DESCR = "feeds a 2-D numeric matrix; the encoder takes LocalDescriptors (per-group, per-sequence descriptors)"
+_DESCR = "feeds a 2-D numeric matrix; the encoder takes LocalDescriptors (per group and sequence)"
 
 #: checks that feed 2-D numeric matrices as X: they cannot apply to sequence inputs
 _MATRIX_CHECKS = (
