@@ -342,3 +342,59 @@ def test_forked_workers_run_their_own_initialiser(tmp_path):
 def test_unknown_start_method_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="start_method"):
         run_batch(square, _items(tmp_path, 2), manifest=tmp_path / "m.csv", jobs=2, start_method="thread")
+
+
+def test_item_fields_are_recorded_and_decide_what_is_finished(tmp_path):
+    items = _items(tmp_path, 3, fields={"model": "m1"})
+    man = tmp_path / "manifest.csv"
+    df = run_batch(square_or_crash, items, manifest=man, progress=False)
+    assert (df["model"] == "m1").all() and (read_manifest(man)["model"] == "m1").all()
+    stamps = {p: os.stat(p).st_mtime_ns for p in df["output"]}
+    time.sleep(0.01)
+    run_batch(square_or_crash, items, manifest=man, progress=False)  # same fields: nothing to do
+    assert {p: os.stat(p).st_mtime_ns for p in df["output"]} == stamps
+    items[1]["fields"] = {"model": "m2"}  # another model made item 1's output: redo it only
+    df = run_batch(square_or_crash, items, manifest=man, progress=False)
+    assert df["model"].tolist() == ["m1", "m2", "m1"]
+    changed = [p for p in df["output"] if os.stat(p).st_mtime_ns != stamps[p]]
+    assert changed == [items[1]["output"]]
+    # a failed item carries its fields too
+    bad = _items(tmp_path, 5, fields={"model": "m3"})[3:4]
+    out = run_batch(square_or_crash, bad, manifest=tmp_path / "m2.csv", progress=False)
+    assert out["status"].tolist() == ["failed"] and out["model"].tolist() == ["m3"]
+
+
+def test_output_names_never_collide(tmp_path):
+    from skelbehave._util.fs import output_names
+
+    a, b = tmp_path / "a" / "x.csv", tmp_path / "b" / "x.csv"
+    assert output_names([tmp_path / "y.csv", a]) == ["y", "x"]
+    both = output_names([a, b])
+    assert len(set(both)) == 2 and all(n.startswith("x-") for n in both)
+    # a later run: b/x.csv alone must not take the name a/x.csv had; a/x.csv keeps its name
+    assert output_names([b], taken={"x": str(a)}) != ["x"]
+    assert output_names([a, b], taken={"x": str(a)})[0] == "x"
+
+
+def test_rerun_removes_the_pose_csv_a_killed_writer_left(tmp_path):
+    """The pose CSV writer uses the one atomic write, so run_batch's clean-up knows its temporary file."""
+    out = tmp_path / "poses" / "clip.pose.csv"
+    script = textwrap.dedent(
+        f"""
+        import os
+        import numpy as np
+        import skelbehave._util.fs as fs
+        from skelbehave import PoseSequence
+        from skelbehave.io import write_poses
+        fs.os.fsync = lambda fd: os._exit(9)  # killed after writing, before the rename
+        write_poses({str(out)!r}, [PoseSequence(np.zeros((50, 20, 3)), "msr20", fps=15)])
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 9, proc.stderr
+    left = [p.name for p in out.parent.iterdir()]
+    assert len(left) == 1 and left[0].startswith(".clip.pose.") and left[0].endswith(".tmp.csv")
+    item = {"key": "clip", "output": str(out), "n": 2}
+    df = run_batch(square, [item], manifest=tmp_path / "m.csv", progress=False)
+    assert df["status"].tolist() == ["done"]
+    assert [p.name for p in out.parent.iterdir()] == ["clip.pose.csv"]
