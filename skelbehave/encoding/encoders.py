@@ -122,6 +122,11 @@ def _l2_rows(A: np.ndarray, axis) -> np.ndarray:
     return np.divide(A, norm, out=np.zeros_like(A), where=norm > 0)
 
 
+def _finite_number(v) -> bool:
+    """A finite int or float read from a model file (not a bool)."""
+    return isinstance(v, int | float) and not isinstance(v, bool) and bool(np.isfinite(v))
+
+
 class _CodebookEncoder(TransformerMixin, BaseEstimator):
     """Shared machinery: per-group PCA, subsampling, pyramid, state for saving."""
 
@@ -373,23 +378,111 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
 
     @classmethod
     def _from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]):
-        """Rebuild a fitted encoder from :meth:`_get_state` output."""
-        self = cls(**params["params"])
-        self.group_names_ = list(params["group_names"])
-        self.group_dims_ = [int(d) for d in params["group_dims"]]
-        self.input_blocks_ = [BlockInfo(str(k), str(p)) for k, p in params["input_blocks"]]
-        self.input_dims_ = [int(d) for d in params["input_dims"]]
+        """Rebuild a fitted encoder from :meth:`_get_state` output, checking every field.
+
+        Shapes are checked against the encoder's own parameters: per group
+        ``g``, ``pca_mean_g`` is ``(d_g,)``, ``pca_components_g`` ``(k, d_g)``
+        with ``k <= d_g``, the codebook ``(l, k)`` with ``l <= n_clusters``;
+        ``d_g`` is the sum of the input block widths the fusion plan puts in
+        the group.
+
+        Raises
+        ------
+        ModelFileError
+            A parameter of the wrong type or out of range, or an array of the
+            wrong dtype or shape, or holding NaN.
+        """
+        from ..errors import ModelFileError
+        from ..io.archive import state_array, state_int, state_int_list, state_str
+
+        p = params.get("params")
+        if not isinstance(p, dict):
+            raise ModelFileError("params must be an object")
+        unknown = sorted(set(p) - set(cls._get_param_names()))
+        if unknown:
+            raise ModelFileError(f"unknown parameters {unknown}")
+        n_clusters = state_int(p, "n_clusters", 1, 4096)
+        state_int(p, "pyramid_levels", 1, 8)
+        if "n_jobs" in p:
+            state_int(p, "n_jobs", -1, 1024, none=True)
+        if "dtype" in p:
+            state_str(p, "dtype", ("float32", "float64"))
+        kw = p.get("kind_weights")
+        if kw is not None and not (
+            isinstance(kw, dict)
+            and all(_finite_number(v) for v in kw.values())
+        ):
+            raise ModelFileError(f"kind_weights must map kinds to finite numbers, got {kw!r}")
+        self = cls(**p)
+        names = params.get("group_names")
+        ok = isinstance(names, list) and 1 <= len(names) <= 1024
+        if not (ok and all(isinstance(n, str) for n in names)):
+            raise ModelFileError("group_names must be a list of 1 to 1024 strings")
+        G = len(names)
+        self.group_names_ = list(names)
+        self.group_dims_ = state_int_list(params, "group_dims", 1, 1_000_000, max_len=G)
+        blocks = params.get("input_blocks")
+        if not isinstance(blocks, list) or not all(
+            isinstance(b, list) and len(b) == 2 and all(isinstance(x, str) for x in b) for b in blocks
+        ):
+            raise ModelFileError("input_blocks must be a list of [kind, part] string pairs")
+        self.input_blocks_ = [BlockInfo(k, part) for k, part in blocks]
+        self.input_dims_ = state_int_list(params, "input_dims", 1, 1_000_000, max_len=len(blocks))
+        if len(self.group_dims_) != G or len(self.input_dims_) != len(blocks):
+            raise ModelFileError("group_dims / input_dims do not match group_names / input_blocks")
         power = params.get("input_rate_power")
-        self.input_rate_power_ = None if power is None else [float(p) for p in power]
-        self.fusion_plan_ = [[str(k), [int(i) for i in v]] for k, v in params["fusion_plan"]]
-        self.block_scale_ = np.asarray(arrays["block_scale"], dtype=np.float64)
-        G = len(self.group_names_)
-        self.pca_mean_ = [np.asarray(arrays[f"pca_mean_{g}"], dtype=np.float64) for g in range(G)]
-        self.pca_components_ = [np.asarray(arrays[f"pca_components_{g}"], dtype=np.float64) for g in range(G)]
-        self.pca_scale_ = [np.asarray(arrays[f"pca_scale_{g}"], dtype=np.float64) for g in range(G)]
+        if power is not None and not (
+            isinstance(power, list)
+            and len(power) == len(blocks)
+            and all(_finite_number(x) for x in power)
+        ):
+            raise ModelFileError("input_rate_power must hold one finite number per input block")
+        self.input_rate_power_ = None if power is None else [float(x) for x in power]
+        plan = params.get("fusion_plan")
+        if not isinstance(plan, list) or len(plan) != G:
+            raise ModelFileError(f"fusion_plan must hold one entry per group ({G})")
+        self.fusion_plan_ = []
+        for g, entry in enumerate(plan):
+            if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
+                raise ModelFileError("fusion_plan entries must be [name, [block indices]]")
+            nb = len(blocks)
+            idx = state_int_list({"fusion_plan": entry[1]}, "fusion_plan", 0, nb - 1, max_len=nb)
+            if not idx or sum(self.input_dims_[i] for i in idx) != self.group_dims_[g]:
+                raise ModelFileError(
+                    f"fusion_plan: group {g} does not add up to its {self.group_dims_[g]} columns"
+                )
+            self.fusion_plan_.append([entry[0], idx])
+        self.block_scale_ = state_array(arrays, "block_scale", "f", shape=(len(blocks),), dtype=np.float64)
+        self.pca_mean_, self.pca_components_, self.pca_scale_ = [], [], []
         self._init_codebooks()
         for g in range(G):
-            self._set_codebook_arrays({k: arrays[f"{k}_{g}"] for k in self._codebook_keys})
+            d = self.group_dims_[g]
+            self.pca_mean_.append(state_array(arrays, f"pca_mean_{g}", "f", shape=(d,), dtype=np.float64))
+            comps = state_array(arrays, f"pca_components_{g}", "f", ndim=2, dtype=np.float64)
+            k = comps.shape[0]
+            if comps.shape[1] != d or not 1 <= k <= d:
+                raise ModelFileError(
+                    f"array pca_components_{g} must have shape (k <= {d}, {d}), got {comps.shape}"
+                )
+            self.pca_components_.append(comps)
+            scale = state_array(arrays, f"pca_scale_{g}", "f", shape=(k,), dtype=np.float64)
+            if (scale <= 0).any():
+                raise ModelFileError(f"array pca_scale_{g} must be positive")
+            self.pca_scale_.append(scale)
+            book, n_codes = {}, None
+            for key in self._codebook_keys:
+                a = state_array(arrays, f"{key}_{g}", "f", dtype=np.float64)
+                n_codes = a.shape[0] if n_codes is None and a.ndim >= 1 else n_codes
+                want = (n_codes, k) if a.ndim == 2 else (n_codes,)
+                if a.shape != want or not 1 <= (n_codes or 0) <= n_clusters:
+                    raise ModelFileError(
+                        f"array {key}_{g} must have shape (l <= n_clusters={n_clusters}"
+                        f"{', ' + str(k) if a.ndim == 2 else ''}), got {a.shape}"
+                    )
+                if key == "sigmas" and (a <= 0).any():
+                    raise ModelFileError(f"array {key}_{g} must be positive")
+                book[key] = a
+            self._set_codebook_arrays(book)
         self.n_features_out_ = int(sum(self._group_width(g) for g in range(G)))
         return self
 

@@ -57,12 +57,13 @@ from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 
 from ..errors import LayoutError, PoseDataError
 from ..layouts import JointLayout, get_layout
-from ..poses import as_sequences
+from ..poses import PoseSequence, as_sequences
 from . import _kernels as K
 from . import _reference as R
 from ._base import TransformerBase
@@ -926,3 +927,43 @@ class JointFeatures(TransformerBase):
                 label = lay.joints[i] if kind != K.OP_PAIR else f"{lay.joints[i]}-{lay.joints[j]}"
                 names.extend(f"{info}:{label}.{a}" for a in axes)
         return np.array(names, dtype=object)
+
+    # ------------------------------------------------------------------ saving
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Parameters of the fitted transformer (state protocol of :mod:`skelbehave.pipeline.persist`)."""
+        self._check_fitted()
+        params = dict(self.get_params(deep=False))
+        if isinstance(params.get("layout"), JointLayout):
+            params["layout"] = params["layout"].name
+        return {"params": params, "n_dims": int(self.n_dims_), "layout": self.layout_.to_dict()}, {}
+
+    @classmethod
+    def _from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> JointFeatures:
+        """Rebuild the fitted transformer from :meth:`_get_state` output (refits the group plan).
+
+        Raises
+        ------
+        ModelFileError
+            Unknown or out-of-range parameters.
+        """
+        from ..errors import ModelFileError
+        from ..io.archive import state_int, state_layout
+
+        p = params.get("params")
+        if not isinstance(p, dict):
+            raise ModelFileError("params must be an object")
+        unknown = sorted(set(p) - set(cls._get_param_names()))
+        if unknown:
+            raise ModelFileError(f"unknown parameters {unknown}")
+        n_dims = state_int(params, "n_dims", 2, 3)
+        for name, hi in (("n_position_groups", 64), ("n_displacement_groups", 64), ("step", 1000)):
+            if name in p:
+                state_int(p, name, 0 if name != "step" else 1, hi)
+        if "n_jobs" in p:
+            state_int(p, "n_jobs", -1, 1024, none=True)
+        layout = state_layout(params, "layout", max_joints=1000)
+        if p.get("layout") is not None:
+            p = {**p, "layout": layout}
+        est = cls(**p)
+        est.fit([PoseSequence(np.zeros((2, layout.n_joints, n_dims)), layout)])
+        return est

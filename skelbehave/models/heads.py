@@ -389,9 +389,14 @@ class LinearHead:
         if len(classes) < 2:
             raise ModelFileError(f"a {name} head needs at least 2 classes, got {classes.tolist()}")
         n_in = state_int(params, "n_features_in", 1, 100_000_000)
-        rows = 1 if len(classes) == 2 else len(classes)
-        coef = state_array(arrays, "coef_", "f", shape=(rows, n_in))
-        intercept = state_array(arrays, "intercept_", "f", shape=(rows,))
+        if len(classes) == 2:  # binary heads keep one row, some as 1-D arrays (RidgeClassifier)
+            ndim = np.asarray(arrays.get("coef_")).ndim
+            coef = state_array(arrays, "coef_", "f", shape=(1, n_in) if ndim == 2 else (n_in,))
+            ndim = np.asarray(arrays.get("intercept_")).ndim
+            intercept = state_array(arrays, "intercept_", "f", shape=(1,) if ndim == 1 else ())
+        else:
+            coef = state_array(arrays, "coef_", "f", shape=(len(classes), n_in))
+            intercept = state_array(arrays, "intercept_", "f", shape=(len(classes),))
         est = getattr(importlib.import_module(SAVABLE_HEADS[name]), name)(**_params_from_json(hp))
         est.coef_ = coef
         est.intercept_ = intercept.astype(coef.dtype)

@@ -237,7 +237,9 @@ class FlatTrees:
         if inner.any() and max(a["left"][inner].max(), a["right"][inner].max()) >= n:
             raise ModelFileError("arrays left/right: a node refers outside the node table")
         if inner.any() and (a["feature"][inner].min() < 0 or a["feature"][inner].max() >= nf):
-            raise ModelFileError(f"array feature: a split uses a feature outside the input (n_features_in={nf})")
+            raise ModelFileError(
+                f"array feature: a split uses a feature outside the input (n_features_in={nf})"
+            )
         if kind == "boosted":
             a["baseline"] = state_array(arrays, "baseline", "f", ndim=1, dtype=np.float64)
             n_out = len(a["baseline"])

@@ -27,12 +27,9 @@ Hook for sequence-level classifiers: a classifier whose class has
 :class:`~skelbehave.PoseSequence` itself in ``fit``/``predict``/
 ``predict_proba`` and the features and encoder are skipped (the CNN does this).
 
-Hook for saving: a component is saved by registry name plus
-``_get_state() -> (params: JSON-able dict, arrays: dict[str, ndarray])`` and
-rebuilt with the classmethod ``_from_state(params, arrays)``. The registry
-(:data:`COMPONENTS`, extended with :func:`register_component`) maps names
-to ``"module:attribute"`` inside the ``skelbehave`` package, so loading a
-file never imports or runs anything the file names freely.
+Saving: :meth:`BehaviorModel.save` and :func:`skelbehave.load` go through
+:mod:`skelbehave.pipeline.persist` (one state protocol, ``_get_state`` /
+``_from_state``, and one registry of kinds for every component).
 """
 
 from __future__ import annotations
@@ -49,18 +46,18 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..encoding import ENCODERS, make_encoder
 from ..encoding.encoders import _numba_threads
-from ..errors import LayoutError, PoseDataError
+from ..errors import LayoutError, ModelFileError, PoseDataError
+from ..io.archive import state_classes, state_float, state_int, state_layout
 from ..layouts import JointLayout, get_layout
 from ..models.heads import head_predict_proba, is_sequence_model, make_head
 from ..poses import PoseSequence, as_sequences
+from . import persist
 
 __all__ = [
     "BehaviorModel",
-    "COMPONENTS",
     "DEFAULT_ENCODER",
     "DEFAULT_FEATURES",
     "fit",
-    "register_component",
 ]
 
 logger = logging.getLogger(__name__)
@@ -69,21 +66,23 @@ logger = logging.getLogger(__name__)
 #: leave-one-subject-out CV on the *training* subjects of MSR Action3D and
 #: UTD-MHAD (``python benchmarks/accuracy.py --tune``): 2 body parts (upper
 #: body + arms, legs), each described by its root-relative positions, its
-#: displacement and its acceleration, fused into one descriptor per part.
+#: displacement and its acceleration (central differences with ``step`` 2,
+#: :mod:`skelbehave.features.kinematics`), fused into one descriptor per part.
 DEFAULT_FEATURES: dict[str, Any] = {
     "n_position_groups": 2,
     "n_displacement_groups": 2,
-    "displacement_step": 2,
+    "step": 2,
+    "acceleration": True,
 }
 
-#: Default VLADEncoder parameters of :class:`BehaviorModel`.
+#: Default VLADEncoder parameters of :class:`BehaviorModel`: in each fused
+#: body-part descriptor every block has unit total variance times the weight
+#: of its kind (position 1, displacement 2, acceleration 3).
 DEFAULT_ENCODER: dict[str, Any] = {
     "n_clusters": 16,
     "pyramid_levels": 3,
     "fuse": True,
-    "disp_weight": 2.0,
-    "delta_step": 2,
-    "delta_weight": 3.0,
+    "kind_weights": {"displacement": 2.0, "acceleration": 3.0},
     "max_fit_samples": 20_000,
     "dtype": "float32",
 }
@@ -91,48 +90,6 @@ DEFAULT_ENCODER: dict[str, Any] = {
 #: Default head of :class:`BehaviorModel`: RidgeClassifier(alpha=0.1, balanced)
 #: beat LinearSVC in the same training-subject CV on both data sets.
 DEFAULT_CLASSIFIER = "ridge"
-
-#: Registry of components that can be saved: name -> "module:attribute".
-COMPONENTS: dict[str, str] = {
-    "JointFeatures": "skelbehave.features.joint:JointFeatures",
-    "VLADEncoder": "skelbehave.encoding.encoders:VLADEncoder",
-    "BoWEncoder": "skelbehave.encoding.encoders:BoWEncoder",
-    "FisherEncoder": "skelbehave.encoding.encoders:FisherEncoder",
-    "CNNClassifier": "skelbehave.models.cnn:CNNClassifier",
-}
-
-
-def register_component(name: str, target: str) -> None:
-    """Make a component class loadable from model files.
-
-    Parameters
-    ----------
-    name : str
-        Name written in the file (usually the class name).
-    target : str
-        ``"skelbehave.<module>:<attribute>"``; only modules of the
-        ``skelbehave`` package are accepted.
-
-    Examples
-    --------
-    >>> register_component("VLADEncoder", "skelbehave.encoding.encoders:VLADEncoder")
-    """
-    mod, _, attr = target.partition(":")
-    if not attr or not (mod == "skelbehave" or mod.startswith("skelbehave.")):
-        raise ValueError(f"component target must be 'skelbehave.<module>:<attribute>', got {target!r}")
-    COMPONENTS[name] = target
-
-
-def _resolve_component(name: str):
-    import importlib
-
-    try:
-        target = COMPONENTS[name]
-    except KeyError:
-        raise KeyError(f"unknown component type {name!r}; known: {sorted(COMPONENTS)}") from None
-    mod, _, attr = target.partition(":")
-    return getattr(importlib.import_module(mod), attr)
-
 
 def _default_features():
     from ..features import JointFeatures
@@ -354,6 +311,9 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
     def save(self, path) -> str:
         """Write the fitted model to ``path`` (a ``.skb`` file; JSON + arrays, no pickle).
 
+        Goes through :func:`skelbehave.pipeline.persist.save`; load it back
+        with :func:`skelbehave.load`.
+
         Returns
         -------
         str
@@ -361,18 +321,111 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Examples
         --------
-        >>> import numpy as np, tempfile, os
+        >>> import numpy as np, tempfile, os, skelbehave
         >>> from skelbehave.encoding import VLADEncoder
         >>> X = [np.random.default_rng(k).normal(size=(25, 20, 3)) for k in range(4)]
         >>> m = BehaviorModel(encoder=VLADEncoder(n_clusters=2), layout="msr20", random_state=0)
         >>> _ = m.fit(X, [0, 1, 0, 1])
         >>> p = m.save(os.path.join(tempfile.mkdtemp(), "m.skb"))
-        >>> (load(p).predict(X) == m.predict(X)).all()
+        >>> (skelbehave.load(p).predict(X) == m.predict(X)).all()
         np.True_
         """
-        from .persist import save_model
+        check_is_fitted(self, "classes_")
+        return str(persist.save(self, path))
 
-        return str(save_model(self, path))
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Parameters and arrays of the fitted model (the state protocol of :mod:`.persist`)."""
+        check_is_fitted(self, "classes_")
+        rs = self.random_state
+        arrays: dict[str, np.ndarray] = {}
+        params: dict[str, Any] = {
+            "layout": self.layout_.to_dict(),
+            "n_dims": int(self.n_dims_),
+            "fps": None if self.fps is None else float(self.fps),
+            "random_state": int(rs) if isinstance(rs, int | np.integer) else None,
+            "n_jobs": None if self.n_jobs is None else int(self.n_jobs),
+            "classes": [c.item() if isinstance(c, np.generic) else c for c in self.classes_],
+            "n_features_out": int(self.n_features_out_),
+        }
+        for role in ("features", "encoder", "classifier"):
+            params[role] = persist.nest(role, getattr(self, f"{role}_"), arrays)
+        return params, arrays
+
+    @classmethod
+    def _from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> BehaviorModel:
+        """Rebuild a fitted model from :meth:`_get_state` output, checking every field.
+
+        Raises
+        ------
+        ModelFileError
+            A parameter of the wrong type or out of range, or components
+            that do not fit together (layout, coordinate count, vector
+            length, classes).
+        """
+        layout = state_layout(params)
+        try:  # prefer the registered object when it is the same layout
+            known = get_layout(layout.name)
+            layout = known if known.joints == layout.joints else layout
+        except LayoutError:
+            pass
+        n_dims = state_int(params, "n_dims", 2, 3)
+        classes = state_classes(params)
+        if len(classes) < 2:
+            raise ModelFileError(f"classes: a model needs at least 2 classes, got {classes.tolist()}")
+        n_out = state_int(params, "n_features_out", 0, 100_000_000)
+        fitted = {
+            "features": persist.unnest("features", params.get("features"), arrays, ("JointFeatures",)),
+            "encoder": persist.unnest(
+                "encoder", params.get("encoder"), arrays, ("VLADEncoder", "BoWEncoder", "FisherEncoder")
+            ),
+            "classifier": persist.unnest("classifier", params.get("classifier"), arrays),
+        }
+        clf = fitted["classifier"]
+        if clf is None:
+            raise ModelFileError("classifier is missing")
+        if not np.array_equal(np.asarray(clf.classes_), classes):
+            raise ModelFileError(
+                f"classifier: its classes {np.asarray(clf.classes_).tolist()} differ from the model's "
+                f"{classes.tolist()}"
+            )
+        if is_sequence_model(clf):
+            if fitted["features"] is not None or fitted["encoder"] is not None or n_out != 0:
+                raise ModelFileError("a sequence classifier takes no features, encoder or encoded vector")
+        else:
+            feats, enc = fitted["features"], fitted["encoder"]
+            if feats is None or enc is None:
+                raise ModelFileError("features and encoder are missing")
+            if feats.layout_.joints != layout.joints or feats.n_dims_ != n_dims:
+                raise ModelFileError(
+                    f"features: fitted for {feats.layout_.n_joints} joints x {feats.n_dims_} coordinates, "
+                    f"the model for {layout.n_joints} x {n_dims}"
+                )
+            if enc.n_features_out_ != n_out or int(clf.n_features_in_) != n_out:
+                raise ModelFileError(
+                    f"n_features_out is {n_out}, the encoder gives {enc.n_features_out_} values and the "
+                    f"classifier expects {clf.n_features_in_}"
+                )
+        fps = state_float(params, "fps", 1e-3, 1e5, none=True) if "fps" in params else None
+        rs = state_int(params, "random_state", 0, 2**32 - 1, none=True) if "random_state" in params else None
+        n_jobs = state_int(params, "n_jobs", -1, 1024, none=True) if "n_jobs" in params else None
+        model = cls(
+            features=fitted["features"],
+            encoder=fitted["encoder"] if fitted["encoder"] is not None else "vlad",
+            classifier=clf,
+            layout=layout.name,
+            fps=fps,
+            random_state=rs,
+            n_jobs=n_jobs,
+        )
+        model.layout_ = layout
+        model.n_dims_ = n_dims
+        model.features_ = fitted["features"]
+        model.encoder_ = fitted["encoder"]
+        model.classifier_ = clf
+        model.classes_ = classes
+        model.n_features_out_ = n_out
+        model.fit_time_ = float("nan")
+        return model
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

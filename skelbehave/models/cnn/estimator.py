@@ -65,6 +65,42 @@ def _distill_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
     return kl * t * t
 
 
+def _check_architecture(arch: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """Refuse architecture descriptions that would build a network larger than the saved weights."""
+    from ...io.archive import state_int, state_int_list
+
+    cfg = arch["config"]
+    channels = state_int_list(cfg, "channels", 1, 4096, max_len=16)
+    k = state_int(cfg, "kernel_size", 1, 63)
+    stem = state_int(cfg, "stem_kernel", 1, 63)
+    state_int(cfg, "n_classes", 2, 100_000)
+    dm = state_int(cfg, "depth_multiplier", 1, 64, none=True) if "depth_multiplier" in cfg else None
+    inputs = cfg.get("stream_inputs")
+    if not isinstance(inputs, dict) or not 1 <= len(inputs) <= 4:
+        raise ModelFileError("architecture config stream_inputs must name 1 to 4 streams")
+    n_weights = sum(int(v.size) for n, v in arrays.items() if n.startswith("net."))
+    mult = max(dm or k, k) if cfg.get("doconv") else 1
+    est = 0
+    for name in inputs:
+        prev = state_int(inputs, name, 1, 100_000)
+        est += prev * (channels[0] if channels else 1) * stem
+        for c in channels:
+            est += 2 * prev * c * k * mult + prev * c
+            prev = c
+    for name, spec in arch["layers"].items():
+        if not isinstance(spec, dict):
+            raise ModelFileError(f"architecture layer {name!r} must be an object")
+        for key in ("in", "out", "features", "kernel", "groups", "depth_multiplier", "stride", "padding"):
+            if key in spec:
+                state_int(spec, key, 0, 100_000)
+        est += int(spec.get("in", 1)) * int(spec.get("out", 1)) * int(spec.get("kernel", 1))
+    # the unpruned network is built first: allow it to be larger than the (pruned) saved weights
+    if est > 200 * n_weights + 5_000_000 or est > 500_000_000:
+        raise ModelFileError(
+            f"architecture asks for about {est} weights but the file holds {n_weights}: refused"
+        )
+
+
 def _jsonable(v: Any) -> Any:
     if isinstance(v, tuple | list):
         return [_jsonable(x) for x in v]
@@ -777,29 +813,91 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
     @classmethod
     def _from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> CNNClassifier:
-        """Rebuild a fitted classifier from :meth:`_get_state` output."""
+        """Rebuild a fitted classifier from :meth:`_get_state` output, checking every field.
+
+        Raises
+        ------
+        ModelFileError
+            Unsupported state version, parameters out of range (``n_frames``,
+            ``n_threads``, layer widths), an architecture larger than the
+            saved weights, or weights of the wrong dtype, shape or with NaN.
+        """
+        from ...io.archive import state_array, state_int
+
         if params.get("version") != STATE_VERSION:
             raise ModelFileError(
                 f"CNN state version {params.get('version')!r} is not supported (expected {STATE_VERSION})"
             )
+        init = params.get("init_params")
+        if not isinstance(init, dict):
+            raise ModelFileError("init_params must be an object")
+        init = dict(init)
+        names = set(cls._get_param_names())
+        if "displacement_step" in init and "displacement_step" not in names and "step" in names:
+            init["step"] = init.pop("displacement_step")  # files written before the rename
+        init.setdefault("fusion_rule", "arithmetic")  # files written before the option existed
+        unknown = sorted(set(init) - names)
+        if unknown:
+            raise ModelFileError(f"init_params: unknown parameters {unknown}")
+        state_int(init, "n_frames", 2, 10_000)
+        if "n_threads" in init:
+            state_int(init, "n_threads", -1, 256, none=True)
+        for k in ("batch_size", "max_epochs", "finetune_epochs"):
+            if k in init:
+                state_int(init, k, 0, 1_000_000)
+        streams = params.get("streams")
+        ok = isinstance(streams, list) and 1 <= len(streams) <= 4
+        if not (ok and all(isinstance(x, str) for x in streams)):
+            raise ModelFileError(f"streams must be a list of 1 to 4 stream names, got {streams!r}")
+        arch = params.get("architecture")
+        if not isinstance(arch, dict) or not isinstance(arch.get("config"), dict) or not isinstance(
+            arch.get("layers"), dict
+        ):
+            raise ModelFileError("architecture must hold 'config' and 'layers'")
+        _check_architecture(arch, arrays)
+        classes = state_array(arrays, "classes", "iuU", ndim=1)
+        if len(classes) < 2 or len(np.unique(classes)) != len(classes):
+            raise ModelFileError(f"array classes must hold at least 2 unique classes, got {classes.tolist()}")
+        if int(arch["config"].get("n_classes", -1)) != len(classes):
+            raise ModelFileError(
+                f"architecture has {arch['config'].get('n_classes')} outputs but there are "
+                f"{len(classes)} classes"
+            )
+        root = state_array(arrays, "root", "iu")
+        if root.size and (root.min() < 0 or root.max() >= 100_000):
+            raise ModelFileError("array root holds joint indices out of range")
+        bones = state_array(arrays, "bones", "iu", ndim=2) if "bones" in arrays else None
+        if bones is not None and bones.size and (bones.min() < 0 or bones.max() >= 100_000):
+            raise ModelFileError("array bones holds joint indices out of range")
+        for k in arrays:
+            if k.startswith("net."):
+                state_array(arrays, k, "fiu" if k.endswith("num_batches_tracked") else "f")
+        inputs = arch["config"].get("stream_inputs", {})
+        means, stds = {}, {}
+        for st in streams:
+            n_in = inputs.get(st) if isinstance(inputs, dict) else None
+            means[st] = state_array(arrays, f"mean.{st}", "f", dtype=np.float32)
+            stds[st] = state_array(arrays, f"std.{st}", "f", dtype=np.float32)
+            if means[st].shape != stds[st].shape or (n_in is not None and means[st].size not in (n_in, 1)):
+                raise ModelFileError(f"arrays mean.{st}/std.{st} do not match the stream's {n_in} inputs")
+            if (stds[st] <= 0).any():
+                raise ModelFileError(f"array std.{st} must be positive")
         try:
-            init = dict(params["init_params"])
-            init.setdefault("fusion_rule", "arithmetic")  # files written before the option existed
             clf = cls(**init)
-            clf.streams_ = list(params["streams"])
-            clf.config_ = params["architecture"]["config"]
+            clf.streams_ = list(streams)
+            clf.config_ = arch["config"]
             clf.pruning_ = params.get("pruning")
-            clf.classes_ = np.asarray(arrays["classes"])
-            clf.root_ = np.asarray(arrays["root"])
-            clf.bones_ = np.asarray(arrays["bones"]) if "bones" in arrays else None
+            clf.classes_ = classes
+            clf.root_ = root
+            clf.bones_ = bones
             fw = params.get("fusion_weights")
             clf.fusion_weights_ = {str(k): float(v) for k, v in fw.items()} if fw else None
-            clf.input_mean_ = {s: np.asarray(arrays[f"mean.{s}"], np.float32) for s in clf.streams_}
-            clf.input_std_ = {s: np.asarray(arrays[f"std.{s}"], np.float32) for s in clf.streams_}
-            net = build_from_description(params["architecture"])
+            clf.input_mean_ = means
+            clf.input_std_ = stds
+            net = build_from_description(arch)
             state = {k[4:]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith("net.")}
             net.load_state_dict(state, strict=True)
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
             raise ModelFileError(f"saved CNN model is inconsistent: {exc}") from None
         clf.network_ = net.eval()
         clf.history_ = []
