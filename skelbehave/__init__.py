@@ -1,13 +1,18 @@
 """skelbehave: skeleton-based behaviour analytics.
 
 Pose files or videos in, behaviour labels out: per clip, or frame by frame
-along long recordings.
+along long recordings. ``skelbehave.load(path)`` reads any saved model file
+(clip-level :class:`BehaviorModel`, frame-level :class:`FrameLevelModel`, or
+a CNN saved on its own), including files of the first release; see
+:func:`skelbehave.pipeline.persist.load`.
 
 Examples
 --------
 >>> import skelbehave
 >>> skelbehave.get_layout("msr20").n_joints
 20
+>>> skelbehave.FrameLevelModel().window
+31
 """
 
 from __future__ import annotations

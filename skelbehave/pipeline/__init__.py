@@ -1,7 +1,9 @@
 """Pipelines: clip labels (:class:`BehaviorModel`) and frame labels (:class:`FrameLevelModel`).
 
 Both are built from the same parts (features, encoding, heads) and saved in
-one file format; :func:`load` returns whatever a file holds.
+one file format (:mod:`skelbehave.pipeline.persist`): :func:`save` writes a
+fitted ``BehaviorModel``, ``FrameLevelModel`` or ``CNNClassifier``, and
+:func:`load` returns whatever a file holds.
 
 Examples
 --------
@@ -12,6 +14,6 @@ Examples
 
 from .clip import BehaviorModel, fit
 from .frame import FrameLevelModel
-from .persist import load
+from .persist import load, save
 
-__all__ = ["BehaviorModel", "FrameLevelModel", "fit", "load"]
+__all__ = ["BehaviorModel", "FrameLevelModel", "fit", "load", "save"]
