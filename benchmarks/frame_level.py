@@ -194,6 +194,92 @@ def rat(quick: bool, n_jobs: int) -> None:
     print(f"test frames per class: {counts}")
 
 
+# ----------------------------------------------------------------------------- window encodings
+#: window descriptors compared (``--encodings``): today's window statistics with the forest, and the
+#: method (per-group VLAD of the windows, ``encoding="vlad"``) with a forest and with linear heads.
+#: Each is applied on top of a dataset's settings (DEMO_MODEL for PRECOG, RAT_MODEL for the rats).
+ENCODING_CANDIDATES: dict[str, dict] = {
+    "statistics + extra_trees": {},
+    "vlad + extra_trees": {"encoding": "vlad"},
+    "vlad+statistics + extra_trees": {"encoding": "vlad+statistics"},
+    "vlad + ridge": {"encoding": "vlad", "classifier": "ridge", "classifier_params": None},
+    "vlad + logreg": {"encoding": "vlad", "classifier": "logreg", "classifier_params": None},
+}
+
+
+def _datasets(which):
+    """(name, dataset, labels, scored classes, ignored labels, base settings, train ids, test ids)."""
+    out = []
+    if "precog" in which:
+        ds = load_precog()
+        out.append(("PRECOG", ds, ds.label_names, [ds.class_names[k] for k in range(1, 9)], None,
+                    dict(DEMO_MODEL), range(1, 9), range(9, 13)))  # fmt: skip
+    if "rat" in which:
+        ds = load_rat_social()
+        out.append(("rat S1", ds, ds.label_names, ["social", "nonsocial", "aggression"], ["base"],
+                    dict(RAT_MODEL), range(1, 9), range(9, 13)))  # fmt: skip
+    return out
+
+
+def _variant(base: dict, change: dict, quick: bool, n_jobs: int) -> dict:
+    params = dict(base, n_jobs=n_jobs, **change)
+    if quick:  # exploring: one stage, fewer trees, sparser training windows
+        params.update(context_folds=0, fit_stride=max(4, int(params.get("fit_stride") or 1)))
+        if params.get("classifier", "extra_trees") == "extra_trees":
+            params["classifier_params"] = dict(params.get("classifier_params") or {}, n_estimators=40)
+    return params
+
+
+def encoding_cv(which, quick: bool, n_jobs: int, names_only=None) -> dict:
+    """Grouped CV on the TRAINING subjects / recordings 1-8 only (pairs 1-2, 3-4, 5-6, 7-8 held out)."""
+    folds = [(1, 2), (3, 4), (5, 6), (7, 8)]
+    means: dict[str, list[float]] = {}
+    for name, ds, names, classes, ignore, base, _, _ in _datasets(which):
+        print("=" * 78)
+        print(f"{name}: window encodings by grouped CV on training ids 1-8 (9-12 unused){' [quick]' * quick}")
+        print(f"{'variant':<32}" + "".join(f"{f'{a}-{b}':>8}" for a, b in folds) + f"{'mean':>8}{'s':>7}")
+        for label, change in ENCODING_CANDIDATES.items():
+            if names_only and label not in names_only:
+                continue
+            params = _variant(base, change, quick, n_jobs)
+            t0 = time.perf_counter()
+            scores = []
+            for held in folds:
+                train = [s for s in range(1, 9) if s not in held]
+                rep, _, _, _ = _fit_eval(ds, names, train, held, params, classes, ignore)
+                scores.append(rep.loc["macro", "frame_f1"])
+            means.setdefault(label, []).append(float(np.mean(scores)))
+            print(f"{label:<32}" + "".join(f"{x:>8.4f}" for x in scores)
+                  + f"{np.mean(scores):>8.4f}{time.perf_counter() - t0:>7.0f}", flush=True)  # fmt: skip
+    if len(which) > 1:
+        print("\nmean over the datasets of the CV means:")
+        for label, m in means.items():
+            print(f"  {label:<32}{np.mean(m):.4f}")
+    return means
+
+
+def encoding_test(which, quick: bool, n_jobs: int, names_only=None) -> None:
+    """Side by side on the test subjects / recordings 9-12, trained on 1-8; times as ratios."""
+    for name, ds, names, classes, ignore, base, train, test in _datasets(which):
+        print("=" * 78)
+        print(f"{name}: train 1-8, test 9-12; window statistics vs VLAD windows{' [quick]' * quick}")
+        rows = []
+        for label, change in ENCODING_CANDIDATES.items():
+            if names_only and label not in names_only:
+                continue
+            params = _variant(base, change, quick, n_jobs)
+            rep, fit_s, pred_s, _ = _fit_eval(ds, names, train, test, params, classes, ignore)
+            rows.append(
+                (label, rep.loc["macro", "frame_f1"], rep.loc["macro", "segment_f1@0.5"], fit_s, pred_s)
+            )
+        f0, p0 = rows[0][3], rows[0][4]
+        head = f"{'model':<32}{'frame F1':>10}{'seg F1@0.5':>12}"
+        print(head + f"{'fit s':>8}{'fit x':>7}{'pred s':>8}{'pred x':>8}")
+        for label, f, sg, fs, ps in rows:
+            print(f"{label:<32}{f:>10.4f}{sg:>12.4f}{fs:>8.1f}{fs / f0:>7.2f}{ps:>8.1f}{ps / p0:>8.2f}")
+        print("(fit x, pred x: time relative to the first row, measured in this run)")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small forests, no leave-subjects-out")
@@ -202,8 +288,20 @@ def main(argv=None) -> int:
     ap.add_argument("--no-loso", action="store_true", help="skip the leave-subjects-out average")
     ap.add_argument("--n-jobs", type=int, default=1)
     ap.add_argument("--cv", action="store_true", help="only the model-selection CV on subjects 1-8")
+    ap.add_argument("--encodings", choices=["cv", "test", "both"],
+                    help="only the window-encoding comparison (statistics vs VLAD): grouped CV on ids 1-8, "
+                    "the side-by-side run on 9-12, or both")  # fmt: skip
+    ap.add_argument("--variants", nargs="*", help="only these ENCODING_CANDIDATES (exploring)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
+    if args.encodings:
+        which = [d for d, skip in (("precog", args.skip_precog), ("rat", args.skip_rat)) if not skip]
+        if args.encodings in ("cv", "both"):
+            encoding_cv(which, args.quick, args.n_jobs, args.variants)
+        if args.encodings in ("test", "both"):
+            encoding_test(which, args.quick, args.n_jobs, args.variants)
+        print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+        return 0
     if args.cv:
         precog_cv(args.n_jobs)
         print(f"\ntotal {time.perf_counter() - t0:.0f} s")

@@ -163,8 +163,9 @@ def test_vlad_window_model_on_real_precog(precog, head):
         window=31, fit_stride=3, encoding="vlad", classifier=head, classifier_params=params, random_state=0
     ).fit([ds.sequences[i] for i in tr], [names[i] for i in tr])
     assert isinstance(model.encoder_, VLADEncoder)
-    n_groups = 7  # 6 body parts + root motion
-    assert model.n_features_in_ == n_groups * 3 * 8 * np.mean(model.encoder_.group_dims_) or True
+    # 6 body parts + root motion, each 3 pyramid cells x 8 centres x its dimension
+    assert len(model.encoder_.group_dims_) == 7
+    assert model.encoder_.n_features_out_ == 3 * 8 * sum(model.encoder_.group_dims_)
     assert model.n_features_in_ == model.encoder_.n_features_out_
     X = [ds.sequences[i] for i in te]
     pred = model.predict(X)
@@ -186,8 +187,16 @@ def test_window_model_heads_from_the_registry(precog):
     m = FrameLevelModel(window=15, fit_stride=4, classifier="logreg", random_state=0).fit(X, y)
     assert type(m.classifier_).__name__ == "Pipeline"
     assert m.predict(X[:1])[0].shape == (X[0].n_frames,)
-    m = FrameLevelModel(window=15, fit_stride=4, classifier="hgb", classifier_params={"max_iter": 5}).fit(X, y)
-    assert type(m.classifier_).__name__ == "HistGradientBoostingClassifier" and m.classifier_.max_iter == 5
+    m = FrameLevelModel(window=15, fit_stride=4, classifier="hgb", classifier_params={"max_iter": 5})
+    m.fit(X, y)
+    assert type(m.classifier_).__name__ == "HistGradientBoostingClassifier"
+    assert m.classifier_.max_iter == 5
+    few = {"n_estimators": 5}
+    both = FrameLevelModel(window=15, fit_stride=4, encoding="vlad+statistics", classifier_params=few)
+    both.fit(X, y)
+    stats = FrameLevelModel(window=15, fit_stride=4, classifier_params=few).fit(X, y)
+    assert both.n_features_in_ == stats.n_features_in_ + both.encoder_.n_features_out_
+    assert stats.encoder_ is None
     with pytest.raises(ValueError, match="not window descriptors"):
         FrameLevelModel(classifier="cnn").fit(X, y)
     with pytest.raises(ValueError, match="unknown classifier"):

@@ -28,6 +28,7 @@ from .kinematics import acceleration, body_scale, central_difference, heading, r
 
 __all__ = [
     "FrameFeatures",
+    "as_recording",
     "as_recordings",
     "context_features",
     "frame_descriptors",
@@ -76,8 +77,18 @@ def split_individuals(seq: PoseSequence) -> list[PoseSequence]:
     return out
 
 
-def _as_recording(item, layout=None, fps=None) -> list[PoseSequence]:
-    """One recording: a PoseSequence, a list of them (one per individual) or an array."""
+def as_recording(item, layout=None, fps=None) -> list[PoseSequence]:
+    """One recording as a list of PoseSequence, one per individual.
+
+    ``item`` is a PoseSequence (split by :func:`split_individuals`), a list of
+    them (the individuals of one recording, equal length), or an array
+    ``(T, J, C)`` or ``(individuals, T, J, C)`` with ``layout``.
+
+    Examples
+    --------
+    >>> [s.n_frames for s in as_recording(np.zeros((2, 5, 20, 3)), layout="kinect_v1")]
+    [5, 5]
+    """
     if isinstance(item, PoseSequence):
         return split_individuals(item)
     if isinstance(item, np.ndarray):
@@ -124,8 +135,8 @@ def as_recordings(X, layout=None, fps=None) -> list[list[PoseSequence]]:
     (1, 1, 5)
     """
     if isinstance(X, PoseSequence) or (isinstance(X, np.ndarray) and X.ndim in (3, 4)):
-        return [_as_recording(X, layout, fps)]
-    return [_as_recording(item, layout, fps) for item in X]
+        return [as_recording(X, layout, fps)]
+    return [as_recording(item, layout, fps) for item in X]
 
 
 class FrameFeatures:
@@ -179,7 +190,7 @@ class FrameFeatures:
 
     def transform_recording(self, recording) -> tuple[np.ndarray, list[str]]:
         """Features ``(T, d)`` float32 and their names for one recording."""
-        seqs = _as_recording(recording)
+        seqs = as_recording(recording)
         J, C = seqs[0].n_joints, seqs[0].n_dims
         rot = (C == 2) if self.rotate == "auto" else bool(self.rotate)
         step = int(self.step)

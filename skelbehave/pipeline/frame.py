@@ -11,37 +11,32 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
 from ..encoding.encoders import VLADEncoder
-from ..encoding.windows import encode_windows
 from ..errors import LayoutError, ModelFileError, PoseDataError
+from ..features.frame import (
+    as_recording,
+    as_recordings,
+)
 from ..io.archive import (
     state_bool,
     state_classes,
     state_float,
     state_int,
     state_int_list,
+    state_layout,
     state_str,
 )
-from ..features.frame import (
-    FrameFeatures,
-    _as_recording,
-    as_recordings,
-    context_features,
-    frame_descriptors,
-    window_statistics,
-)
 from ..layouts import JointLayout, get_layout
-from ..models.heads import head_predict_proba, is_sequence_model, make_head
-from ..models.trees import FlatTrees
-from ..poses import PoseSequence
+from ..poses import PoseSequence  # noqa: F401  (the docstring examples use it)
 from ..temporal.segments import median_smooth, min_bout_length, segments
-from ..temporal.windows import Windows, aggregate_windows, sliding_windows, to_frames, window_labels
+from ..temporal.windows import Windows, sliding_windows, to_frames, window_labels
+from .frame_stages import FrameStages
 from .persist import load as _persist_load
 from .persist import nest, unnest
 from .persist import save as _persist_save
@@ -51,7 +46,7 @@ log = logging.getLogger(__name__)
 __all__ = ["ENCODINGS", "WINDOW_VLAD", "FrameLevelModel", "load_frame_model"]
 
 #: how a window is described: statistics of the per-frame features, or their per-group VLAD
-ENCODINGS = ("statistics", "vlad")
+ENCODINGS = ("statistics", "vlad", "vlad+statistics")
 
 #: VLAD settings for windows (``encoding="vlad"``; ``encoder_params`` overrides them): a short
 #: window holds few frames, so a small codebook and two pyramid levels (whole, halves); without
@@ -59,7 +54,7 @@ ENCODINGS = ("statistics", "vlad")
 WINDOW_VLAD: dict[str, Any] = {"n_clusters": 8, "pyramid_levels": 2, "intra_norm": False, "dtype": "float32"}
 
 
-class FrameLevelModel(BaseEstimator):
+class FrameLevelModel(FrameStages, BaseEstimator):
     """Per-frame behaviour labels from sliding windows over long recordings.
 
     Every window (centred on a frame, ``window`` long, one every ``stride``
@@ -106,8 +101,9 @@ class FrameLevelModel(BaseEstimator):
         Further window lengths around the same centres whose mean and
         standard deviation are appended to each window's descriptor
         (two or more time scales at once).
-    encoding : {"statistics", "vlad"}
-        How a window is described (see above).
+    encoding : {"statistics", "vlad", "vlad+statistics"}
+        How a window is described (see above); ``"vlad+statistics"``
+        concatenates both descriptors.
     encoder_params : dict, optional
         :class:`~skelbehave.encoding.VLADEncoder` parameters for
         ``encoding="vlad"``, over the window defaults :data:`WINDOW_VLAD`.
@@ -215,45 +211,6 @@ class FrameLevelModel(BaseEstimator):
         self.n_jobs = n_jobs
         self.progress = progress
 
-    # ------------------------------------------------------------------ helpers
-    def _fps_of(self, recs: list[list[PoseSequence]]) -> float | None:
-        for r in recs:
-            if r[0].fps is not None:
-                return r[0].fps
-        return self.fps
-
-    def _frames(self, value, fps) -> int:
-        return to_frames(value, fps) if value not in (None, 0, "0") else 0
-
-    def _features(self, recs: list[list[PoseSequence]]) -> tuple[np.ndarray, np.ndarray]:
-        from tqdm.auto import tqdm
-
-        ff = FrameFeatures(
-            step=self.step,
-            rotate=self.rotate,
-            acceleration=self.acceleration,
-            joint_speed=self.joint_speed,
-        )
-        blocks = []
-        for r in tqdm(recs, desc="features", disable=not self.progress, leave=False):
-            F, names = ff.transform_recording(r)
-            blocks.append(F)
-        self._feature_names = names
-        lengths = np.array([len(b) for b in blocks], dtype=np.int64)
-        return np.concatenate(blocks, axis=0), lengths
-
-    def _check_layout(self, recs) -> None:
-        lay = recs[0][0].layout
-        n_ind = len(recs[0])
-        for r in recs:
-            if r[0].layout.joints != lay.joints or len(r) != n_ind or r[0].n_dims != recs[0][0].n_dims:
-                raise PoseDataError(
-                    f"every recording needs the same layout and number of individuals: expected "
-                    f"{n_ind} x {lay.n_joints} joints {list(lay.joints)[:6]}..., found {len(r)} x "
-                    f"{r[0].n_joints} joints {list(r[0].layout.joints)[:6]}...",
-                    path=r[0].meta.get("source"),
-                )
-
     # ------------------------------------------------------------------ API
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -313,14 +270,14 @@ class FrameLevelModel(BaseEstimator):
         w = Windows(w.seq[keep], w.center[keep], w.start[keep], w.stop[keep], w.offsets, w.length, w.stride)
         self.encoder_ = None
         frames = self._frame_input(F, lengths)
-        if self.encoding == "vlad":
+        if self.encoding != "statistics":
             params = {**WINDOW_VLAD, **(self.encoder_params or {})}
             params.setdefault("random_state", self.random_state)
             params.setdefault("n_jobs", self.n_jobs)
-            self.encoder_ = VLADEncoder(**params).fit(frames)
+            self.encoder_ = VLADEncoder(**params).fit(frames[1])
         Xw = self._window_X(frames, w)
         log.info("training on %d windows x %d features, %d classes", len(Xw), Xw.shape[1], len(classes))
-        clf = self._new_classifier(nan_safe=self.encoding == "statistics")
+        clf = self._new_classifier(nan_safe=self.encoding != "vlad")
         clf.fit(Xw, wl[keep])
         self.n_features_in_ = Xw.shape[1]
         del Xw
@@ -331,78 +288,6 @@ class FrameLevelModel(BaseEstimator):
         self.classifier_ = clf
         self.feature_names_ = list(self._feature_names)
         return self
-
-    def _frame_input(self, F: np.ndarray, lengths: np.ndarray):
-        """What windows are described from: the per-frame features, or their blocks per body part."""
-        if self.encoding == "vlad":
-            return frame_descriptors(F, self._feature_names, lengths, self.layout_, self.n_dims_)
-        return F
-
-    def _window_X(self, frames, w: Windows) -> np.ndarray:
-        """One descriptor per window: statistics of the frames, or the VLAD of their descriptors."""
-        if self.encoding == "vlad":
-            return encode_windows(self.encoder_, frames, w.global_start, w.global_stop)
-        extra = [to_frames(v, self.fps_) for v in (self.extra_windows or ())]
-        return window_statistics(frames, w, self.pyramid, extra)
-
-    def _new_classifier(self, nan_safe: bool = True):
-        est = make_head(
-            self.classifier,
-            random_state=self.random_state,
-            nan_safe=nan_safe,
-            n_jobs=self.n_jobs,
-            **(self.classifier_params or {}),
-        )
-        if is_sequence_model(est):
-            raise ValueError(
-                f"classifier {self.classifier!r} takes whole pose sequences, not window descriptors; "
-                "use a window head (extra_trees, hgb, ridge, svm, logreg) or BehaviorModel for clips"
-            )
-        return est
-
-    def _full_proba(self, clf, X: np.ndarray) -> np.ndarray:
-        p = head_predict_proba(clf, X)
-        cls = np.asarray(getattr(clf, "classes_", np.arange(len(self.classes_))), dtype=np.int64)
-        if len(cls) != len(self.classes_):  # a class never seen as a window label
-            full = np.zeros((len(p), len(self.classes_)))
-            full[:, cls] = p
-            p = full
-        return p
-
-    def _frame_proba_stage1(self, clf, F: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """First-stage frame probabilities of concatenated sequences."""
-        w = sliding_windows(lengths, self.window_frames_, self.stride_frames_)
-        p = self._full_proba(clf, self._window_X(self._frame_input(F, lengths), w))
-        return np.concatenate(aggregate_windows(p, w, lengths, weights=self.weights))
-
-    def _fit_context(self, F: np.ndarray, frames, lengths: np.ndarray, w_fit: Windows, y_fit: np.ndarray):
-        """Second stage on out-of-fold first-stage probabilities (folds over recordings)."""
-        n_rec = len(lengths)
-        k = min(int(self.context_folds), n_rec)
-        rng = np.random.default_rng(self.random_state)
-        fold_of = rng.permutation(np.arange(n_rec) % k)
-        offsets = np.r_[0, np.cumsum(lengths)]
-        P = np.zeros((int(offsets[-1]), len(self.classes_)))
-        for f in range(k):
-            held = np.flatnonzero(fold_of == f)
-            tr = ~np.isin(w_fit.seq, held)
-            sub = Windows(
-                w_fit.seq[tr], w_fit.center[tr], w_fit.start[tr], w_fit.stop[tr], w_fit.offsets, w_fit.length,
-                w_fit.stride,
-            )  # fmt: skip
-            clf = self._new_classifier(nan_safe=self.encoding == "statistics")
-            clf.fit(self._window_X(frames, sub), y_fit[tr])
-            rows = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in held])
-            P[rows] = self._frame_proba_stage1(clf, F[rows], lengths[held])
-            log.info("context stage: fold %d/%d done", f + 1, k)
-        C = self._context_input(P, F, lengths)
-        ctx = self._new_classifier()
-        ctx.fit(C[w_fit.global_center], y_fit)
-        return ctx
-
-    def _context_input(self, P: np.ndarray, F: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        C = context_features(P, lengths, self.context_scales)
-        return np.concatenate([C, F.astype(np.float32)], axis=1) if self.context_raw else C
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "classifier_"):
@@ -464,7 +349,7 @@ class FrameLevelModel(BaseEstimator):
         ``frame`` is the file's frame number (``meta["start_frame"]`` + row);
         ``time`` = frame / fps in seconds when the frame rate is known, else NaN.
         """
-        rec = _as_recording(recording, fps=self.fps)
+        rec = as_recording(recording, fps=self.fps)
         p = self.predict_proba([rec])[0]
         lab, ps = self.smooth(p)
         fps = rec[0].fps or self.fps
@@ -487,7 +372,7 @@ class FrameLevelModel(BaseEstimator):
         "n_individuals_", "n_dims_", "n_features_in_", "fps_",
     )  # fmt: skip
     #: range of every fitted scalar a file may hold (checked on load; None = may be None)
-    _FITTED_RANGES: dict[str, tuple[int, int]] = {
+    _FITTED_RANGES: ClassVar[dict[str, tuple[int, int]]] = {
         "window_frames_": (1, 100_000), "stride_frames_": (1, 100_000), "fit_stride_frames_": (1, 100_000),
         "median_frames_": (0, 100_000), "min_bout_frames_": (0, 1_000_000), "n_individuals_": (1, 64),
         "n_dims_": (2, 3), "n_features_in_": (1, 10_000_000),
@@ -506,9 +391,11 @@ class FrameLevelModel(BaseEstimator):
         >>> import tempfile, os, skelbehave
         >>> from skelbehave.layouts import JointLayout
         >>> rng = np.random.default_rng(0)
-        >>> rec = PoseSequence(np.cumsum(rng.normal(size=(120, 3, 2)), 0), JointLayout.from_names(["a", "b", "c"]))
+        >>> lay = JointLayout.from_names(["a", "b", "c"])
+        >>> rec = PoseSequence(np.cumsum(rng.normal(size=(120, 3, 2)), 0), lay)
         >>> y = (np.arange(120) // 30) % 2
-        >>> m = FrameLevelModel(window=9, classifier_params={"n_estimators": 5}, random_state=0).fit([rec], [y])
+        >>> m = FrameLevelModel(window=9, classifier_params={"n_estimators": 5}, random_state=0)
+        >>> m = m.fit([rec], [y])
         >>> back = skelbehave.load(m.save(os.path.join(tempfile.mkdtemp(), "f.skb")))
         >>> bool((back.predict([rec])[0] == m.predict([rec])[0]).all())
         True
@@ -517,7 +404,7 @@ class FrameLevelModel(BaseEstimator):
         return _persist_save(self, path)
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """Parameters and arrays of the fitted model (state protocol of :mod:`skelbehave.pipeline.persist`)."""
+        """Parameters and arrays of the fitted model (the state protocol of :mod:`.persist`)."""
         self._check_fitted()
         init = {k: _jsonable(v) for k, v in self.get_params(deep=False).items()}
         if not isinstance(self.classifier, str):
@@ -553,7 +440,10 @@ class FrameLevelModel(BaseEstimator):
         if unknown:
             raise ModelFileError(f"init: unknown parameters {unknown}")
         sig = inspect.signature(cls.__init__).parameters
-        kw = {k: (tuple(v) if isinstance(sig[k].default, tuple) and isinstance(v, list) else v) for k, v in init.items()}
+        kw = {
+            k: tuple(v) if isinstance(sig[k].default, tuple) and isinstance(v, list) else v
+            for k, v in init.items()
+        }
         state_int_list(kw, "pyramid", 1, 64, max_len=8) if "pyramid" in kw else None
         state_int_list(kw, "context_scales", 1, 100_000, max_len=16) if "context_scales" in kw else None
         if "step" in kw:
@@ -592,18 +482,15 @@ class FrameLevelModel(BaseEstimator):
         m.classes_ = state_classes(params)
         if len(m.classes_) < 2:
             raise ModelFileError(f"classes: a model needs at least 2 classes, got {m.classes_.tolist()}")
-        lay = params.get("layout")
-        if not isinstance(lay, dict) or not isinstance(lay.get("joints"), list) or not 1 <= len(lay["joints"]) <= 10_000:
-            raise ModelFileError("layout must describe 1 to 10000 joints")
-        m.layout_ = _registered_layout(JointLayout.from_dict(lay))
+        m.layout_ = _registered_layout(state_layout(params))
         fn = params.get("feature_names")
         if not isinstance(fn, list) or not all(isinstance(n, str) for n in fn):
             raise ModelFileError("feature_names must be a list of strings")
         m.feature_names_ = list(fn)
         m.encoder_ = unnest("encoder", params.get("encoder"), arrays, ("VLADEncoder",))
-        if (m.encoder_ is None) != (m.encoding != "vlad"):
+        if (m.encoder_ is None) != (m.encoding == "statistics"):
             raise ModelFileError(f"encoding {m.encoding!r} does not match the saved encoder ({m.encoder_!r})")
-        if m.encoder_ is not None and m.encoder_.n_features_out_ != m.n_features_in_:
+        if m.encoding == "vlad" and m.encoder_.n_features_out_ != m.n_features_in_:
             raise ModelFileError(
                 f"the encoder gives {m.encoder_.n_features_out_} values per window, n_features_in_ is "
                 f"{m.n_features_in_}"
@@ -619,11 +506,13 @@ class FrameLevelModel(BaseEstimator):
             cl = np.asarray(clf.classes_)
             if cl.dtype.kind not in "iu" or cl.min() < 0 or cl.max() >= len(m.classes_):
                 raise ModelFileError(
-                    f"{role}: classes must be indices into the {len(m.classes_)} model classes, got {cl.tolist()}"
+                    f"{role}: classes must be indices into the {len(m.classes_)} model classes, "
+                    f"got {cl.tolist()}"
                 )
         if int(m.classifier_.n_features_in_) != m.n_features_in_:
             raise ModelFileError(
-                f"classifier: expects {m.classifier_.n_features_in_} features, n_features_in_ is {m.n_features_in_}"
+                f"classifier: expects {m.classifier_.n_features_in_} features, "
+                f"n_features_in_ is {m.n_features_in_}"
             )
         return m
 
@@ -637,7 +526,7 @@ class FrameLevelModel(BaseEstimator):
 
     def segments(self, recording) -> pd.DataFrame:
         """Bouts of one recording: start, end, label, score (mean probability)."""
-        rec = _as_recording(recording, fps=self.fps)
+        rec = as_recording(recording, fps=self.fps)
         lab, ps = self.smooth(self.predict_proba([rec])[0])
         return segments(lab, ps, fps=rec[0].fps or self.fps, classes=self.classes_)
 
@@ -663,9 +552,12 @@ def load_frame_model(path) -> FrameLevelModel:
 
 #: head names of estimator classes, written for a classifier given as an estimator
 _HEAD_NAMES = {
-    "ExtraTreesClassifier": "extra_trees", "HistGradientBoostingClassifier": "hgb", "RidgeClassifier": "ridge",
-    "LinearSVC": "svm", "LogisticRegression": "logreg",
-}  # fmt: skip
+    "ExtraTreesClassifier": "extra_trees",
+    "HistGradientBoostingClassifier": "hgb",
+    "RidgeClassifier": "ridge",
+    "LinearSVC": "svm",
+    "LogisticRegression": "logreg",
+}
 
 
 def _registered_layout(lay: JointLayout) -> JointLayout:
@@ -675,7 +567,8 @@ def _registered_layout(lay: JointLayout) -> JointLayout:
     except LayoutError:
         return lay
     same = known.joints == lay.joints and set(known.groups) == set(lay.groups)
-    return known if same and all(tuple(known.groups[g]) == tuple(lay.groups[g]) for g in known.groups) else lay
+    same = same and all(tuple(known.groups[g]) == tuple(lay.groups[g]) for g in known.groups)
+    return known if same else lay
 
 
 def _jsonable(v):

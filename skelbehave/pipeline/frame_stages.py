@@ -1,0 +1,144 @@
+"""The stages of :class:`~skelbehave.pipeline.FrameLevelModel`, shared as a mixin.
+
+Per-frame features (:class:`~skelbehave.features.frame.FrameFeatures`), the
+window descriptors (window statistics, the per-group VLAD of the windows,
+or both), the window head from the one head registry, and the optional
+context stage. :class:`FrameStages` holds no parameters of its own: it reads
+those of the model it is mixed into.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from ..encoding.windows import encode_windows
+from ..errors import PoseDataError
+from ..features.frame import FrameFeatures, context_features, frame_descriptors, window_statistics
+from ..models.heads import head_predict_proba, is_sequence_model, make_head
+from ..poses import PoseSequence
+from ..temporal.windows import Windows, aggregate_windows, sliding_windows, to_frames
+
+log = logging.getLogger("skelbehave.pipeline.frame")
+
+__all__ = ["FrameStages"]
+
+
+class FrameStages:
+    """Features, window descriptors, heads and context stage of a frame-level model (mixin)."""
+
+    def _fps_of(self, recs: list[list[PoseSequence]]) -> float | None:
+        for r in recs:
+            if r[0].fps is not None:
+                return r[0].fps
+        return self.fps
+
+    def _frames(self, value, fps) -> int:
+        return to_frames(value, fps) if value not in (None, 0, "0") else 0
+
+    def _features(self, recs: list[list[PoseSequence]]) -> tuple[np.ndarray, np.ndarray]:
+        from tqdm.auto import tqdm
+
+        ff = FrameFeatures(
+            step=self.step,
+            rotate=self.rotate,
+            acceleration=self.acceleration,
+            joint_speed=self.joint_speed,
+        )
+        blocks = []
+        for r in tqdm(recs, desc="features", disable=not self.progress, leave=False):
+            F, names = ff.transform_recording(r)
+            blocks.append(F)
+        self._feature_names = names
+        lengths = np.array([len(b) for b in blocks], dtype=np.int64)
+        return np.concatenate(blocks, axis=0), lengths
+
+    def _check_layout(self, recs) -> None:
+        lay = recs[0][0].layout
+        n_ind = len(recs[0])
+        for r in recs:
+            if r[0].layout.joints != lay.joints or len(r) != n_ind or r[0].n_dims != recs[0][0].n_dims:
+                raise PoseDataError(
+                    f"every recording needs the same layout and number of individuals: expected "
+                    f"{n_ind} x {lay.n_joints} joints {list(lay.joints)[:6]}..., found {len(r)} x "
+                    f"{r[0].n_joints} joints {list(r[0].layout.joints)[:6]}...",
+                    path=r[0].meta.get("source"),
+                )
+
+    def _frame_input(self, F: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, Any]:
+        """What windows are described from: the per-frame features and (VLAD) their blocks per body part."""
+        if self.encoding == "statistics":
+            return F, None
+        return F, frame_descriptors(F, self._feature_names, lengths, self.layout_, self.n_dims_)
+
+    def _window_X(self, frames: tuple[np.ndarray, Any], w: Windows) -> np.ndarray:
+        """One descriptor per window: statistics of the frames, the VLAD of their descriptors, or both."""
+        F, D = frames
+        parts = []
+        if self.encoding != "vlad":
+            extra = [to_frames(v, self.fps_) for v in (self.extra_windows or ())]
+            parts.append(window_statistics(F, w, self.pyramid, extra))
+        if self.encoding != "statistics":
+            parts.append(encode_windows(self.encoder_, D, w.global_start, w.global_stop))
+        return parts[0] if len(parts) == 1 else np.hstack([p.astype(np.float32) for p in parts])
+
+    def _new_classifier(self, nan_safe: bool = True):
+        est = make_head(
+            self.classifier,
+            random_state=self.random_state,
+            nan_safe=nan_safe,
+            n_jobs=self.n_jobs,
+            **(self.classifier_params or {}),
+        )
+        if is_sequence_model(est):
+            raise ValueError(
+                f"classifier {self.classifier!r} takes whole pose sequences, not window descriptors; "
+                "use a window head (extra_trees, hgb, ridge, svm, logreg) or BehaviorModel for clips"
+            )
+        return est
+
+    def _full_proba(self, clf, X: np.ndarray) -> np.ndarray:
+        p = head_predict_proba(clf, X)
+        cls = np.asarray(getattr(clf, "classes_", np.arange(len(self.classes_))), dtype=np.int64)
+        if len(cls) != len(self.classes_):  # a class never seen as a window label
+            full = np.zeros((len(p), len(self.classes_)))
+            full[:, cls] = p
+            p = full
+        return p
+
+    def _frame_proba_stage1(self, clf, F: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """First-stage frame probabilities of concatenated sequences."""
+        w = sliding_windows(lengths, self.window_frames_, self.stride_frames_)
+        p = self._full_proba(clf, self._window_X(self._frame_input(F, lengths), w))
+        return np.concatenate(aggregate_windows(p, w, lengths, weights=self.weights))
+
+    def _fit_context(self, F: np.ndarray, frames, lengths: np.ndarray, w_fit: Windows, y_fit: np.ndarray):
+        """Second stage on out-of-fold first-stage probabilities (folds over recordings)."""
+        n_rec = len(lengths)
+        k = min(int(self.context_folds), n_rec)
+        rng = np.random.default_rng(self.random_state)
+        fold_of = rng.permutation(np.arange(n_rec) % k)
+        offsets = np.r_[0, np.cumsum(lengths)]
+        P = np.zeros((int(offsets[-1]), len(self.classes_)))
+        for f in range(k):
+            held = np.flatnonzero(fold_of == f)
+            tr = ~np.isin(w_fit.seq, held)
+            sub = Windows(
+                w_fit.seq[tr], w_fit.center[tr], w_fit.start[tr], w_fit.stop[tr], w_fit.offsets, w_fit.length,
+                w_fit.stride,
+            )  # fmt: skip
+            clf = self._new_classifier(nan_safe=self.encoding != "vlad")
+            clf.fit(self._window_X(frames, sub), y_fit[tr])
+            rows = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in held])
+            P[rows] = self._frame_proba_stage1(clf, F[rows], lengths[held])
+            log.info("context stage: fold %d/%d done", f + 1, k)
+        C = self._context_input(P, F, lengths)
+        ctx = self._new_classifier()
+        ctx.fit(C[w_fit.global_center], y_fit)
+        return ctx
+
+    def _context_input(self, P: np.ndarray, F: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        C = context_features(P, lengths, self.context_scales)
+        return np.concatenate([C, F.astype(np.float32)], axis=1) if self.context_raw else C
