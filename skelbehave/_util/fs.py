@@ -218,9 +218,7 @@ def expand_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> li
     return out
 
 
-def output_names(
-    paths: Iterable[str | os.PathLike], *, taken: Mapping[str, str] | None = None
-) -> list[str]:
+def output_names(paths: Iterable[str | os.PathLike], *, taken: Mapping[str, str] | None = None) -> list[str]:
     """Output names for input files that never collide, in this run or with earlier ones.
 
     The name is the file's stem, or ``<stem>-<8 hex digits of its folder's path>``

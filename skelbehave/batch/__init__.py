@@ -25,7 +25,6 @@ memory stays flat however many files there are. Each worker process loads
 the model once (cached by path and checksum) and runs ``n_jobs`` threads.
 """
 
-
 from .._util.fs import expand_inputs, file_sha256
 from .files import score_files
 from .tables import is_frame_level, score_file, score_sequences

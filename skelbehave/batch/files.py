@@ -135,11 +135,13 @@ def score_files(
     progress : bool
         Show a progress bar.
     start_method : {"auto", "fork", "forkserver", "spawn"}
-        How local worker processes start (``jobs > 1``). ``"auto"``: ``"fork"``
-        where available (Linux, macOS excepted), so workers start at once
-        with the package imported and the model loaded here; scoring runs
-        no library threads, so forking is safe. Else ``"spawn"``: each
-        worker imports the package and loads the model (seconds).
+        How local worker processes start (``jobs > 1``). ``"auto"``: for a
+        frame-level model ``"fork"`` where available (Linux, macOS excepted),
+        so workers start at once with the package imported and the model
+        loaded here (its scoring runs no library threads, so forking is
+        safe, unless this process already ran numba's OpenMP layer). Else,
+        and for clip-level models (numba's parallel kernels), ``"spawn"``:
+        each worker imports the package and loads the model (seconds).
 
     Returns
     -------
@@ -184,7 +186,7 @@ def score_files(
         raise PoseDataError("stride needs a window (the length of the segments to score)")
     if ethogram and not frame_level:
         raise PoseDataError("an ethogram needs per-frame labels: score with a frame-level model")
-    start_method = resolve_start_method(start_method)
+    start_method = _start_method(start_method, frame_level)
     if scheduler is None:  # used here (jobs=1), or inherited by forked workers
         _MODEL_CACHE.clear()
         _MODEL_CACHE[(str(model_path.resolve()), model_sha)] = loaded
@@ -256,6 +258,30 @@ def score_files(
     if n_fail:
         log.warning("%d of %d files failed; see %s", n_fail, len(df), manifest)
     return df
+
+
+def _start_method(name: str, frame_level: bool) -> str:
+    """Resolve ``"auto"``: fork only where it is safe, else spawn.
+
+    Forking is safe for a frame-level model (its scoring starts no library
+    threads) in a process that has not started numba's OpenMP threading
+    layer; GNU OpenMP aborts a child forked after it ran. A clip-level model
+    runs numba's parallel kernels, so its workers are spawned.
+    """
+    if name != "auto":
+        return resolve_start_method(name)
+    if not frame_level or _numba_openmp_started():
+        return "spawn"
+    return resolve_start_method("auto")
+
+
+def _numba_openmp_started() -> bool:
+    try:
+        import numba
+
+        return numba.threading_layer() == "omp"
+    except (ImportError, ValueError):  # ValueError: no parallel kernel has run yet
+        return False
 
 
 def _size(path: str) -> int:

@@ -298,4 +298,3 @@ def _write_ethogram(table: pd.DataFrame, classes: list, output: Path, title: str
     plt.close(fig)
     with atomic_path(output.with_name(f"{stem}.bouts.csv")) as tmp:
         pd.concat(bouts).to_csv(tmp)
-
