@@ -105,7 +105,8 @@ class limit_threads:  # lower case: used like a function, as threadpoolctl.threa
     >>> with limit_threads(1, blas=False) as n:
     ...     n, numba.get_num_threads()
     (1, 1)
-    >>> limit_threads(-1).n_threads >= 1
+    >>> with limit_threads(-1) as n:  # every core
+    ...     n >= 1
     True
     """
 
@@ -118,9 +119,9 @@ class limit_threads:  # lower case: used like a function, as threadpoolctl.threa
         torch: bool = True,
         numba_chunksize: int | None = None,
     ) -> None:
-        self.n_threads = resolve_n_jobs(n_jobs)
+        self.threads = resolve_n_jobs(n_jobs)
         self._restore: list[Any] = []
-        n = self.n_threads
+        n = self.threads
         if numba:
             import numba as nb
 
@@ -158,7 +159,7 @@ class limit_threads:  # lower case: used like a function, as threadpoolctl.threa
             self._restore.pop()()
 
     def __enter__(self) -> int:
-        return self.n_threads
+        return self.threads
 
     def __exit__(self, *exc: object) -> None:
         self.restore()
