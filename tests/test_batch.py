@@ -373,3 +373,20 @@ def test_clip_model_scores_sliding_segments_of_a_precog_recording(tmp_path):
                 right.append(acts[np.argmax(counts)] == r.label)
     # 8 actions (chance 0.125); measured 0.57 over 89 such segments of subject 9's six streams
     assert len(right) >= 30 and np.mean(right) >= 0.4, (len(right), np.mean(right))
+
+
+def test_one_individual_frame_model_names_the_individual(rat_files, shared_data, tmp_path):
+    """Every table of a one-individual model has the individual column, also for one-person files."""
+    from skelbehave.io import write_poses
+
+    seqs = read_poses(rat_files[0], fps=30)
+    lab = pd.read_csv(shared_data / "rat_social_dlc" / "labels_per_frame" / f"{RECORDINGS[0]}_labels.csv")
+    y = lab["S1"].to_numpy()[3000 : 3000 + N_FRAMES]
+    model = FrameLevelModel(
+        window=9, fit_stride=4, classifier_params={"n_estimators": 5}, ignore_labels=["base"], random_state=0
+    ).fit([seqs[0]], [y])
+    one = write_poses(tmp_path / "one.pose.csv", [seqs[1].copy(meta={**seqs[1].meta, "person": "rat2"})])
+    df = score_files(model, [one], tmp_path / "pred", output_format="csv", progress=False)
+    table = pd.read_csv(df["output"].iloc[0])
+    assert list(table.columns[:4]) == ["individual", "frame", "time", "label"]
+    assert (table["individual"] == "rat2").all() and len(table) == N_FRAMES

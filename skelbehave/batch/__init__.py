@@ -6,9 +6,9 @@ checksum, package version, per-file status, error, frame count and output
 path. What a table holds depends on the model (see :func:`score_sequences`):
 
 - a frame-level model (:class:`~skelbehave.pipeline.FrameLevelModel`): one
-  row per frame (``frame``, ``time``, ``label``, ``proba_<class>``; an
-  ``individual`` column when a one-animal model scores every animal of a
-  multi-animal file);
+  row per frame and individual (``individual``, ``frame``, ``time``,
+  ``label``, ``proba_<class>``; a model of several individuals, such as a
+  dyad, labels them together: no ``individual`` column);
 - a clip-level model (:class:`~skelbehave.pipeline.BehaviorModel`, or any
   saved model that labels whole sequences): one row per file and individual,
   or with ``window`` / ``stride`` one row per sliding segment (``input``,

@@ -152,8 +152,9 @@ def score_sequences(
     Returns
     -------
     pandas.DataFrame
-        Frame-level models: ``frame, time, label, proba_<class>...`` (plus
-        ``individual`` when each animal is scored separately). Clip-level
+        Frame-level models: ``individual, frame, time, label,
+        proba_<class>...`` (no ``individual`` column when a model of k > 1
+        individuals scores them together). Clip-level
         models: ``individual, start_frame, stop_frame, start_time,
         stop_time, label, proba_<class>...`` (``stop_frame`` exclusive; times
         in seconds, NaN without a frame rate; ``label`` empty where the
@@ -195,15 +196,15 @@ def score_sequences(
             "window and stride choose segments for clip-level models only"
         )
     n_ind = model.n_individuals_
-    if len(seqs) == n_ind:
-        table = model.predict_table(seqs)
-    elif n_ind == 1:
+    if n_ind == 1:  # one individual at a time: every table names it
         tables = []
         for i, s in enumerate(seqs):
             t = model.predict_table([s])
             t.insert(0, "individual", _individual(s, i))
             tables.append(t)
         table = pd.concat(tables, ignore_index=True)
+    elif len(seqs) == n_ind:  # the individuals together (e.g. a dyad): one label per frame
+        table = model.predict_table(seqs)
     else:
         raise PoseDataError(
             f"the model scores recordings of {n_ind} individuals together, but this one holds {len(seqs)}"
