@@ -11,8 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from .._util.fs import atomic_write, remove_stale_temps
-from .._util.parallel import run_batch
+from .._util.fs import atomic_write, output_names, remove_stale_temps
+from .._util.parallel import read_manifest, run_batch
 from ..errors import BatchItemError, PoseDataError
 from .landmarker import VideoReadError, extract
 from .models import resolve_model
@@ -58,16 +58,14 @@ def find_videos(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[
     return uniq
 
 
-def _output_names(videos: list[Path]) -> list[str]:
-    stems = [v.stem for v in videos]
-    counts = pd.Series(stems).value_counts()
-    names = []
-    for v, stem in zip(videos, stems, strict=True):
-        if counts[stem] > 1:  # same name in different folders: add a short hash of the folder
-            tag = hashlib.sha1(str(v.resolve().parent).encode()).hexdigest()[:8]
-            stem = f"{stem}-{tag}"
-        names.append(stem)
-    return names
+def _names_taken(manifest: Path) -> dict[str, str]:
+    """``{output name: video key}`` of an earlier run's manifest (a video keeps its output name)."""
+    taken = {}
+    for r in read_manifest(manifest).to_dict("records"):
+        name = Path(str(r.get("output", ""))).name
+        if name.endswith(".pose.csv"):
+            taken[name[: -len(".pose.csv")]] = str(r["key"])
+    return taken
 
 
 def _warm_up() -> None:
@@ -130,7 +128,9 @@ def extract_many(
 ) -> pd.DataFrame:
     """Extract poses from many videos, one pose CSV per video, resumably.
 
-    Each video becomes ``<out_dir>/<name>.pose.csv`` (the package's pose CSV,
+    Each video becomes ``<out_dir>/<name>.pose.csv`` (``<name>``: the video's
+    stem, or ``<stem>-<8 hex digits>`` when another video of this run or of an
+    earlier one into ``out_dir`` has the same stem; the package's pose CSV,
     ``data_specs/pose_csv.md``, world landmarks in metres), written
     atomically. A manifest CSV records every video's status; a bad video
     (unreadable, truncated, no frames, nobody in it) is recorded with its
@@ -200,7 +200,9 @@ def extract_many(
     model_str = str(Path(model_src).resolve())
     options = dict(extract_options, num_poses=num_poses)
     items = []
-    for p, name in zip(paths, _output_names(paths), strict=True):
+    manifest = Path(manifest) if manifest is not None else out_dir / "manifest.csv"
+    resolved = [p.resolve() for p in paths]
+    for p, name in zip(paths, output_names(resolved, taken=_names_taken(manifest)), strict=True):
         items.append(
             {
                 "key": str(p.resolve()),
@@ -214,7 +216,7 @@ def extract_many(
     return run_batch(
         _extract_one,
         items,
-        manifest=manifest if manifest is not None else out_dir / "manifest.csv",
+        manifest=manifest,
         jobs=jobs,
         scheduler=scheduler,
         progress=progress,
