@@ -253,6 +253,7 @@ def evaluate_model(
     ignore_labels: Sequence[str] | None = None,
     background: Sequence[str] | None = None,
     iou_thresholds: Sequence[float] = (0.1, 0.25, 0.5),
+    out: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Score a model (object or saved path) on a data set split or on labelled pose files.
 
@@ -262,6 +263,7 @@ def evaluate_model(
     are predicted but left out of the average); ``attrs`` hold the frame
     accuracy and the number of sequences. Clip-level models: per-class
     precision, recall, F1 with ``attrs["accuracy"]`` and ``attrs["macro_f1"]``.
+    With ``out`` the table is also written there (CSV, atomically).
 
     Examples
     --------
@@ -293,7 +295,7 @@ def evaluate_model(
         rep = frame_report(y, pred, labels=classes, ignore=ign, iou_thresholds=iou_thresholds)
         rep.attrs["n_sequences"] = len(X)
         rep.attrs["background"] = sorted(bg)
-        return rep
+        return _written(rep, out)
     from .evaluation import evaluate
 
     report = evaluate(model, X, y)
@@ -301,6 +303,15 @@ def evaluate_model(
     table.attrs["accuracy"] = getattr(report, "accuracy", float("nan"))
     table.attrs["macro_f1"] = getattr(report, "macro_f1", float("nan"))
     table.attrs["n_sequences"] = len(X)
+    return _written(table, out)
+
+
+def _written(table: pd.DataFrame, out: str | os.PathLike | None) -> pd.DataFrame:
+    if out is not None:
+        from ._util.fs import atomic_path
+
+        with atomic_path(out) as tmp:
+            table.to_csv(tmp)
     return table
 
 

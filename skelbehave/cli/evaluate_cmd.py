@@ -78,9 +78,8 @@ def run(args: argparse.Namespace) -> int:
         root=args.root,
         fps=args.fps,
         ignore_labels=args.ignore_labels,
+        out=args.out,
     )
     print(table.round(4).to_string())
     print(", ".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in table.attrs.items()))
-    if args.out:
-        table.to_csv(args.out)
     return 0
