@@ -16,7 +16,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..features.descriptors import LocalDescriptors
 from . import _kernels
-from .encoders import VLADEncoder, _numba_threads
+from ._codebook import _numba_threads
+from .encoders import VLADEncoder
 
 __all__ = ["encode_windows"]
 
