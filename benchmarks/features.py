@@ -123,7 +123,7 @@ class Methods:
     def __init__(self, X: np.ndarray, off: np.ndarray):
         from skelbehave.features import JointFeatures
         from skelbehave.features import _kernels as K
-        from skelbehave.features.joint import _layout_arrays
+        from skelbehave.features.ragged import _layout_arrays
 
         f = JointFeatures(layout="msr20").fit([X[:3]])
         lay = _layout_arrays(f.layout_)

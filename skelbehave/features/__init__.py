@@ -5,16 +5,16 @@ Velocity, acceleration, root, body scale and heading are defined once, in
 
 :class:`JointFeatures` (a scikit-learn transformer) turns pose sequences into
 :class:`~skelbehave.features.descriptors.LocalDescriptors`; the low-level
-functions expose the same numba kernels (and, with ``backend="numpy"``, their
-NumPy references) on concatenated ``(N, J, C)`` arrays plus offsets.
+functions of :mod:`skelbehave.features.ragged` expose the same numba kernels
+(and, with ``backend="numpy"``, their NumPy references) on concatenated
+``(N, J, C)`` arrays plus offsets.
 """
 
 from . import kinematics
 from ._compat import upgrade_v1_components
 from .descriptors import BlockInfo, LocalDescriptors
-from .joint import (
-    JointFeatures,
-    joint_groups,
+from .joint import JointFeatures, joint_groups
+from .ragged import (
     keyframe_indices,
     normalization_params,
     normalize,
