@@ -482,3 +482,48 @@ def test_frame_level_file_loads_through_the_old_helpers(saved_frames):
 
     assert type(load_frame_model(saved_frames)) is FrameLevelModel
     assert isinstance(skelbehave.FrameLevelModel(), FrameLevelModel)
+
+
+# ----------------------------------------------------------------------------- mutation sweep
+def _leaves(d, path=()):
+    if isinstance(d, dict):
+        for k, v in d.items():
+            yield from _leaves(v, (*path, k))
+    elif isinstance(d, list) and len(d) < 50:
+        for i, v in enumerate(d):
+            yield from _leaves(v, (*path, i))
+    if path:
+        yield path
+
+
+@pytest.mark.parametrize("which", ["clip", "frames"])
+def test_mutated_fields_give_a_package_error_or_a_working_model(
+    tmp_path, saved, saved_frames, msr, precog, which
+):
+    """Any field of model.json set to a value of another type or out of range: ModelFileError at load, or a
+    model whose predict works or raises a package error (never another exception)."""
+    src = saved if which == "clip" else saved_frames
+    X = msr[0][:2] if which == "clip" else [precog["Seq4_1.csv"][0]]
+    doc0 = json.loads(_members(src)["model.json"])
+    paths = list(_leaves(doc0))
+    rng = np.random.default_rng(0)
+    values = [None, -1, 0, 10**12, "x", [], {}, True, 1.5, [1_000_000]]
+    foreign = []
+    for k in rng.choice(len(paths), size=min(120, len(paths)), replace=False):
+        path, value = paths[k], values[rng.integers(len(values))]
+
+        def change(doc, arrays, path=path, value=value):
+            d = doc
+            for key in path[:-1]:
+                d = d[key]
+            d[path[-1]] = value
+
+        bad = _rewrite(src, tmp_path / "mut.skb", change)
+        try:
+            model = skelbehave.load(bad)
+            model.predict(X)
+        except skelbehave.SkelbehaveError:
+            pass
+        except Exception as exc:  # the point of the test: no other exception
+            foreign.append(f"{'/'.join(map(str, path))} = {value!r}: {type(exc).__name__}: {exc}")
+    assert not foreign, "\n".join(foreign)

@@ -452,7 +452,7 @@ class JointFeatures(TransformerBase):
             Unknown or out-of-range parameters.
         """
         from ..errors import ModelFileError
-        from ..io.archive import state_int, state_layout
+        from ..io.archive import state_bool, state_float, state_int, state_layout
 
         p = params.get("params")
         if not isinstance(p, dict):
@@ -466,6 +466,13 @@ class JointFeatures(TransformerBase):
                 state_int(p, name, 0 if name != "step" else 1, hi)
         if "n_jobs" in p:
             state_int(p, "n_jobs", -1, 1024, none=True)
+        for name in ("overlapping", "pairwise", "acceleration", "normalize", "rotate"):
+            if name in p:
+                state_bool(p, name)
+        if "vertical_axis" in p:
+            state_int(p, "vertical_axis", 0, 2)
+        if p.get("fill_value") is not None:
+            state_float(p, "fill_value")
         layout = state_layout(params, "layout", max_joints=1000)
         if p.get("layout") is not None:
             p = {**p, "layout": layout}

@@ -416,8 +416,6 @@ def state_int_list(params: dict, name: str, lo: int | None = None, hi: int | Non
     [2, 4]
     """
     v = _get(params, name)
-    if v is None:
-        v = []
     if not isinstance(v, (list, tuple)) or len(v) > max_len:
         raise ModelFileError(f"{name} must be a list of at most {max_len} integers, got {v!r}")
     return [state_int({name: x}, name, lo, hi) for x in v]
@@ -462,6 +460,28 @@ def state_layout(params: dict, name: str = "layout", max_joints: int = 10_000):
     joints = d.get("joints") if isinstance(d, dict) else None
     if not isinstance(joints, list) or not 1 <= len(joints) <= max_joints:
         raise ModelFileError(f"{name} must describe 1 to {max_joints} joints")
+    names = set(joints)
+    if len(names) != len(joints) or not all(isinstance(j, str) for j in joints):
+        raise ModelFileError(f"{name}: joints must be unique strings")
+
+    def names_ok(v) -> bool:
+        return isinstance(v, list) and all(isinstance(j, str) and j in names for j in v)
+
+    for key in ("facing", "size"):
+        v = d.get(key)
+        if v is not None and not (isinstance(v, list) and len(v) == 2 and all(names_ok(s) for s in v)):
+            raise ModelFileError(f"{name}: {key} must be null or two lists of the layout's joints, got {v!r}")
+    if not names_ok(d.get("root", [])):
+        raise ModelFileError(f"{name}: root must list joints of the layout")
+    groups = d.get("groups", {})
+    if not isinstance(groups, dict) or not all(names_ok(g) for g in groups.values()):
+        raise ModelFileError(f"{name}: groups must map names to lists of the layout's joints")
+    parts = d.get("partitions", {})
+    if not isinstance(parts, dict) or not all(
+        isinstance(v, list) and all(isinstance(p, list) and all(g in groups for g in p) for p in v)
+        for v in parts.values()
+    ):
+        raise ModelFileError(f"{name}: partitions must be lists of lists of group names")
     try:
         return JointLayout.from_dict(d)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:

@@ -400,6 +400,10 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
                     f"features: fitted for {feats.layout_.n_joints} joints x {feats.n_dims_} coordinates, "
                     f"the model for {layout.n_joints} x {n_dims}"
                 )
+            made = [(str(b), int(d)) for b, d in zip(feats.block_info_, feats.dims_, strict=True)]
+            seen = [(str(b), int(d)) for b, d in zip(enc.input_blocks_, enc.input_dims_, strict=True)]
+            if made != seen:
+                raise ModelFileError(f"features: its blocks {made} differ from the encoder's {seen}")
             if enc.n_features_out_ != n_out or int(clf.n_features_in_) != n_out:
                 raise ModelFileError(
                     f"n_features_out is {n_out}, the encoder gives {enc.n_features_out_} values and the "

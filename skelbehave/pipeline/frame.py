@@ -33,7 +33,7 @@ from ..io.archive import (
     state_str,
 )
 from ..layouts import JointLayout, get_layout
-from ..poses import PoseSequence  # noqa: F401  (the docstring examples use it)
+from ..poses import PoseSequence
 from ..temporal.segments import median_smooth, min_bout_length, segments
 from ..temporal.windows import Windows, sliding_windows, to_frames, window_labels
 from .frame_stages import FrameStages
@@ -514,6 +514,7 @@ class FrameLevelModel(FrameStages, BaseEstimator):
                 f"classifier: expects {m.classifier_.n_features_in_} features, "
                 f"n_features_in_ is {m.n_features_in_}"
             )
+        _check_widths(m)
         return m
 
     @classmethod
@@ -548,6 +549,35 @@ def load_frame_model(path) -> FrameLevelModel:
     if not isinstance(m, FrameLevelModel):
         raise ModelFileError(f"{path}: holds a {type(m).__name__}, not a FrameLevelModel")
     return m
+
+
+def _check_widths(m: FrameLevelModel) -> None:
+    """Run a loaded model's stages on a short synthetic recording: window and context widths must match.
+
+    Catches saved parameters (features, pyramid, extra windows, encoder blocks, context scales) that
+    would make the model describe windows differently from how its heads were trained.
+    """
+    rng = np.random.default_rng(0)
+    T = 12
+    rec = [
+        PoseSequence(rng.normal(size=(T, m.layout_.n_joints, m.n_dims_)), m.layout_, fps=m.fps_ or 30.0)
+        for _ in range(m.n_individuals_)
+    ]
+    F, lengths = m._features([rec])
+    w = sliding_windows(lengths, m.window_frames_, T)
+    width = m._window_X(m._frame_input(F, lengths), w).shape[1]
+    if width != m.n_features_in_:
+        raise ModelFileError(
+            f"the saved parameters describe a window with {width} values but the classifier was trained "
+            f"on {m.n_features_in_}"
+        )
+    if m.context_ is not None:
+        width = m._context_input(np.zeros((T, len(m.classes_))), F, lengths).shape[1]
+        if width != int(m.context_.n_features_in_):
+            raise ModelFileError(
+                f"context: the saved parameters give {width} context values but the second stage was "
+                f"trained on {m.context_.n_features_in_}"
+            )
 
 
 #: head names of estimator classes, written for a classifier given as an estimator

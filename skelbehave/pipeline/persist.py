@@ -59,6 +59,10 @@ KINDS: dict[str, str] = {
 TOP_KINDS = ("BehaviorModel", "FrameLevelModel", "CNNClassifier")
 
 _MAX_DEPTH = 8
+#: what a class's ``_from_state`` may raise on content it did not expect (turned into ModelFileError)
+_CONTENT_ERRORS = (
+    KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError, OverflowError, RecursionError,
+)  # fmt: skip
 
 
 def register_kind(name: str, target: str) -> None:
@@ -190,7 +194,7 @@ def _from_entry(entry, arrays, where: str, kinds: tuple[str, ...] | None = None,
         return cls._from_state(entry["params"], arrays)
     except ModelFileError as exc:
         raise ModelFileError(f"{where}: {exc}") from None
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError, OverflowError) as exc:
+    except _CONTENT_ERRORS as exc:
         raise ModelFileError(f"{where}: inconsistent {kind} state ({type(exc).__name__}: {exc})") from None
 
 
@@ -321,6 +325,8 @@ def load(path, *, max_bytes: int = MAX_TOTAL_BYTES):
         obj = _from_entry(doc, arrays, kind, TOP_KINDS)
     except ModelFileError as exc:
         raise ModelFileError(f"{path}: {exc}") from None
+    except _CONTENT_ERRORS as exc:  # a damaged file never escapes as another exception
+        raise ModelFileError(f"{path}: inconsistent model file ({type(exc).__name__}: {exc})") from None
     obj.manifest_ = manifest
     return obj
 
@@ -332,8 +338,8 @@ _V1_REMAKE = (
 )
 
 
-def _v1_component(role: str, comp: dict, layout: dict | None) -> dict:
-    typ = comp.get("type")
+def _v1_component(role: str, comp, layout: dict | None) -> dict:
+    typ = comp.get("type") if isinstance(comp, dict) else None
     if not isinstance(typ, str):
         raise ModelFileError(f"version 1 component {role} has no type")
     if typ.startswith("sklearn:"):

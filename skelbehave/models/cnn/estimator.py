@@ -14,10 +14,10 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 
-from ...errors import ModelFileError
+from ...errors import LayoutError, ModelFileError
 from ...poses import as_sequences
 from .doconv import fold_doconv, unfold_to_doconv
-from .inputs import STREAMS, clean_positions, make_inputs
+from .inputs import MOTION_FEATURES, STREAMS, clean_positions, make_inputs
 from .network import TwoStreamNet, build_from_description, build_stream_nets, describe
 from .slimming import bn_l1_penalty, prune_stream, ratio_for_threshold
 
@@ -90,9 +90,13 @@ def _check_architecture(arch: dict[str, Any], arrays: dict[str, np.ndarray]) -> 
     for name, spec in arch["layers"].items():
         if not isinstance(spec, dict):
             raise ModelFileError(f"architecture layer {name!r} must be an object")
-        for key in ("in", "out", "features", "kernel", "groups", "depth_multiplier", "stride", "padding"):
+        for key in ("in", "out", "features", "kernel", "groups", "depth_multiplier"):
             if key in spec:
-                state_int(spec, key, 0, 100_000)
+                state_int(spec, key, 1, 100_000)
+        if spec.get("type") in ("conv", "doconv"):  # "same" padding, as every layer of the network has
+            state_int(spec, "stride", 1, 4)
+            if state_int(spec, "padding", 0, 100) != int(spec["kernel"]) // 2:
+                raise ModelFileError(f"architecture layer {name!r}: padding must be kernel // 2")
         est += int(spec.get("in", 1)) * int(spec.get("out", 1)) * int(spec.get("kernel", 1))
     # the unpruned network is built first: allow it to be larger than the (pruned) saved weights
     if est > 200 * n_weights + 5_000_000 or est > 500_000_000:
@@ -822,7 +826,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             ``n_threads``, layer widths), an architecture larger than the
             saved weights, or weights of the wrong dtype, shape or with NaN.
         """
-        from ...io.archive import state_array, state_int
+        from ...io.archive import state_array, state_float, state_int, state_str
 
         if params.get("version") != STATE_VERSION:
             raise ModelFileError(
@@ -841,7 +845,28 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             raise ModelFileError(f"init_params: unknown parameters {unknown}")
         state_int(init, "n_frames", 2, 10_000)
         if "n_threads" in init:
-            state_int(init, "n_threads", -1, 256, none=True)
+            state_int(init, "n_threads", 0, 256, none=True)
+        for k in ("step", "displacement_step"):
+            if k in init:
+                state_int(init, k, 1, 1000)
+        checks = {
+            "device": ("auto", "cpu", "cuda", "mps"),
+            "position_centre": ("frame", "sequence"),
+            "fusion_rule": ("arithmetic", "geometric"),
+        }
+        for k, choices in checks.items():
+            if k in init:
+                state_str(init, k, choices)
+        mf = init.get("motion_features", list(MOTION_FEATURES))
+        if not (isinstance(mf, list) and mf and all(m in MOTION_FEATURES for m in mf)):
+            raise ModelFileError(
+                f"init_params: motion_features must be a non-empty subset of {MOTION_FEATURES}, got {mf!r}"
+            )
+        fusion = init.get("fusion", 0.3)
+        if fusion not in ("mean", "weighted"):
+            state_float(init, "fusion", 0.0, 1.0)
+        if init.get("layout") is not None:
+            state_str(init, "layout")
         for k in ("batch_size", "max_epochs", "finetune_epochs"):
             if k in init:
                 state_int(init, k, 0, 1_000_000)
@@ -863,12 +888,20 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 f"architecture has {arch['config'].get('n_classes')} outputs but there are "
                 f"{len(classes)} classes"
             )
+        n_joints = 100_000
+        if init.get("layout") is not None:
+            from ...layouts import get_layout
+
+            try:
+                n_joints = get_layout(init["layout"]).n_joints
+            except LayoutError:
+                pass
         root = state_array(arrays, "root", "iu")
-        if root.size and (root.min() < 0 or root.max() >= 100_000):
-            raise ModelFileError("array root holds joint indices out of range")
+        if root.size and (root.min() < 0 or root.max() >= n_joints):
+            raise ModelFileError(f"array root holds joint indices outside 0..{n_joints - 1}")
         bones = state_array(arrays, "bones", "iu", ndim=2) if "bones" in arrays else None
-        if bones is not None and bones.size and (bones.min() < 0 or bones.max() >= 100_000):
-            raise ModelFileError("array bones holds joint indices out of range")
+        if bones is not None and bones.size and (bones.min() < 0 or bones.max() >= n_joints):
+            raise ModelFileError(f"array bones holds joint indices outside 0..{n_joints - 1}")
         for k in arrays:
             if k.startswith("net."):
                 state_array(arrays, k, "fiu" if k.endswith("num_batches_tracked") else "f")
