@@ -517,14 +517,6 @@ class FrameLevelModel(FrameStages, BaseEstimator):
         _check_widths(m)
         return m
 
-    @classmethod
-    def _from_doc(cls, doc: dict, arrays: dict, path) -> FrameLevelModel:
-        """Deprecated: use :func:`skelbehave.load` (reads ``path`` again)."""
-        m = _persist_load(path)
-        if not isinstance(m, cls):
-            raise ModelFileError(f"{path}: holds a {type(m).__name__}, not a FrameLevelModel")
-        return m
-
     def segments(self, recording) -> pd.DataFrame:
         """Bouts of one recording: start, end, label, score (mean probability)."""
         rec = as_recording(recording, fps=self.fps)
