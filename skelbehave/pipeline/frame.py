@@ -14,13 +14,11 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator
 
 from ..encoding.encoders import VLADEncoder
 from ..errors import LayoutError, ModelFileError, PoseDataError
 from ..features.frame import (
-    as_recording,
     as_recordings,
 )
 from ..io.archive import (
@@ -34,7 +32,6 @@ from ..io.archive import (
 )
 from ..layouts import JointLayout, get_layout
 from ..poses import PoseSequence
-from ..temporal.segments import median_smooth, min_bout_length, segments
 from ..temporal.windows import Windows, sliding_windows, to_frames, window_labels
 from .frame_stages import FrameStages
 from .persist import load as _persist_load
@@ -103,7 +100,8 @@ class FrameLevelModel(FrameStages, BaseEstimator):
         (two or more time scales at once).
     encoding : {"statistics", "vlad", "vlad+statistics"}
         How a window is described (see above); ``"vlad+statistics"``
-        concatenates both descriptors.
+        concatenates both (grouped CV on training subjects, the default's
+        reason: ``benchmarks/frame_level.py --encodings``).
     encoder_params : dict, optional
         :class:`~skelbehave.encoding.VLADEncoder` parameters for
         ``encoding="vlad"``, over the window defaults :data:`WINDOW_VLAD`.
@@ -315,14 +313,6 @@ class FrameLevelModel(FrameStages, BaseEstimator):
             out.append(P)
         return out
 
-    def smooth(self, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Median filter then minimum bout length: returns (class indices, smoothed probabilities)."""
-        p = median_smooth(proba, self.median_frames_) if self.median_frames_ > 1 else proba
-        lab = p.argmax(axis=1) if len(p) else np.zeros(0, dtype=np.int64)
-        if self.min_bout_frames_ > 1:
-            lab = min_bout_length(lab, self.min_bout_frames_, p)
-        return lab, p
-
     def predict(self, X) -> list[np.ndarray]:
         """Per-frame labels (after smoothing), one array per recording."""
         return [self.classes_[self.smooth(p)[0]] for p in self.predict_proba(X)]
@@ -342,29 +332,6 @@ class FrameLevelModel(FrameStages, BaseEstimator):
         keep = ~np.isin(t, list(self.ignore_labels or ()))
         macro = f1_score(t[keep], p[keep], labels=self.classes_.tolist(), average="macro", zero_division=0)
         return float(macro)
-
-    def predict_table(self, recording) -> pd.DataFrame:
-        """One recording's predictions: frame, time, label, ``proba_<class>`` per class.
-
-        ``frame`` is the file's frame number (``meta["start_frame"]`` + row);
-        ``time`` = frame / fps in seconds when the frame rate is known, else NaN.
-        """
-        rec = as_recording(recording, fps=self.fps)
-        p = self.predict_proba([rec])[0]
-        lab, ps = self.smooth(p)
-        fps = rec[0].fps or self.fps
-        T = len(p)
-        frame = int(rec[0].meta.get("start_frame", 0) or 0) + np.arange(T)
-        df = pd.DataFrame(
-            {
-                "frame": frame,
-                "time": frame / fps if fps else np.full(T, np.nan),
-                "label": self.classes_[lab],
-            }
-        )
-        for k, c in enumerate(self.classes_):
-            df[f"proba_{c}"] = ps[:, k]
-        return df
 
     # ------------------------------------------------------------------ saving
     _FITTED_SCALARS = (
@@ -516,13 +483,6 @@ class FrameLevelModel(FrameStages, BaseEstimator):
             )
         _check_widths(m)
         return m
-
-    def segments(self, recording) -> pd.DataFrame:
-        """Bouts of one recording: start, end, label, score (mean probability)."""
-        rec = as_recording(recording, fps=self.fps)
-        lab, ps = self.smooth(self.predict_proba([rec])[0])
-        return segments(lab, ps, fps=rec[0].fps or self.fps, classes=self.classes_)
-
 
 def load_frame_model(path) -> FrameLevelModel:
     """Load a :class:`FrameLevelModel` file (:func:`skelbehave.load`, refusing other kinds).

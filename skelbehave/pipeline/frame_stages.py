@@ -2,9 +2,9 @@
 
 Per-frame features (:class:`~skelbehave.features.frame.FrameFeatures`), the
 window descriptors (window statistics, the per-group VLAD of the windows,
-or both), the window head from the one head registry, and the optional
-context stage. :class:`FrameStages` holds no parameters of its own: it reads
-those of the model it is mixed into.
+or both), the window head from the one head registry, the optional context
+stage, then smoothing, bouts and prediction tables. :class:`FrameStages`
+holds no parameters of its own: it reads those of the model it is mixed into.
 """
 
 from __future__ import annotations
@@ -13,12 +13,20 @@ import logging
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..encoding.windows import encode_windows
 from ..errors import PoseDataError
-from ..features.frame import FrameFeatures, context_features, frame_descriptors, window_statistics
+from ..features.frame import (
+    FrameFeatures,
+    as_recording,
+    context_features,
+    frame_descriptors,
+    window_statistics,
+)
 from ..models.heads import head_predict_proba, is_sequence_model, make_head
 from ..poses import PoseSequence
+from ..temporal.segments import median_smooth, min_bout_length, segments
 from ..temporal.windows import Windows, aggregate_windows, sliding_windows, to_frames
 
 log = logging.getLogger("skelbehave.pipeline.frame")
@@ -142,3 +150,41 @@ class FrameStages:
     def _context_input(self, P: np.ndarray, F: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         C = context_features(P, lengths, self.context_scales)
         return np.concatenate([C, F.astype(np.float32)], axis=1) if self.context_raw else C
+
+    # ------------------------------------------------------------------ output
+    def smooth(self, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Median filter then minimum bout length: returns (class indices, smoothed probabilities)."""
+        p = median_smooth(proba, self.median_frames_) if self.median_frames_ > 1 else proba
+        lab = p.argmax(axis=1) if len(p) else np.zeros(0, dtype=np.int64)
+        if self.min_bout_frames_ > 1:
+            lab = min_bout_length(lab, self.min_bout_frames_, p)
+        return lab, p
+
+    def predict_table(self, recording) -> pd.DataFrame:
+        """One recording's predictions: frame, time, label, ``proba_<class>`` per class.
+
+        ``frame`` is the file's frame number (``meta["start_frame"]`` + row);
+        ``time`` = frame / fps in seconds when the frame rate is known, else NaN.
+        """
+        rec = as_recording(recording, fps=self.fps)
+        p = self.predict_proba([rec])[0]
+        lab, ps = self.smooth(p)
+        fps = rec[0].fps or self.fps
+        T = len(p)
+        frame = int(rec[0].meta.get("start_frame", 0) or 0) + np.arange(T)
+        df = pd.DataFrame(
+            {
+                "frame": frame,
+                "time": frame / fps if fps else np.full(T, np.nan),
+                "label": self.classes_[lab],
+            }
+        )
+        for k, c in enumerate(self.classes_):
+            df[f"proba_{c}"] = ps[:, k]
+        return df
+
+    def segments(self, recording) -> pd.DataFrame:
+        """Bouts of one recording: start, end, label, score (mean probability)."""
+        rec = as_recording(recording, fps=self.fps)
+        lab, ps = self.smooth(self.predict_proba([rec])[0])
+        return segments(lab, ps, fps=rec[0].fps or self.fps, classes=self.classes_)
