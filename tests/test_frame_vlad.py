@@ -153,7 +153,7 @@ def test_encode_windows_rejects_bad_windows(precog_descriptors):
 
 
 @pytest.mark.parametrize("head", ["ridge", "extra_trees"])
-def test_vlad_window_model_on_real_precog(precog, head):
+def test_vlad_window_model_on_real_precog(precog, head, tmp_path):
     ds = precog
     names = ds.label_names
     tr = np.flatnonzero(np.isin(ds.subjects, [1, 2, 3, 4]))
@@ -176,6 +176,12 @@ def test_vlad_window_model_on_real_precog(precog, head):
     p = model.predict_proba(X[:1])[0]
     assert p.shape == (X[0].n_frames, len(model.classes_))
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    # the one model format: encoder, head and parameters come back from the file
+    import skelbehave
+
+    again = skelbehave.load(model.save(tmp_path / "vlad.skb"))
+    assert again.encoding == "vlad" and again.encoder_.n_features_out_ == model.encoder_.n_features_out_
+    np.testing.assert_allclose(again.predict_proba(X[:1])[0], p, rtol=1e-6, atol=1e-9)
 
 
 def test_window_model_heads_from_the_registry(precog):
