@@ -75,6 +75,23 @@ def test_window_length_in_seconds():
         to_frames(0)
 
 
+def test_lengths_with_a_unit_everywhere():
+    assert to_frames("500ms", fps=30) == 15 and to_frames("1.5s", fps=20) == 30
+    with pytest.raises(ValueError, match="cannot read"):
+        to_frames("3 frames")
+    # smoothing lengths take durations too: 100 ms at 30 fps is a 3-frame median, at 50 fps 5 frames
+    rng = np.random.default_rng(0)
+    p = rng.random((40, 3))
+    np.testing.assert_array_equal(median_smooth(p, "100ms", fps=30), median_smooth(p, 3))
+    np.testing.assert_array_equal(median_smooth(p, "0.1s", fps=50), median_smooth(p, 5))
+    y = np.array([0] * 5 + [1] * 3 + [0] * 5 + [2] * 10)
+    assert (min_bout_length(y, "150ms", fps=20) == min_bout_length(y, 3)).all()
+    assert (min_bout_length(y, "200ms", fps=20) == min_bout_length(y, 4)).all()
+    assert (min_bout_length(y, "200ms", fps=20) != y).any()  # the 3-frame bout of 1 is merged away
+    with pytest.raises(PoseDataError, match="fps"):
+        min_bout_length(y, "1s")
+
+
 def test_window_labels_center_and_majority():
     y = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
     w = sliding_windows([9], length=5, stride=2)  # centres 0, 2, 4, 6, 8

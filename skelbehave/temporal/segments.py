@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .windows import to_frames
+
 __all__ = ["bout_table", "median_smooth", "min_bout_length", "runs", "segments"]
 
 
@@ -36,21 +38,39 @@ def runs(labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return starts, stops, y[starts]
 
 
-def median_smooth(proba: np.ndarray, size: int) -> np.ndarray:
+def _length(value: int | str, fps: float | None) -> int:
+    """A filter length in frames: an int as it is (0 and 1 switch the filter off), else :func:`to_frames`."""
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    return to_frames(value, fps)
+
+
+def median_smooth(proba: np.ndarray, size: int | str, fps: float | None = None) -> np.ndarray:
     """Median filter of per-frame class probabilities along time.
 
     Each class's probability track is median-filtered with a window of
     ``size`` frames (edges reflected), then rows are renormalised; the
     label is the argmax afterwards. ``size <= 1`` returns a copy.
 
+    Parameters
+    ----------
+    proba : ndarray (T, n_classes)
+    size : int or str
+        Frames, or a duration (``"300ms"``, ``"0.5s"``) converted with ``fps``.
+    fps : float, optional
+        Frame rate, for a duration.
+
     Examples
     --------
     >>> p = np.array([[1, 0], [1, 0], [0, 1], [1, 0], [1, 0.]])
     >>> median_smooth(p, 3).argmax(1).tolist()
     [0, 0, 0, 0, 0]
+    >>> median_smooth(p, "100ms", fps=30).argmax(1).tolist()  # 3 frames
+    [0, 0, 0, 0, 0]
     """
     from scipy.ndimage import median_filter
 
+    size = _length(size, fps)
     proba = np.asarray(proba, dtype=np.float64)
     if size <= 1 or len(proba) == 0:
         return proba.copy()
@@ -59,8 +79,13 @@ def median_smooth(proba: np.ndarray, size: int) -> np.ndarray:
     return np.where(s > 0, out / np.where(s > 0, s, 1.0), proba)
 
 
-def min_bout_length(labels: np.ndarray, min_length: int, proba: np.ndarray | None = None) -> np.ndarray:
-    """Remove bouts shorter than ``min_length`` frames by merging them into a neighbour.
+def min_bout_length(
+    labels: np.ndarray, min_length: int | str, proba: np.ndarray | None = None, fps: float | None = None
+) -> np.ndarray:
+    """Remove bouts shorter than ``min_length`` by merging them into a neighbour.
+
+    ``min_length`` is frames, or a duration (``"2s"``, ``"500ms"``)
+    converted with ``fps``.
 
     Short bouts are dissolved shortest first; a dissolved bout takes the label
     of the neighbour with the higher mean probability over the bout (when
@@ -72,7 +97,10 @@ def min_bout_length(labels: np.ndarray, min_length: int, proba: np.ndarray | Non
     --------
     >>> min_bout_length(np.array([0, 0, 0, 1, 0, 0, 2, 2, 2]), 2).tolist()
     [0, 0, 0, 0, 0, 0, 2, 2, 2]
+    >>> min_bout_length(np.array([0, 0, 0, 1, 0, 0, 2, 2, 2]), "100ms", fps=20).tolist()  # 2 frames
+    [0, 0, 0, 0, 0, 0, 2, 2, 2]
     """
+    min_length = _length(min_length, fps)
     y = np.asarray(labels).copy()
     if min_length <= 1 or len(y) == 0:
         return y
