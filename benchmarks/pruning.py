@@ -153,7 +153,7 @@ def run(args) -> pd.DataFrame:
                     fusion=args.fusion if args.fusion in ("mean", "weighted") else float(args.fusion),
                     lr=args.lr,
                     dropout=args.dropout,
-                    n_threads=args.threads,
+                    n_jobs=args.threads,
                     random_state=seed,
                 )
                 t0 = time.perf_counter()

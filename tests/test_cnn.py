@@ -218,7 +218,7 @@ SMALL = dict(
     n_frames=32,
     max_epochs=25,
     patience=25,
-    n_threads=1,
+    n_jobs=1,
     random_state=0,
 )
 
@@ -334,7 +334,7 @@ def test_iterative_per_layer_pruning_with_distillation_reaches_the_same_widths(m
 
 
 def test_distillation_loss_is_zero_only_for_matching_scores():
-    from skelbehave.models.cnn.estimator import _distill_loss
+    from skelbehave.models.cnn.training import _distill_loss
 
     t = torch.randn(5, 4)
     assert float(_distill_loss(t.clone(), t)) == pytest.approx(0.0, abs=1e-6)

@@ -23,10 +23,7 @@ logger = logging.getLogger("skelbehave.ablation")
 def _cnn_classifier(**params):
     from ..models.cnn import CNNClassifier
 
-    threads = params.pop("n_jobs", None)
-    # the glossary's n_jobs; CNNClassifier of the first release calls it n_threads
-    key = "n_jobs" if "n_jobs" in CNNClassifier().get_params() else "n_threads"
-    return CNNClassifier(**params, **{key: threads})
+    return CNNClassifier(**params)
 
 
 def _count_macs(clf, X) -> float:

@@ -77,7 +77,7 @@ def cnn_from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]):
     ------
     ModelFileError
         Unsupported state version, parameters out of range (``n_frames``,
-        ``n_threads``, choices, layer widths, strides and padding), an
+        ``n_jobs``, choices, layer widths, strides and padding), an
         architecture larger than the saved weights, joint indices outside the
         layout, or weights of the wrong dtype or shape or with NaN.
     """
@@ -94,13 +94,17 @@ def cnn_from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]):
     names = set(cls._get_param_names())
     if "displacement_step" in init and "displacement_step" not in names and "step" in names:
         init["step"] = init.pop("displacement_step")  # files written before the rename
+    if "n_threads" in init and "n_jobs" in names:
+        init["n_jobs"] = init.pop("n_threads")  # files written before the rename (glossary: n_jobs)
     init.setdefault("fusion_rule", "arithmetic")  # files written before the option existed
     unknown = sorted(set(init) - names)
     if unknown:
         raise ModelFileError(f"init_params: unknown parameters {unknown}")
     state_int(init, "n_frames", 2, 10_000)
-    if "n_threads" in init:
-        state_int(init, "n_threads", 0, 256, none=True)
+    if init.get("n_jobs") == 0:
+        init["n_jobs"] = None  # the first release's 0 meant "leave torch's threads alone"
+    if "n_jobs" in init:
+        state_int(init, "n_jobs", -256, 256, none=True)
     for k in ("step", "displacement_step"):
         if k in init:
             state_int(init, k, 1, 1000)
