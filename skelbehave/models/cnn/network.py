@@ -49,7 +49,7 @@ def residual_profile(profile: str | Sequence[float], n_blocks: int) -> list[floa
     Examples
     --------
     >>> residual_profile("normal", 5)
-    [0.5, 0.59, 1.0, 0.59, 0.5]
+    [0.5, 0.72, 1.0, 0.72, 0.5]
     """
     if isinstance(profile, str):
         if profile == "ones":
@@ -228,7 +228,7 @@ class TwoStreamNet(nn.Module):
     >>> net = TwoStreamNet({"a": StreamNet(6, 3, (8,)), "b": StreamNet(6, 3, (8,))})
     >>> p = net.predict_proba({"a": torch.randn(2, 6, 8), "b": torch.randn(2, 6, 8)})
     >>> p.shape, bool(torch.allclose(p.sum(1), torch.ones(2)))
-    ((torch.Size([2, 3]), True)
+    (torch.Size([2, 3]), True)
     """
 
     def __init__(self, streams: dict[str, StreamNet]) -> None:
