@@ -13,6 +13,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = (REPO / ".." / "shared").resolve()
 
+#: fixtures and the scripts that made them are data, not tests (also under --doctest-modules)
+collect_ignore_glob = ["data/*"]
+
 
 def _require(path: Path, what: str) -> Path:
     if not path.is_dir():
