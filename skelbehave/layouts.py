@@ -4,6 +4,24 @@ The built-in layouts live in ``skelbehave/_data/layouts.json``; this module
 only turns that table into :class:`JointLayout` objects. Layouts for files
 that name their own keypoints (DeepLabCut) are built with
 :meth:`JointLayout.from_names`.
+
+Skeletons that map onto each other
+----------------------------------
+Every body layout declares, as data, how its joints give the 15 joints of the
+common body skeleton :data:`COMMON_LAYOUT` (``"common15"``: head, neck =
+shoulder centre, shoulders, elbows, wrists, hips, hip centre, knees, ankles);
+a common joint a layout lacks is the mean of the joints listed for it (hip
+centre = mean of the hips for COCO and MediaPipe). Each layout also declares
+its coordinate convention: the direction of each axis as seen from the camera
+(``left``/``right``, ``up``/``down``, ``away``/``towards``) and the unit.
+Kinect camera space (x to the camera's left, y up, z away from the camera,
+metres) is :data:`CANONICAL_CONVENTION`; MediaPipe world landmarks are x right,
+y down, z away, metres (checked on the extracted KTH clips: the left shoulder
+of a person facing the camera has the larger x, the nose a smaller y than the
+hips, the toes a smaller z than the heels), so bringing them to Kinect space
+is a rotation by 180 degrees about z, never a mirror image.
+:func:`layout_mapping` and :func:`convention_transform` are the two pieces
+:meth:`skelbehave.PoseSequence.to_layout` puts together.
 """
 
 from __future__ import annotations
@@ -17,7 +35,25 @@ import numpy as np
 
 from .errors import LayoutError
 
-__all__ = ["JointLayout", "get_layout", "list_layouts", "register_layout"]
+__all__ = [
+    "CANONICAL_CONVENTION",
+    "COMMON_LAYOUT",
+    "JointLayout",
+    "convention_transform",
+    "get_layout",
+    "layout_mapping",
+    "list_layouts",
+    "register_layout",
+]
+
+#: name of the common body skeleton every built-in body layout maps onto
+COMMON_LAYOUT = "common15"
+#: Kinect camera space: the convention of the common skeleton (and of every Kinect data set)
+CANONICAL_CONVENTION: dict[str, str] = {"x": "left", "y": "up", "z": "away", "unit": "m"}
+
+_AXIS_WORDS = {"left": (0, 1.0), "right": (0, -1.0), "up": (1, 1.0), "down": (1, -1.0),
+               "away": (2, 1.0), "towards": (2, -1.0)}
+_UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
 
 
 @dataclass(frozen=True)
@@ -49,6 +85,14 @@ class JointLayout:
         (e.g. hip centre to shoulder centre).
     description : str
         Where the order comes from.
+    common : dict of str to tuple of str
+        How the joints give the common body skeleton (:data:`COMMON_LAYOUT`):
+        for each common joint, the joints whose mean it is. Empty for layouts
+        that are not human bodies (a rat, a DeepLabCut file).
+    convention : dict or None
+        Axis directions and unit of the coordinates, e.g. ``{"x": "left",
+        "y": "up", "z": "away", "unit": "m"}`` (see
+        :func:`convention_transform`); None when unknown.
 
     Examples
     --------
@@ -59,6 +103,8 @@ class JointLayout:
     3
     >>> [len(g) for g in lay.partition(4)]
     [4, 4, 4, 8]
+    >>> get_layout("mediapipe33").common["hip_center"]
+    ('left_hip', 'right_hip')
     """
 
     name: str
@@ -70,6 +116,8 @@ class JointLayout:
     facing: tuple[tuple[str, ...], tuple[str, ...]] | None = None
     size: tuple[tuple[str, ...], tuple[str, ...]] | None = None
     description: str = ""
+    common: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    convention: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         names = self.joints
@@ -99,6 +147,15 @@ class JointLayout:
         for j in self.root:
             if j not in known:
                 raise LayoutError(f"layout {self.name!r}: root joint {j!r} is not a joint")
+        for cj, members in self.common.items():
+            bad = [j for j in members if j not in known]
+            if not members or bad:
+                raise LayoutError(
+                    f"layout {self.name!r}: common joint {cj!r} must be the mean of joints of the "
+                    f"layout, found {list(members)} (unknown: {bad})"
+                )
+        if self.convention is not None:
+            _check_convention(self.convention, f"layout {self.name!r}")
         for n, parts in self.partitions.items():
             flat = [g for part in parts for g in part]
             if len(parts) != n or sorted(flat) != sorted(self.groups):
@@ -218,6 +275,8 @@ class JointLayout:
             "facing": None if self.facing is None else [list(s) for s in self.facing],
             "size": None if self.size is None else [list(s) for s in self.size],
             "description": self.description,
+            **({"common": {k: list(v) for k, v in self.common.items()}} if self.common else {}),
+            **({"convention": dict(self.convention)} if self.convention is not None else {}),
         }
 
     @classmethod
@@ -234,8 +293,10 @@ class JointLayout:
                 facing=None if d.get("facing") is None else tuple(tuple(s) for s in d["facing"]),
                 size=None if d.get("size") is None else tuple(tuple(s) for s in d["size"]),
                 description=str(d.get("description", "")),
+                common={str(k): tuple(v) for k, v in (d.get("common") or {}).items()},
+                convention=None if d.get("convention") is None else dict(d["convention"]),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, AttributeError) as exc:
             raise LayoutError(f"layout description is missing or has a malformed field: {exc}") from None
 
     def __repr__(self) -> str:
@@ -298,3 +359,116 @@ def register_layout(layout: JointLayout) -> None:
     if not isinstance(layout, JointLayout):
         raise LayoutError(f"expected a JointLayout, got {type(layout).__name__}")
     _USER_LAYOUTS[layout.name] = layout
+
+
+# ------------------------------------------------------------------ common skeleton and conventions
+def _check_convention(conv, where: str) -> None:
+    if not isinstance(conv, dict):
+        raise LayoutError(f"{where}: a convention is a mapping of axes and unit, got {conv!r}")
+    axes = [conv.get(a) for a in ("x", "y", "z") if a in conv]
+    if not {"x", "y"} <= set(conv) or not all(a in _AXIS_WORDS for a in axes):
+        raise LayoutError(
+            f"{where}: convention needs x, y (and z) among {sorted(_AXIS_WORDS)}, got {conv!r}"
+        )
+    if len({_AXIS_WORDS[a][0] for a in axes}) != len(axes):
+        raise LayoutError(f"{where}: convention {conv!r} names one direction twice")
+    if not isinstance(conv.get("unit", "m"), str):
+        raise LayoutError(f"{where}: convention unit must be a string, got {conv.get('unit')!r}")
+
+
+def convention_transform(source: dict, target: dict | None = None, n_dims: int = 3):
+    """Matrix and scale that bring coordinates from one convention to another.
+
+    A convention names, for each axis, the direction it points as seen from
+    the camera (``left``/``right``, ``up``/``down``, ``away``/``towards``) and
+    the unit (``m``, ``cm``, ``mm``; any other unit, e.g. ``px``, is kept).
+    ``new = scale * old @ matrix.T``.
+
+    Parameters
+    ----------
+    source, target : dict
+        Conventions; ``target`` defaults to :data:`CANONICAL_CONVENTION`.
+    n_dims : int
+        2 or 3 coordinates.
+
+    Returns
+    -------
+    matrix : ndarray, shape (n_dims, n_dims)
+        Signed permutation (a rotation when both conventions are right-handed).
+    scale : float
+        Unit factor (1 when either unit is not a length unit the package knows).
+    unit : str
+        Unit of the result.
+
+    Examples
+    --------
+    >>> m, s, u = convention_transform(get_layout("mediapipe33").convention)
+    >>> m.tolist(), s, u  # x right -> x left, y down -> y up: a turn by 180 degrees about z
+    ([[-1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, 1.0]], 1.0, 'm')
+    >>> convention_transform({"x": "left", "y": "up", "z": "away", "unit": "mm"})[1]
+    0.001
+    """
+    target = CANONICAL_CONVENTION if target is None else target
+    _check_convention(source, "source")
+    _check_convention(target, "target")
+    axes = ("x", "y", "z")[:n_dims]
+    if any(a not in source or a not in target for a in axes):
+        raise LayoutError(f"conventions {source!r} and {target!r} do not name all {n_dims} axes")
+    m = np.zeros((n_dims, n_dims))
+    for i, ta in enumerate(axes):
+        t_axis, t_sign = _AXIS_WORDS[target[ta]]
+        for k, sa in enumerate(axes):
+            s_axis, s_sign = _AXIS_WORDS[source[sa]]
+            if s_axis == t_axis:
+                m[i, k] = t_sign * s_sign
+        if not m[i].any():
+            raise LayoutError(f"convention {source!r} has no axis along {target[ta]!r}")
+    su, tu = source.get("unit", "m"), target.get("unit", "m")
+    if su in _UNITS and tu in _UNITS:
+        return m, _UNITS[su] / _UNITS[tu], tu
+    return m, 1.0, su
+
+
+def layout_mapping(source: str | JointLayout, target: str | JointLayout) -> list[np.ndarray]:
+    """For each joint of ``target``, the ``source`` joint indices whose mean it is.
+
+    Both layouts meet through the common body skeleton: a target joint that is
+    one common joint (``common[c] == (joint,)``) takes the source's definition
+    of that common joint. The same layout maps joint to joint.
+
+    Raises
+    ------
+    LayoutError
+        Listing the target joints that have no counterpart: common joints the
+        source cannot provide, or target joints outside the common skeleton
+        (hands, feet, spine of Kinect layouts).
+
+    Examples
+    --------
+    >>> m = layout_mapping("mediapipe33", "common15")
+    >>> [get_layout("mediapipe33").joints[i] for i in m[0]]  # hip centre = mean of the hips
+    ['left_hip', 'right_hip']
+    >>> layout_mapping("mediapipe33", "kinect_v1")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    skelbehave.errors.LayoutError: cannot map layout 'mediapipe33' onto 'kinect_v1': no counterpart for ...
+    """
+    src, tgt = get_layout(source), get_layout(target)
+    if src.joints == tgt.joints:
+        return [np.array([j]) for j in range(src.n_joints)]
+    own = {members[0]: c for c, members in tgt.common.items() if len(members) == 1}
+    out, missing = [], []
+    for j in tgt.joints:
+        c = own.get(j)
+        if c is None or c not in src.common:
+            missing.append(j if c is None or c == j else f"{j} (common {c})")
+            continue
+        out.append(src.indices(src.common[c]))
+    if missing:
+        hint = "" if src.common else f"; layout {src.name!r} declares no mapping to the common skeleton"
+        raise LayoutError(
+            f"cannot map layout {src.name!r} onto {tgt.name!r}: no counterpart for {missing}{hint}. "
+            f"Layouts that map onto the common skeleton meet in {COMMON_LAYOUT!r} "
+            f"(joints {list(get_layout(COMMON_LAYOUT).joints)})"
+        )
+    return out

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .errors import PoseDataError
-from .layouts import JointLayout, get_layout
+from .layouts import CANONICAL_CONVENTION, JointLayout, convention_transform, get_layout, layout_mapping
 
 __all__ = ["PoseSequence", "as_sequences"]
 
@@ -314,6 +314,110 @@ class PoseSequence:
             conf = None if self.confidence is None else _lerp(self.confidence)
         fps = None if self.fps is None else self.fps * n_frames / (T * (stop - start))
         return self.copy(position=pos, confidence=conf, fps=fps)
+
+    # ------------------------------------------------- layouts and conventions
+    @property
+    def convention(self) -> dict | None:
+        """Axis directions and unit of the coordinates (``meta["convention"]``, else the layout's).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> PoseSequence(np.zeros((2, 33, 3)), "mediapipe33").convention
+        {'x': 'right', 'y': 'down', 'z': 'away', 'unit': 'm'}
+        """
+        conv = self.meta.get("convention")
+        return dict(conv) if conv is not None else (
+            None if self.layout.convention is None else dict(self.layout.convention)
+        )
+
+    def to_convention(self, convention: dict | None = None) -> PoseSequence:
+        """Coordinates in another axis convention and unit (default: Kinect camera space).
+
+        Parameters
+        ----------
+        convention : dict, optional
+            Target convention (see :func:`skelbehave.layouts.convention_transform`);
+            default :data:`skelbehave.layouts.CANONICAL_CONVENTION` (x to the
+            camera's left, y up, z away from the camera, metres).
+
+        Returns
+        -------
+        PoseSequence
+            Same layout; ``meta["convention"]`` records the result's convention.
+            A sequence whose convention is unknown is returned unchanged.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = np.zeros((1, 33, 3)); p[0, 0] = [0.1, -0.5, -0.2]  # nose above the hips (y down)
+        >>> PoseSequence(p, "mediapipe33").to_convention().position[0, 0].tolist()
+        [-0.1, 0.5, -0.2]
+        """
+        src = self.convention
+        if src is None:
+            return self
+        m, scale, unit = convention_transform(src, convention, self.n_dims)
+        conv = dict(CANONICAL_CONVENTION if convention is None else convention, unit=unit)
+        if not np.array_equal(m, np.eye(self.n_dims)) or scale != 1.0:
+            pos = scale * np.einsum("tjc,dc->tjd", self.position, m)
+        else:
+            pos = self.position.copy()
+        meta = dict(self.meta, convention=conv)
+        return self.copy(position=pos, meta=meta)
+
+    def to_layout(self, layout: str | JointLayout) -> PoseSequence:
+        """Convert to another layout through the common body skeleton, and to its convention.
+
+        Each target joint is the mean of the source joints the layouts'
+        mappings name (see :func:`skelbehave.layouts.layout_mapping`); a mean
+        over a missing joint is missing (NaN). Confidence is the smallest of
+        the joints averaged. Coordinates are brought to the target layout's
+        convention (axis directions, unit) when both are known.
+
+        Parameters
+        ----------
+        layout : str or JointLayout
+            Target layout, typically ``"common15"``.
+
+        Returns
+        -------
+        PoseSequence
+            ``meta["source_layout"]`` names the layout converted from.
+
+        Raises
+        ------
+        LayoutError
+            Listing the target joints the source layout cannot provide.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = np.zeros((4, 33, 3)); p[:, 23, 0], p[:, 24, 0] = 0.1, -0.1  # the hips
+        >>> c = PoseSequence(p, "mediapipe33", fps=25).to_layout("common15")
+        >>> c.layout.name, c.n_joints, c.meta["source_layout"], float(c.position[0, 0, 0])
+        ('common15', 15, 'mediapipe33', 0.0)
+        """
+        target = get_layout(layout)
+        if target.joints == self.layout.joints and target.name == self.layout.name:
+            out = self
+        else:
+            idx = layout_mapping(self.layout, target)
+            pos = np.stack([self.position[:, i].mean(axis=1) for i in idx], axis=1)
+            conf = None
+            if self.confidence is not None:
+                conf = np.stack([self.confidence[:, i].min(axis=1) for i in idx], axis=1)
+            meta = dict(self.meta, source_layout=self.layout.name)
+            conv = self.convention
+            if conv is not None:
+                meta["convention"] = conv
+            out = PoseSequence(pos, target, fps=self.fps, confidence=conf, meta=meta)
+        conv = out.convention
+        if target.convention is not None and conv is not None and conv != target.convention:
+            out = out.to_convention(target.convention)
+            if out.meta.get("convention") == target.convention:
+                del out.meta["convention"]
+        return out
 
 
 def as_sequences(X, layout=None, fps=None) -> list[PoseSequence]:
