@@ -6,15 +6,18 @@ inputs). Missing joints are NaN, never 0. ``fps`` is explicit metadata.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from .errors import PoseDataError
+from .errors import LayoutError, PoseDataError
 from .layouts import CANONICAL_CONVENTION, JointLayout, convention_transform, get_layout, layout_mapping
 
-__all__ = ["PoseSequence", "as_sequences"]
+__all__ = ["PoseSequence", "as_sequences", "convert_layouts"]
+
+logger = logging.getLogger(__name__)
 
 
 class PoseSequence:
@@ -418,6 +421,47 @@ class PoseSequence:
             if out.meta.get("convention") == target.convention:
                 del out.meta["convention"]
         return out
+
+
+_CONVERSIONS_LOGGED: set[tuple[str, str]] = set()
+
+
+def convert_layouts(seqs: list[PoseSequence], layout: str | JointLayout) -> list[PoseSequence]:
+    """Bring every sequence to ``layout`` (see :meth:`PoseSequence.to_layout`); logged once per pair.
+
+    Sequences already in ``layout`` are returned as they are. A model that
+    meets sequences of another skeleton calls this: each conversion from one
+    layout to another is logged at INFO level the first time it happens.
+
+    Raises
+    ------
+    LayoutError
+        Naming the item, both layouts and the joints that have no counterpart.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> seqs = [PoseSequence(np.zeros((3, 20, 3)), "kinect_v1"),
+    ...         PoseSequence(np.zeros((3, 33, 3)), "mediapipe33")]
+    >>> [s.layout.name for s in convert_layouts(seqs, "common15")]
+    ['common15', 'common15']
+    """
+    target = get_layout(layout)
+    out = []
+    for i, s in enumerate(seqs):
+        if s.layout.joints == target.joints:
+            out.append(s)
+            continue
+        try:
+            out.append(s.to_layout(target))
+        except LayoutError as exc:
+            msg = f"item {i}: layout {s.layout.name!r} differs from {target.name!r}: {exc}"
+            raise LayoutError(msg) from None
+        pair = (s.layout.name, target.name)
+        if pair not in _CONVERSIONS_LOGGED:
+            _CONVERSIONS_LOGGED.add(pair)
+            logger.info("converting poses from layout %r to %r (through the common skeleton)", *pair)
+    return out
 
 
 def as_sequences(X, layout=None, fps=None) -> list[PoseSequence]:
