@@ -434,10 +434,11 @@ def layout_mapping(source: str | JointLayout, target: str | JointLayout) -> list
 
     Both layouts meet through the common body skeleton: a target joint that is
     one common joint (``common[c] == (joint,)``) takes the source's definition
-    of that common joint. Between two body layouts (both with a common
-    mapping) a joint of the same name is that joint (``msr20``, ``kinect_v1``
-    and ``ntu25`` name the Kinect joints alike). The same layout maps joint to
-    joint.
+    of that common joint. Other joints, between two body layouts (both with a
+    common mapping), take the joint of the same name (``msr20``, ``kinect_v1``
+    and ``ntu25`` name the Kinect joints alike; the common ``neck`` of
+    ``ntu25`` is its ``spine_shoulder``, not its own ``neck``). The same
+    layout maps joint to joint.
 
     Raises
     ------
@@ -462,14 +463,14 @@ def layout_mapping(source: str | JointLayout, target: str | JointLayout) -> list
     own = {members[0]: c for c, members in tgt.common.items() if len(members) == 1}
     out, missing = [], []
     for j in tgt.joints:
+        c = own.get(j)
+        if c is not None and c in src.common:
+            out.append(src.indices(src.common[c]))
+            continue
         if j in src.joints and src.common and tgt.common:  # Kinect v1 / v2 orders share joint names
             out.append(src.indices([j]))
             continue
-        c = own.get(j)
-        if c is None or c not in src.common:
-            missing.append(j if c is None or c == j else f"{j} (common {c})")
-            continue
-        out.append(src.indices(src.common[c]))
+        missing.append(j if c is None or c == j else f"{j} (common {c})")
     if missing:
         hint = "" if src.common else f"; layout {src.name!r} declares no mapping to the common skeleton"
         raise LayoutError(

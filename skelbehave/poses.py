@@ -20,6 +20,34 @@ __all__ = ["PoseSequence", "as_sequences", "convert_layouts"]
 logger = logging.getLogger(__name__)
 
 
+#: largest coordinate magnitude a sequence may hold: the float32 feature pipeline
+#: squares differences of coordinates, so anything near float32's 3.4e38 overflows
+MAX_COORDINATE = 1e30
+
+
+def _check_range(pos: np.ndarray, layout: JointLayout, src) -> None:
+    """Refuse infinite coordinates and magnitudes above :data:`MAX_COORDINATE` (NaN is fine).
+
+    Uses NaN-skipping reductions, so no array of the input's size is allocated.
+    """
+    if not pos.size:
+        return
+    hi = np.fmax.reduce(pos, axis=None)
+    lo = np.fmin.reduce(pos, axis=None)
+    if not (hi > MAX_COORDINATE or lo < -MAX_COORDINATE):
+        return
+    t, j, c = np.argwhere(~(np.abs(pos) <= MAX_COORDINATE) & ~np.isnan(pos))[0]
+    val = pos[t, j, c]
+    where = f"at frame {t}, joint {layout.joints[j]!r} ({'xyz'[c]})"
+    if np.isinf(val):
+        raise PoseDataError(f"infinite coordinate {where}; use NaN for missing", path=src)
+    raise PoseDataError(
+        f"coordinate {float(val)!r} {where} is beyond +-{MAX_COORDINATE:g}: the float32 feature pipeline "
+        "cannot hold it; rescale the data (e.g. to metres or pixels) or use NaN for missing",
+        path=src,
+    )
+
+
 class PoseSequence:
     """Joint positions of one subject over time.
 
@@ -77,18 +105,20 @@ class PoseSequence:
             )
         if C not in (2, 3):
             raise PoseDataError(f"expected 2 or 3 coordinates per joint, found {C}", path=src)
-        if np.isinf(pos).any():
-            t, j, _ = np.argwhere(np.isinf(pos))[0]
-            raise PoseDataError(
-                f"infinite coordinate at frame {t}, joint {self.layout.joints[j]!r}; use NaN for missing",
-                path=src,
-            )
+        _check_range(pos, self.layout, src)
         self.position = pos
         if confidence is not None:
             conf = np.asarray(confidence, dtype=np.float64)
             if conf.shape != (T, J):
                 raise PoseDataError(
                     f"confidence must have shape (frames, joints) = {(T, J)}, got {conf.shape}", path=src
+                )
+            extremes = (np.fmax.reduce(conf, axis=None), np.fmin.reduce(conf, axis=None)) if conf.size else ()
+            if np.isinf(extremes).any():
+                t, j = np.argwhere(np.isinf(conf))[0]
+                raise PoseDataError(
+                    f"infinite confidence at frame {t}, joint {self.layout.joints[j]!r}; use NaN for missing",
+                    path=src,
                 )
             self.confidence = conf
         else:
@@ -321,7 +351,11 @@ class PoseSequence:
     # ------------------------------------------------- layouts and conventions
     @property
     def convention(self) -> dict | None:
-        """Axis directions and unit of the coordinates (``meta["convention"]``, else the layout's).
+        """Axis directions and unit of the coordinates.
+
+        ``meta["convention"]`` when a reader set it, else the layout's, with the
+        unit from ``meta["units"]`` when given (MediaPipe image landmarks:
+        ``"normalized"``, whose axes point as the world landmarks' do).
 
         Examples
         --------
@@ -330,9 +364,15 @@ class PoseSequence:
         {'x': 'right', 'y': 'down', 'z': 'away', 'unit': 'm'}
         """
         conv = self.meta.get("convention")
-        return dict(conv) if conv is not None else (
-            None if self.layout.convention is None else dict(self.layout.convention)
-        )
+        if conv is not None:
+            return dict(conv)
+        if self.layout.convention is None:
+            return None
+        conv = dict(self.layout.convention)
+        units = self.meta.get("units")  # e.g. "normalized" for MediaPipe image landmarks
+        if isinstance(units, str) and units:
+            conv["unit"] = units
+        return conv
 
     def to_convention(self, convention: dict | None = None) -> PoseSequence:
         """Coordinates in another axis convention and unit (default: Kinect camera space).
@@ -362,6 +402,8 @@ class PoseSequence:
             return self
         m, scale, unit = convention_transform(src, convention, self.n_dims)
         conv = dict(CANONICAL_CONVENTION if convention is None else convention, unit=unit)
+        if self.n_dims == 2:
+            conv.pop("z", None)
         if not np.array_equal(m, np.eye(self.n_dims)) or scale != 1.0:
             pos = scale * np.einsum("tjc,dc->tjd", self.position, m)
         else:
@@ -418,8 +460,8 @@ class PoseSequence:
         conv = out.convention
         if target.convention is not None and conv is not None and conv != target.convention:
             out = out.to_convention(target.convention)
-            if out.meta.get("convention") == target.convention:
-                del out.meta["convention"]
+        if out is not self and out.meta.get("convention") == target.convention:
+            del out.meta["convention"]  # the layout's own convention goes without saying
         return out
 
 

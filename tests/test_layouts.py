@@ -7,6 +7,7 @@ import pytest
 
 from skelbehave.errors import LayoutError
 from skelbehave.layouts import JointLayout, get_layout, list_layouts, register_layout
+from skelbehave.poses import PoseSequence
 
 BUILTIN = {"msr20": 20, "kinect_v1": 20, "ntu25": 25, "mediapipe33": 33, "coco17": 17}
 HUMAN6 = ["head", "torso", "arm_left", "arm_right", "leg_left", "leg_right"]
@@ -142,3 +143,90 @@ def test_from_names_and_round_trip():
     assert lay != get_layout("coco17") and lay != "rat"
     with pytest.raises(LayoutError, match="missing or has a malformed field"):
         JointLayout.from_dict({"joints": ["a"]})
+
+
+# --------------------------------------------------------------------------- common skeleton and conventions
+COMMON = get_layout("common15")
+
+
+@pytest.mark.parametrize("name", [*sorted(BUILTIN), "common15"])
+def test_every_body_layout_maps_onto_the_common_skeleton(name):
+    lay = get_layout(name)
+    assert set(lay.common) == set(COMMON.joints) and len(COMMON.joints) == 15
+    assert lay.convention is not None and lay.convention["y"] in ("up", "down")
+    for cj, members in lay.common.items():  # left joints give left common joints
+        side = "left" if "left" in cj else "right" if "right" in cj else None
+        if side:
+            assert all(side in j for j in members), (name, cj, members)
+    again = JointLayout.from_dict(lay.to_dict())
+    assert again == lay and again.common == lay.common and again.convention == lay.convention
+
+
+def test_to_layout_on_real_kinect_data(shared_data):
+    """MSR (msr20) -> kinect_v1 -> msr20 is lossless; NTU's neck is spine_shoulder; UTD keeps its joints."""
+    from skelbehave import datasets as D
+
+    msr = D.read_msr_skeleton(shared_data / "msr_action3d" / "a01_s01_e01_skeleton3D.txt")
+    k = msr.to_layout("kinect_v1")
+    assert k.layout.name == "kinect_v1" and k.meta["source_layout"] == "msr20"
+    np.testing.assert_array_equal(k.position[:, k.layout.index("head")], msr.position[:, 19])
+    np.testing.assert_array_equal(k.to_layout("msr20").position, msr.position)
+    ntu = D.load_ntu_skeleton(shared_data / "ntu_rgbd_samples" / "S001C001P001R001A001.skeleton").sequences[0]
+    c = ntu.to_layout("common15")
+    np.testing.assert_array_equal(c.position[:, c.layout.index("neck")], ntu.position[:, 20])
+    np.testing.assert_array_equal(c.position[:, 0], ntu.position[:, 0])  # hip centre = spine base
+    utd = D.read_utd_skeleton(shared_data / "utd_mhad" / "a1_s1_t1_skeleton.mat").to_layout("common15")
+    assert "convention" not in utd.meta and utd.convention == COMMON.convention  # Kinect space already
+    # bones of the common skeleton join neighbouring joints on real data, as for the source layouts
+    length = np.linalg.norm(
+        utd.position[:, COMMON.bone_indices[:, 0]] - utd.position[:, COMMON.bone_indices[:, 1]], axis=-1
+    )
+    assert 0.05 < np.nanmedian(length) < 0.5
+
+
+def test_to_layout_derived_joints_missing_and_confidence():
+    lay = get_layout("mediapipe33")
+    rng = np.random.default_rng(0)
+    p = rng.normal(size=(5, 33, 3))
+    conf = rng.uniform(size=(5, 33))
+    p[2, lay.index("left_hip")] = np.nan
+    s = PoseSequence(p, lay, fps=25, confidence=conf, meta={"source": "x"}).to_layout("common15")
+    hc, neck = s.layout.index("hip_center"), s.layout.index("neck")
+    mean_hips = (p[:, lay.index("left_hip")] + p[:, lay.index("right_hip")]) / 2
+    flip = np.array([-1.0, -1.0, 1.0])  # MediaPipe (x right, y down) -> Kinect space (x left, y up)
+    np.testing.assert_allclose(s.position[[0, 1, 3, 4], hc], mean_hips[[0, 1, 3, 4]] * flip)
+    assert np.isnan(s.position[2, hc]).all() and not np.isnan(s.position[2, neck]).any()
+    np.testing.assert_allclose(
+        s.confidence[:, neck],
+        np.minimum(conf[:, lay.index("left_shoulder")], conf[:, lay.index("right_shoulder")]),
+    )
+    assert s.meta == {"source": "x", "source_layout": "mediapipe33"} and s.fps == 25
+    # 2-D COCO pixels: axes turned (x right -> left, y down -> up), unit kept
+    c = PoseSequence(rng.normal(size=(3, 17, 2)), "coco17").to_layout("common15")
+    assert c.n_dims == 2 and c.convention == {"x": "left", "y": "up", "unit": "px"}
+
+
+def test_conventions_and_their_errors():
+    from skelbehave.layouts import CANONICAL_CONVENTION, convention_transform, layout_mapping
+
+    m, scale, unit = convention_transform({"x": "right", "y": "away", "z": "down", "unit": "mm"})
+    assert scale == 0.001 and unit == "m"
+    np.testing.assert_array_equal(m @ [1.0, 2.0, 3.0], [-1.0, -3.0, 2.0])  # y <- -z (down), z <- y
+    assert round(np.linalg.det(m)) == -1  # that convention is left-handed: a mirror image
+    m = convention_transform(get_layout("mediapipe33").convention)[0]
+    assert round(np.linalg.det(m)) == 1  # a rotation: MediaPipe and Kinect space are both right-handed
+    s = PoseSequence(
+        np.ones((2, 20, 3)), "kinect_v1", meta={"convention": dict(CANONICAL_CONVENTION, unit="cm")}
+    )
+    assert s.to_convention().position.max() == pytest.approx(0.01)
+    with pytest.raises(LayoutError, match="names one direction twice"):
+        convention_transform({"x": "left", "y": "right", "z": "up"})
+    with pytest.raises(LayoutError, match="convention needs x, y"):
+        JointLayout(name="x", joints=("a",), convention={"x": "sideways", "y": "up"})
+    with pytest.raises(LayoutError, match="common joint 'head' must be the mean of joints"):
+        JointLayout(name="x", joints=("a",), common={"head": ("b",)})
+    rat = JointLayout.from_names(["nose", "tail"], name="rat2")
+    with pytest.raises(LayoutError, match=r"no counterpart for .*'rat2' declares no mapping"):
+        layout_mapping(rat, "common15")
+    with pytest.raises(LayoutError, match=r"no counterpart for \['spine', 'hand_left'"):
+        PoseSequence(np.zeros((2, 17, 2)), "coco17").to_layout("kinect_v1")
