@@ -173,3 +173,21 @@ def test_kinect_layout_model_explains_missing_joints(utd):
     mp = PoseSequence(np.zeros((30, 33, 3)), "mediapipe33", fps=25)
     with pytest.raises(LayoutError, match=r"spine.*hand_left.*hand_right.*foot_left.*foot_right.*common15"):
         m.predict([mp])
+
+
+def test_frame_level_model_converts_recordings():
+    """A frame-level model trained on the common skeleton (PRECOG) scores Kinect recordings as converted."""
+    from skelbehave.datasets import load_precog
+    from skelbehave.errors import PoseDataError
+    from skelbehave.pipeline import FrameLevelModel
+
+    ds = load_precog()
+    X = [s.to_layout("common15") for s in ds.sequences[:6]]
+    m = FrameLevelModel(random_state=0).fit(X, list(ds.labels[:6]))
+    raw = ds.sequences[6]
+    np.testing.assert_allclose(m.predict_proba([raw])[0], m.predict_proba([raw.to_layout("common15")])[0])
+    mp = PoseSequence(np.zeros((40, 33, 3)), "mediapipe33", fps=30)
+    assert m.predict_proba([mp])[0].shape == (40, len(m.classes_))
+    kinect = FrameLevelModel(random_state=0).fit(ds.sequences[:6], list(ds.labels[:6]))
+    with pytest.raises(PoseDataError, match=r"trained on layout 'kinect_v1'.*no counterpart for \['spine'"):
+        kinect.predict_proba([mp])
