@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from skelbehave.errors import PoseDataError, PoseFileNotFoundError
 from skelbehave.io import detect_format, read_poses, write_poses
 from skelbehave.layouts import JointLayout, get_layout
-from skelbehave.poses import PoseSequence
+from skelbehave.poses import MAX_COORDINATE, PoseSequence
 
 SETTINGS = settings(
     max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -51,7 +51,8 @@ def test_round_trip_two_persons_exact(tmp_path):
 
 
 def test_round_trip_extreme_floats_and_2d(tmp_path):
-    pos = np.array([[[5e-324, -1.7976931348623157e308], [0.1, -0.0]], [[1 / 3, np.nan], [1e-300, 2.5]]])
+    # the largest magnitude a sequence may hold (MAX_COORDINATE) and the smallest subnormal round-trip
+    pos = np.array([[[5e-324, -1e30], [0.1, -0.0]], [[1 / 3, np.nan], [1e-300, 9.999999999999999e29]]])
     s = PoseSequence(pos, JointLayout.from_names(["a", "b"], name="two"), fps=None)
     back = read_poses(write_poses(tmp_path / "x.csv", s))[0]
     _same(s, back)
@@ -275,7 +276,12 @@ def test_unknown_format(tmp_path):
 
 # ----------------------------------------------------------------------------- hypothesis
 _names = st.text(alphabet="abcdefgh_", min_size=1, max_size=6).filter(lambda s: s[0] != "_")
-_values = st.floats(allow_nan=True, allow_infinity=False, width=64)
+# every finite float64 a PoseSequence accepts (|x| <= MAX_COORDINATE), subnormals included
+_values = st.one_of(
+    st.floats(-MAX_COORDINATE, MAX_COORDINATE, allow_nan=False, width=64),
+    st.just(np.nan),
+    st.sampled_from([5e-324, -5e-324, MAX_COORDINATE, -MAX_COORDINATE, -0.0]),
+)
 
 
 @st.composite

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from skelbehave.errors import LayoutError, PoseDataError
-from skelbehave.poses import PoseSequence, as_sequences
+from skelbehave.poses import MAX_COORDINATE, PoseSequence, as_sequences
 
 
 def _ramp(T=6, layout="coco17", C=2, fps=10.0):
@@ -220,3 +220,39 @@ def test_fill_gaps_any_length_and_edges():
     np.testing.assert_array_equal(full[:, 3], p[:, 3])  # untouched joints unchanged
     with pytest.raises(ValueError, match="max_gap"):
         s.fill_gaps(-1)
+
+
+# ----------------------------------------------------------------------------- coordinate range (issue 14)
+def test_coordinates_beyond_float32_range_are_refused(shared_data):
+    from skelbehave.io.msr import read_msr_skeleton
+
+    seq = read_msr_skeleton(shared_data / "msr_action3d" / "a01_s01_e01_skeleton3D.txt")
+    # scaling a real recording by 1e300 changed its predicted class before issue 14
+    with pytest.raises(PoseDataError, match=r"beyond \+-1e\+30: the float32 feature pipeline") as e:
+        PoseSequence(seq.position * 1e300, seq.layout, fps=seq.fps, meta={"source": "x.txt"})
+    assert e.value.path == "x.txt"
+    t, j = np.argwhere(~np.isnan(seq.position[..., 0]))[0]
+    msg = str(e.value)
+    assert f"frame {t}, joint {seq.layout.joints[j]!r} (x)" in msg
+    # the bound itself, and NaN, are fine; magnitude and infinity anywhere are not
+    pos = np.full((4, 20, 3), np.nan)
+    pos[0] = MAX_COORDINATE
+    pos[1] = -MAX_COORDINATE
+    assert PoseSequence(pos, "msr20").n_frames == 4
+    for bad, what in ((np.nextafter(MAX_COORDINATE, np.inf), "beyond"), (-np.inf, "infinite coordinate")):
+        p = pos.copy()
+        p[3, 19, 2] = bad
+        with pytest.raises(PoseDataError, match=what) as e:
+            PoseSequence(p, "msr20")
+        assert "frame 3, joint 'head' (z)" in str(e.value)
+    with pytest.raises(PoseDataError, match="beyond"):
+        as_sequences([seq.position * 1e300], layout="msr20")
+
+
+def test_infinite_confidence_is_refused():
+    conf = np.ones((3, 20))
+    conf[2, 5] = np.inf
+    with pytest.raises(PoseDataError, match="infinite confidence at frame 2"):
+        PoseSequence(np.zeros((3, 20, 3)), "msr20", confidence=conf)
+    conf[2, 5] = np.nan
+    assert PoseSequence(np.zeros((3, 20, 3)), "msr20", confidence=conf).confidence is not None

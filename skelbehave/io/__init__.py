@@ -25,8 +25,9 @@ from pathlib import Path
 from ..errors import PoseDataError
 from ..poses import PoseSequence
 from .dlc import read_dlc_csv
+from .files import check_path, open_regular
 from .ntu import read_ntu_skeleton
-from .pose_csv import FORMAT_NAME, check_path, read_pose_csv, write_pose_csv
+from .pose_csv import FORMAT_NAME, read_pose_csv, write_pose_csv
 
 __all__ = [
     "FORMATS",
@@ -54,7 +55,7 @@ def detect_format(path) -> str:
     'dlc'
     """
     p = check_path(path)
-    with open(p, "rb") as fh:
+    with open_regular(p) as fh:
         head = fh.read(4096)
     first = head.split(b"\n", 1)[0].strip().lower()
     if first.startswith(b"#") and FORMAT_NAME.encode() in first:

@@ -32,7 +32,7 @@ import pandas as pd
 from ..errors import LayoutError, PoseDataError
 from ..layouts import JointLayout, get_layout
 from ..poses import PoseSequence
-from .pose_csv import check_path
+from .files import check_path, open_regular, read_regular_bytes
 
 __all__ = ["read_dlc_csv"]
 
@@ -163,7 +163,7 @@ def read_dlc_csv(
     (('nose', 'tail'), 2, 1)
     """
     path = check_path(path)
-    raw = path.read_bytes()
+    raw = read_regular_bytes(path)
     if not raw.strip():
         raise PoseDataError(
             "empty file; expected a DeepLabCut header starting with 'scorer'", path=path, line=1
@@ -327,8 +327,8 @@ def read_dlc_csv(
 def dlc_individuals(path) -> list[str]:
     """Names of the individuals in a DeepLabCut CSV (cheap: reads the header only)."""
     p = Path(path)
-    with open(check_path(p), encoding="utf-8", errors="replace") as fh:
-        first = [fh.readline().rstrip("\r\n").split(",") for _ in range(2)]
+    with open_regular(p) as fh:
+        first = [fh.readline(1 << 20).decode("utf-8", "replace").rstrip("\r\n").split(",") for _ in range(2)]
     if first[1][0] == "individuals":
         return list(dict.fromkeys(first[1][1:]))
     return list(dict.fromkeys(first[0][1:]))

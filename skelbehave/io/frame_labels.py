@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from ..errors import PoseDataError, PoseFileNotFoundError
+from ..errors import PoseDataError
+from .files import check_path, open_regular
 
 __all__ = ["label_codes", "read_frame_label_csv"]
 
@@ -39,11 +38,12 @@ def read_frame_label_csv(
     >>> read_frame_label_csv(f, ("S1",))["S1"].tolist()
     ['base', 'social']
     """
-    path = Path(path)
-    if not path.is_file():
-        raise PoseFileNotFoundError("no such file", path=path)
+    path = check_path(path)
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        with open_regular(path) as fh:
+            df = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    except PoseDataError:
+        raise
     except Exception as exc:
         raise PoseDataError(f"not a readable CSV: {exc}", path=path) from None
     expected = ["frame", *columns]

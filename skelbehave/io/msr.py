@@ -6,13 +6,12 @@ Kinect v1 skeletons (layout ``msr20``), captured at 15 frames per second
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from ..errors import PoseDataError, PoseFileNotFoundError
+from ..errors import PoseDataError
 from ..poses import PoseSequence
 from .filenames import ids_from_name
+from .files import check_path, read_regular_bytes
 
 __all__ = ["FPS", "read_msr_skeleton"]
 
@@ -32,10 +31,8 @@ def read_msr_skeleton(path) -> PoseSequence:
     >>> read_msr_skeleton(f).layout.name if os.path.exists(f) else "msr20"
     'msr20'
     """
-    path = Path(path)
-    if not path.is_file():
-        raise PoseFileNotFoundError("no such file", path=path)
-    text = path.read_text(encoding="ascii", errors="replace")
+    path = check_path(path)
+    text = read_regular_bytes(path).decode("ascii", errors="replace")
     try:
         vals = np.array(text.split(), dtype=np.float64)
     except ValueError:

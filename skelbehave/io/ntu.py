@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import PoseDataError
 from ..poses import PoseSequence
-from .pose_csv import check_path
+from .files import check_path, read_regular_bytes
 
 __all__ = ["read_ntu_skeleton", "NTU_FPS"]
 
@@ -116,7 +116,7 @@ def read_ntu_skeleton(path, *, fps: float | None = NTU_FPS) -> list[PoseSequence
     [58, 58]
     """
     path = check_path(path)
-    raw = path.read_bytes()
+    raw = read_regular_bytes(path)
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError as exc:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import io as _io
 import lzma
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import PoseDataError, PoseFileNotFoundError
+from ..errors import PoseDataError
+from .files import check_path, read_regular_bytes
 
 __all__ = ["PRECOG_JOINTS", "pack_positions", "read_precog_csv", "read_precog_npz", "unpack_positions"]
 
@@ -36,10 +36,8 @@ def read_precog_csv(path) -> tuple[np.ndarray, np.ndarray]:
     >>> read_precog_csv(f)[0].shape[1:] if os.path.exists(f) else (20, 3)
     (20, 3)
     """
-    path = Path(path)
-    if not path.is_file():
-        raise PoseFileNotFoundError("no such file", path=path)
-    raw = path.read_bytes()
+    path = check_path(path)
+    raw = read_regular_bytes(path)
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError as exc:

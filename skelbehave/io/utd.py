@@ -6,14 +6,13 @@ the ``kinect_v1`` layout.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from scipy.io import loadmat
 
-from ..errors import PoseDataError, PoseFileNotFoundError
+from ..errors import PoseDataError
 from ..poses import PoseSequence
 from .filenames import ids_from_name
+from .files import check_path, open_regular
 
 __all__ = ["FPS", "read_utd_skeleton"]
 
@@ -34,11 +33,12 @@ def read_utd_skeleton(path) -> PoseSequence:
     >>> read_utd_skeleton(f).n_joints if os.path.exists(f) else 20
     20
     """
-    path = Path(path)
-    if not path.is_file():
-        raise PoseFileNotFoundError("no such file", path=path)
+    path = check_path(path)
     try:
-        mat = loadmat(path)
+        with open_regular(path) as fh:
+            mat = loadmat(fh)
+    except PoseDataError:
+        raise
     except Exception as exc:  # scipy raises several types for corrupt files
         raise PoseDataError(f"not a readable MATLAB file: {exc}", path=path) from None
     if "d_skel" not in mat:
