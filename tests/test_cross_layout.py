@@ -191,3 +191,20 @@ def test_frame_level_model_converts_recordings():
     kinect = FrameLevelModel(random_state=0).fit(ds.sequences[:6], list(ds.labels[:6]))
     with pytest.raises(PoseDataError, match=r"trained on layout 'kinect_v1'.*no counterpart for \['spine'"):
         kinect.predict_proba([mp])
+
+
+def test_saved_common_skeleton_model_scores_mediapipe(model, kth_poses, tmp_path):
+    """The layout's mapping and convention survive save / load; a damaged mapping is refused."""
+    import skelbehave
+    from skelbehave.errors import ModelFileError
+    from skelbehave.io.archive import state_layout
+
+    seqs = [seen_frames(s) for s in kth_poses.values()]
+    again = skelbehave.load(model.save(tmp_path / "utd_common15.skb"))
+    assert again.layout_.common == model.layout_.common and again.layout_.convention["y"] == "up"
+    np.testing.assert_allclose(again.predict_proba(seqs), model.predict_proba(seqs))
+    # a stored mapping onto a joint the layout lacks, or a bad convention, is a damaged file
+    d = model.layout_.to_dict()
+    for key, value in [("common", {"neck": ["nape"]}), ("common", ["neck"]), ("convention", {"x": "up"})]:
+        with pytest.raises(ModelFileError, match="layout"):
+            state_layout({"layout": {**d, key: value}})
