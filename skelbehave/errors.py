@@ -15,6 +15,9 @@ __all__ = [
     "MissingDependencyError",
     "BatchItemError",
     "ParameterError",
+    "ParameterTypeError",
+    "NoPoseError",
+    "NoPoseWarning",
     "UnknownDatasetError",
     "VideoReadError",
     "PoseModelNotFoundError",
@@ -144,6 +147,43 @@ class ParameterError(SkelbehaveError, ValueError):
     Examples
     --------
     >>> issubclass(ParameterError, ValueError)
+    True
+    """
+
+
+class ParameterTypeError(SkelbehaveError, TypeError):
+    """A parameter of the wrong type (a string where a mapping is expected, an unknown keyword).
+
+    Examples
+    --------
+    >>> issubclass(ParameterTypeError, TypeError)
+    True
+    """
+
+
+class NoPoseError(PoseDataError):
+    """A sequence with no valid frame (every frame missing or all-zero) where a pose is required.
+
+    Raised when no training sequence holds a pose, and when predicting with
+    ``no_pose="error"``; by default predictions mark these sequences
+    (label :data:`skelbehave.temporal.NO_POSE`, probabilities NaN) instead.
+
+    Examples
+    --------
+    >>> str(NoPoseError("item 3: no valid frame"))
+    'item 3: no valid frame'
+    """
+
+    def __reduce__(self):
+        return (_rebuild_pose_error, (self.reason, self.path, self.line, self.column, NoPoseError))
+
+
+class NoPoseWarning(UserWarning):
+    """Training sequences without a pose were left out (the message names them).
+
+    Examples
+    --------
+    >>> issubclass(NoPoseWarning, UserWarning)
     True
     """
 

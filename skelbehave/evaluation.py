@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .temporal.segments import runs
+from .errors import ParameterError
+from .temporal.segments import absent_labels, runs
 
 __all__ = [
     "ClassificationReport",
@@ -61,6 +62,9 @@ class ClassificationReport:
     timings : dict
         ``fit_s``, ``predict_s`` and ``predict_per_s`` (sequences per second)
         when measured.
+    n_no_pose : int
+        Sequences predicted ``"no_pose"`` (no valid frame): left out of
+        every figure above.
     """
 
     accuracy: float
@@ -70,13 +74,22 @@ class ClassificationReport:
     y_true: np.ndarray
     y_pred: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
+    n_no_pose: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Headline figures as a flat dict (accuracy, macro_f1, n, timings)."""
-        return {"accuracy": self.accuracy, "macro_f1": self.macro_f1, "n": len(self.y_true), **self.timings}
+        return {
+            "accuracy": self.accuracy,
+            "macro_f1": self.macro_f1,
+            "n": len(self.y_true),
+            "n_no_pose": self.n_no_pose,
+            **self.timings,
+        }
 
     def __str__(self) -> str:
         lines = [f"accuracy {self.accuracy:.4f}  macro F1 {self.macro_f1:.4f}  (n = {len(self.y_true)})"]
+        if self.n_no_pose:
+            lines[0] += f"  {self.n_no_pose} without a pose, not scored"
         if self.timings:
             lines.append("  ".join(f"{k} {v:.3g}" for k, v in self.timings.items()))
         lines.append(self.per_class.to_string(float_format=lambda v: f"{v:.3f}"))
@@ -93,8 +106,14 @@ def classification_report(y_true, y_pred, class_names=None) -> ClassificationRep
     class_names : mapping, optional
         Label -> display name (e.g. ``Dataset.class_names``).
 
+    Sequences predicted :data:`~skelbehave.temporal.NO_POSE` (no valid
+    frame, see :meth:`skelbehave.BehaviorModel.predict`) are not scored;
+    their number is ``n_no_pose``.
+
     Examples
     --------
+    >>> classification_report(["a", "b", "a"], np.array(["a", "b", "no_pose"], dtype=object)).n_no_pose
+    1
     >>> r = classification_report([0, 0, 1, 1], [0, 1, 1, 1], class_names={0: "wave", 1: "clap"})
     >>> r.accuracy, round(r.macro_f1, 3)
     (0.75, 0.733)
@@ -106,9 +125,14 @@ def classification_report(y_true, y_pred, class_names=None) -> ClassificationRep
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
-        raise ValueError(
+        raise ParameterError(
             f"y_true and y_pred must be 1-D and equal in length, got {y_true.shape}, {y_pred.shape}"
         )
+    scored = ~_no_pose(y_pred)
+    full_true, full_pred = y_true, y_pred
+    y_true, y_pred = y_true[scored], y_pred[scored]
+    if not scored.all() and y_pred.dtype == object:
+        y_pred = y_pred.astype(y_true.dtype)
     labels = np.unique(np.concatenate([y_true, y_pred]))
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     names = [class_names.get(k, str(k)) if class_names else k for k in labels.tolist()]
@@ -124,8 +148,9 @@ def classification_report(y_true, y_pred, class_names=None) -> ClassificationRep
         macro_f1=float(f.mean()) if len(f) else float("nan"),
         per_class=per_class,
         confusion=confusion,
-        y_true=y_true,
-        y_pred=y_pred,
+        y_true=full_true,
+        y_pred=full_pred,
+        n_no_pose=int((~scored).sum()),
     )
 
 
@@ -175,7 +200,7 @@ def evaluate_split(model, dataset, *, fit: bool = True) -> ClassificationReport:
     True
     """
     if getattr(dataset, "frame_level", False):
-        raise ValueError(f"{dataset.name} has frame labels; use the frame-level metrics for it")
+        raise ParameterError(f"{dataset.name} has frame labels; use the frame-level metrics for it")
     tr, te = dataset.train_test_split()
     seqs = dataset.sequences
     y = np.asarray(dataset.labels)
@@ -203,17 +228,26 @@ def _as_list(y) -> list[np.ndarray]:
 def _pair(y_true, y_pred) -> tuple[list[np.ndarray], list[np.ndarray]]:
     yt, yp = _as_list(y_true), _as_list(y_pred)
     if len(yt) != len(yp):
-        raise ValueError(f"got {len(yt)} true label sequences but {len(yp)} predicted ones")
+        raise ParameterError(f"got {len(yt)} true label sequences but {len(yp)} predicted ones")
     for i, (a, b) in enumerate(zip(yt, yp, strict=True)):
         if len(a) != len(b):
-            raise ValueError(f"sequence {i}: {len(a)} true labels but {len(b)} predicted labels")
+            raise ParameterError(f"sequence {i}: {len(a)} true labels but {len(b)} predicted labels")
     return yt, yp
 
 
-def _mask(yt: np.ndarray, ignore) -> np.ndarray:
+def _no_pose(y: np.ndarray) -> np.ndarray:
+    """Predictions that are "no pose" (``"no_pose"``, None, NaN); integer labels never are."""
+    y = np.asarray(y)
+    return np.zeros(len(y), dtype=bool) if y.dtype.kind in "iub" else absent_labels(y)
+
+
+def _mask(yt: np.ndarray, ignore, yp: np.ndarray | None = None) -> np.ndarray:
+    """Frames scored: true label not ignored and (with ``yp``) a prediction that is not "no pose"."""
+    m = np.ones(len(yt), dtype=bool) if yp is None else ~_no_pose(yp)
     if ignore is None:
-        return np.ones(len(yt), dtype=bool)
-    return ~np.isin(yt, np.atleast_1d(np.asarray(ignore, dtype=yt.dtype if yt.dtype != object else object)))
+        return m
+    ign = np.atleast_1d(np.asarray(ignore, dtype=yt.dtype if yt.dtype != object else object))
+    return m & ~np.isin(yt, ign)
 
 
 def frame_accuracy(y_true, y_pred, *, ignore=None) -> float:
@@ -227,15 +261,20 @@ def frame_accuracy(y_true, y_pred, *, ignore=None) -> float:
         Frames whose *true* label is one of these are left out (e.g. an
         unannotated ``"base"`` stream).
 
+    Frames predicted :data:`~skelbehave.temporal.NO_POSE` (nobody present)
+    are left out too (here, in :func:`frame_f1` and :func:`frame_report`).
+
     Examples
     --------
     >>> frame_accuracy([0, 1, 1, 2], [0, 1, 2, 2])
     0.75
+    >>> frame_accuracy(["a", "b", "b"], ["a", "no_pose", "a"])
+    0.5
     """
     yt, yp = _pair(y_true, y_pred)
     hit = n = 0
     for a, b in zip(yt, yp, strict=True):
-        m = _mask(a, ignore)
+        m = _mask(a, ignore, b)
         hit += int(np.sum(a[m] == b[m]))
         n += int(m.sum())
     return hit / n if n else float("nan")
@@ -267,7 +306,7 @@ def frame_f1(y_true, y_pred, *, labels=None, average: str | None = "macro", igno
     {0: 1.0, 1: 0.6666666666666666, 2: 0.6666666666666666}
     """
     yt, yp = _pair(y_true, y_pred)
-    m = [_mask(a, ignore) for a in yt]
+    m = [_mask(a, ignore, b) for a, b in zip(yt, yp, strict=True)]
     t = np.concatenate([a[k] for a, k in zip(yt, m, strict=True)]) if yt else np.array([])
     p = np.concatenate([b[k] for b, k in zip(yp, m, strict=True)]) if yp else np.array([])
     if labels is None:
@@ -283,7 +322,7 @@ def frame_f1(y_true, y_pred, *, labels=None, average: str | None = "macro", igno
     if average is None:
         return out
     if average != "macro":
-        raise ValueError(f"average must be 'macro' or None, got {average!r}")
+        raise ParameterError(f"average must be 'macro' or None, got {average!r}")
     return float(np.mean(list(out.values()))) if out else float("nan")
 
 
@@ -361,7 +400,7 @@ def segment_f1(
     0.0
     """
     if not 0 < iou_threshold <= 1:
-        raise ValueError(f"iou_threshold must be in (0, 1], got {iou_threshold}")
+        raise ParameterError(f"iou_threshold must be in (0, 1], got {iou_threshold}")
     yt, yp = _pair(y_true, y_pred)
     if labels is None:
         labels = [v.item() if hasattr(v, "item") else v for v in np.unique(np.concatenate(yt))]
@@ -383,7 +422,7 @@ def segment_f1(
     if average == "micro":
         tp, fp, fn = (sum(v[k] for v in counts.values()) for k in range(3))
         return 2 * tp / (2 * tp + fp + fn) if (tp + fp + fn) else 0.0
-    raise ValueError(f"average must be 'macro', 'micro' or None, got {average!r}")
+    raise ParameterError(f"average must be 'macro', 'micro' or None, got {average!r}")
 
 
 def frame_report(

@@ -77,14 +77,16 @@ def test_score_files_writes_predictions_and_manifest(rat_model, rat_files, tmp_p
         pred = pd.read_csv(row.output)
         assert list(pred.columns[:3]) == ["frame", "time", "label"]
         probs = pred[[f"proba_{c}" for c in model.classes_]].to_numpy()
-        np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+        present = ~pred["absent"].to_numpy(bool)  # frames where the animal has no pose: no behaviour
+        np.testing.assert_allclose(probs[present].sum(axis=1), 1.0, atol=1e-5)
+        assert np.isnan(probs[~present]).all() and (pred["label"].isna().to_numpy() == ~present).all()
         # frame numbers are the file's own (its index starts at 3000)
         assert pred["frame"].tolist() == list(range(3000, 3000 + N_FRAMES))
         np.testing.assert_allclose(pred["time"].to_numpy(), pred["frame"].to_numpy() / 30, atol=1e-6)
-        assert set(pred["label"]) <= set(model.classes_.tolist())
+        assert set(pred["label"].dropna()) <= set(model.classes_.tolist())
         # the file agrees with predicting in memory
         direct = model.predict_table(read_poses(row.input, fps=30))
-        assert (direct["label"].to_numpy() == pred["label"].to_numpy()).all()
+        assert direct["label"].fillna("-").tolist() == pred["label"].fillna("-").tolist()
     man = read_manifest(out / "manifest.csv")
     assert set(man["status"]) == {"done"} and len(man) == 2
     assert not list(out.glob(".*tmp*")), "temporary files left behind"
@@ -217,13 +219,16 @@ def test_dlc_single_animal_with_empty_cells(shared_data, rat_files, tmp_path):
     bouts = pd.read_csv(tmp_path / "pred" / f"{rat_files[1].stem}.bouts.csv")
     assert sorted(bouts["individual"].unique()) == ["individual1", "individual2"]
     per_animal = bouts.groupby("individual")["frames"].sum()
-    assert (per_animal == N_FRAMES).all()
+    assert (per_animal == N_FRAMES - multi.groupby("individual")["absent"].sum()).all()  # absent: no bout
     png = tmp_path / "pred" / f"{rat_files[1].stem}.ethogram.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(multi["individual"].unique()) == ["individual1", "individual2"]
     assert len(multi) == 2 * N_FRAMES
     probs = multi[[c for c in multi.columns if c.startswith("proba_")]]
-    assert np.isfinite(probs.to_numpy()).all() and multi["label"].notna().all()
+    present = ~multi["absent"].to_numpy(bool)  # an animal with no pose in a frame gets no behaviour there
+    assert present.any() and (~present).any(), "expected frames without the animal in the real data"
+    assert np.isfinite(probs.to_numpy()[present]).all() and multi["label"][present].notna().all()
+    assert np.isnan(probs.to_numpy()[~present]).all() and multi["label"][~present].isna().all()
 
 
 def test_expand_inputs_and_bad_model(rat_files, tmp_path):

@@ -12,6 +12,7 @@ import pandas as pd
 
 from .._util.fs import atomic_path
 from ..errors import ModelFileError, PoseDataError
+from ..temporal.presence import present_frames
 
 __all__ = ["is_frame_level", "score_file", "score_sequences"]
 
@@ -98,7 +99,7 @@ def _clip_table(model, seqs: list, window, stride, fps: float | None) -> pd.Data
             st = w if stride is None else to_frames(stride, rate)
             bounds = _segment_bounds(T, w, st)
         start0 = int(s.meta.get("start_frame", 0) or 0)
-        present = ~s.missing.all(axis=1)
+        present = present_frames(s)  # a frame that is all NaN or all zero has no pose
         todo = [k for k, (a, b) in enumerate(bounds) if present[a:b].any()]
         proba = np.full((len(bounds), len(classes)), np.nan)
         for c in range(0, len(todo), _SEGMENT_BATCH):

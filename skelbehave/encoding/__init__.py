@@ -27,9 +27,11 @@ Examples
 
 from __future__ import annotations
 
+from ..errors import ParameterError
+from ._codebook import _numba_threads as encoder_threads
 from .encoders import ENCODERS, BoWEncoder, FisherEncoder, VLADEncoder
 
-__all__ = ["ENCODERS", "BoWEncoder", "FisherEncoder", "VLADEncoder", "make_encoder"]
+__all__ = ["ENCODERS", "BoWEncoder", "FisherEncoder", "VLADEncoder", "encoder_threads", "make_encoder"]
 
 
 def make_encoder(name: str = "vlad", **params) -> VLADEncoder | BoWEncoder | FisherEncoder:
@@ -43,5 +45,5 @@ def make_encoder(name: str = "vlad", **params) -> VLADEncoder | BoWEncoder | Fis
     try:
         cls = ENCODERS[name.lower()]
     except KeyError:
-        raise ValueError(f"unknown encoder {name!r}; expected one of {sorted(ENCODERS)}") from None
+        raise ParameterError(f"unknown encoder {name!r}; expected one of {sorted(ENCODERS)}") from None
     return cls(**params)

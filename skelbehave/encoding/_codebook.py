@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ..errors import ParameterError, ParameterTypeError
 from ..features.descriptors import BlockInfo, LocalDescriptors
 from . import _kernels
 
@@ -72,12 +73,14 @@ def _kind_weights(weights) -> dict[str, float]:
     if weights is None:
         return {}
     if not isinstance(weights, dict):
-        raise TypeError(f"kind_weights must be a dict {{kind: weight}} or None, got {type(weights).__name__}")
+        raise ParameterTypeError(
+            f"kind_weights must be a dict {{kind: weight}} or None, got {type(weights).__name__}"
+        )
     out = {}
     for k, v in weights.items():
         w = float(v)
         if not (np.isfinite(w) and w >= 0):
-            raise ValueError(f"kind_weights[{k!r}] must be a finite weight >= 0, got {v!r}")
+            raise ParameterError(f"kind_weights[{k!r}] must be a finite weight >= 0, got {v!r}")
         out[str(k)] = w
     return out
 
@@ -100,7 +103,7 @@ def _pca(X: np.ndarray, n_components: int | float | None, whiten: bool):
     else:
         k = int(n_components)
         if k < 1:
-            raise ValueError(f"n_components must be >= 1 or a fraction in (0, 1), got {n_components}")
+            raise ParameterError(f"n_components must be >= 1 or a fraction in (0, 1), got {n_components}")
     k = min(k, d)
     comps = evecs[:k]
     # sign convention: largest absolute loading positive (reproducible across runs)
@@ -137,12 +140,12 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
     # ----------------------------------------------------------------- helpers
     def _check_input(self, D) -> LocalDescriptors:
         if not isinstance(D, LocalDescriptors):
-            raise TypeError(
+            raise ParameterTypeError(
                 f"{type(self).__name__} expects LocalDescriptors (from skelbehave.features.JointFeatures), "
                 f"got {type(D).__name__}"
             )
         if self.pyramid_levels < 1:
-            raise ValueError(f"pyramid_levels must be >= 1, got {self.pyramid_levels}")
+            raise ParameterError(f"pyramid_levels must be >= 1, got {self.pyramid_levels}")
         return D
 
     def _fit_rows(self, block: np.ndarray, rng: np.random.RandomState, name: str) -> np.ndarray:
@@ -153,7 +156,7 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
         ok = ~np.isnan(block).any(axis=1)
         rows = np.flatnonzero(ok)
         if len(rows) < self.n_clusters:
-            raise ValueError(
+            raise ParameterError(
                 f"group {name!r}: {len(rows)} complete descriptor rows, fewer than n_clusters="
                 f"{self.n_clusters}; give more data or fewer clusters"
             )
@@ -324,7 +327,7 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
         D = self._check_input(D)
         if list(D.block_info) != self.input_blocks_ or [int(d) for d in D.dims] != self.input_dims_:
             seen = [str(b) for b in self.input_blocks_]
-            raise ValueError(
+            raise ParameterError(
                 f"descriptor blocks {list(zip(D.group_names, D.dims, strict=True))} differ from the blocks "
                 f"seen in fit {list(zip(seen, self.input_dims_, strict=True))}"
             )
@@ -503,7 +506,9 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
     def _out_dtype(self) -> np.dtype:
         dt = np.dtype(getattr(self, "dtype", "float64"))
         if dt not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be 'float32' or 'float64', got {getattr(self, 'dtype', None)!r}")
+            raise ParameterError(
+                f"dtype must be 'float32' or 'float64', got {getattr(self, 'dtype', None)!r}"
+            )
         return dt
 
     def _encode_into(self, g, Z, offsets, rel_time, out, col0, scale) -> bool:

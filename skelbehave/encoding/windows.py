@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ..errors import ParameterError, ParameterTypeError
 from ..features.descriptors import LocalDescriptors
 from . import _kernels
 from ._codebook import _numba_threads
@@ -57,18 +58,18 @@ def encode_windows(
     True
     """
     if not isinstance(encoder, VLADEncoder):
-        raise TypeError(f"encode_windows needs a VLADEncoder, got {type(encoder).__name__}")
+        raise ParameterTypeError(f"encode_windows needs a VLADEncoder, got {type(encoder).__name__}")
     check_is_fitted(encoder, "n_features_out_")
     if not isinstance(D, LocalDescriptors):
-        raise TypeError(f"encode_windows needs LocalDescriptors, got {type(D).__name__}")
+        raise ParameterTypeError(f"encode_windows needs LocalDescriptors, got {type(D).__name__}")
     if list(D.block_info) != encoder.input_blocks_ or [int(d) for d in D.dims] != encoder.input_dims_:
-        raise ValueError("descriptor blocks differ from the blocks the encoder was fitted on")
+        raise ParameterError("descriptor blocks differ from the blocks the encoder was fitted on")
     start = np.ascontiguousarray(start, dtype=np.int64)
     stop = np.ascontiguousarray(stop, dtype=np.int64)
     if start.shape != stop.shape or start.ndim != 1:
-        raise ValueError("start and stop must be 1-D arrays of the same length")
+        raise ParameterError("start and stop must be 1-D arrays of the same length")
     if len(start) and (start.min() < 0 or stop.max() > D.n_rows or np.any(stop <= start)):
-        raise ValueError(f"windows must be non-empty row ranges inside 0..{D.n_rows}")
+        raise ParameterError(f"windows must be non-empty row ranges inside 0..{D.n_rows}")
     Df = encoder._fused(D)
     G = len(Df.blocks)
     levels = int(encoder.pyramid_levels)

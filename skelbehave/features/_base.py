@@ -12,6 +12,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from ..errors import ParameterError
+
 
 class ParamsMixin:
     """``get_params`` / ``set_params`` from the ``__init__`` signature, like ``BaseEstimator``."""
@@ -38,7 +40,7 @@ class ParamsMixin:
         for key, value in params.items():
             name, _, sub = key.partition("__")
             if name not in valid:
-                raise ValueError(
+                raise ParameterError(
                     f"invalid parameter {name!r} for {type(self).__name__}; valid parameters: {sorted(valid)}"
                 )
             if sub:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ParameterError, ParameterTypeError
+
 __all__ = ["BlockInfo", "LocalDescriptors"]
 
 #: Kinds of descriptor blocks made by :class:`~skelbehave.features.JointFeatures`.
@@ -43,7 +45,7 @@ class BlockInfo:
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, str) or not isinstance(self.part, str):
-            raise TypeError(f"BlockInfo kind and part must be str, got {self.kind!r}, {self.part!r}")
+            raise ParameterTypeError(f"BlockInfo kind and part must be str, got {self.kind!r}, {self.part!r}")
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.part}"
@@ -95,24 +97,24 @@ class LocalDescriptors:
         self.block_info = list(self.block_info)
         bad = [b for b in self.block_info if not isinstance(b, BlockInfo)]
         if bad:
-            raise TypeError(f"block_info needs one BlockInfo(kind, part) per block, got {bad[0]!r}")
+            raise ParameterTypeError(f"block_info needs one BlockInfo(kind, part) per block, got {bad[0]!r}")
         self.offsets = np.asarray(self.offsets, dtype=np.int64)
         self.frame_index = np.asarray(self.frame_index, dtype=np.int64)
         self.n_frames = np.asarray(self.n_frames, dtype=np.int64)
         n_rows = int(self.offsets[-1]) if len(self.offsets) else 0
         if len(self.blocks) != len(self.block_info):
-            raise ValueError(f"{len(self.blocks)} blocks but {len(self.block_info)} BlockInfo entries")
+            raise ParameterError(f"{len(self.blocks)} blocks but {len(self.block_info)} BlockInfo entries")
         for name, b in zip(self.group_names, self.blocks, strict=True):
             if b.ndim != 2 or b.shape[0] != n_rows:
-                raise ValueError(f"group {name!r}: expected ({n_rows}, d) rows, got {b.shape}")
+                raise ParameterError(f"group {name!r}: expected ({n_rows}, d) rows, got {b.shape}")
         if self.frame_index.shape != (n_rows,):
-            raise ValueError(f"frame_index must have {n_rows} rows, got {self.frame_index.shape}")
+            raise ParameterError(f"frame_index must have {n_rows} rows, got {self.frame_index.shape}")
         if self.n_frames.shape != (len(self.offsets) - 1,):
-            raise ValueError("n_frames needs one entry per sequence")
+            raise ParameterError("n_frames needs one entry per sequence")
         if self.fps is not None:
             self.fps = np.asarray(self.fps, dtype=np.float64)
             if self.fps.shape != self.n_frames.shape or not np.all(np.isfinite(self.fps) & (self.fps > 0)):
-                raise ValueError("fps needs one positive value per sequence (or None)")
+                raise ParameterError("fps needs one positive value per sequence (or None)")
 
     @property
     def group_names(self) -> list[str]:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import PoseDataError
+from ..errors import ParameterError, PoseDataError
 from ..layouts import JointLayout
 from ..poses import PoseSequence
 from ..temporal.windows import Windows
@@ -319,7 +319,7 @@ def frame_descriptors(
     """
     names = list(names)
     if F.ndim != 2 or F.shape[1] != len(names):
-        raise ValueError(f"F has shape {F.shape} but {len(names)} column names")
+        raise ParameterError(f"F has shape {F.shape} but {len(names)} column names")
     joint_of = {j: g for g, joints in layout.groups.items() for j in layout.indices(joints)}
     if not joint_of:
         joint_of = {j: "all" for j in range(layout.n_joints)}

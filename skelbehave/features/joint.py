@@ -59,7 +59,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import LayoutError, PoseDataError
+from ..errors import LayoutError, ParameterError, PoseDataError
 from ..layouts import JointLayout, get_layout
 from ..poses import PoseSequence, as_sequences
 from . import _kernels as K
@@ -253,16 +253,16 @@ class JointFeatures(TransformerBase):
     def _check_params(self) -> None:
         _check_backend(self.backend)
         if self.keyframes not in ("all", "stride", "motion"):
-            raise ValueError(f"keyframes must be 'all', 'stride' or 'motion', got {self.keyframes!r}")
+            raise ParameterError(f"keyframes must be 'all', 'stride' or 'motion', got {self.keyframes!r}")
         if self.keyframes == "motion" and (self.n_keyframes is None or int(self.n_keyframes) < 1):
-            raise ValueError(f"keyframes='motion' needs n_keyframes >= 1, got {self.n_keyframes}")
+            raise ParameterError(f"keyframes='motion' needs n_keyframes >= 1, got {self.n_keyframes}")
         if self.keyframes == "stride" and int(self.stride) < 1:
-            raise ValueError(f"stride must be >= 1, got {self.stride}")
+            raise ParameterError(f"stride must be >= 1, got {self.stride}")
         if int(self.step) < 1:
-            raise ValueError(f"step must be >= 1 frame, got {self.step}")
+            raise ParameterError(f"step must be >= 1 frame, got {self.step}")
         for name in ("n_position_groups", "n_displacement_groups"):
             if int(getattr(self, name)) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+                raise ParameterError(f"{name} must be >= 0, got {getattr(self, name)}")
 
     def _plan(self, lay: JointLayout, C: int):
         infos: list[BlockInfo] = []
@@ -298,7 +298,7 @@ class JointFeatures(TransformerBase):
                 ops.extend(g_ops)
                 dims.append(len(g_ops) * C)
         if not ops:
-            raise ValueError("no feature groups: n_position_groups and n_displacement_groups are both 0")
+            raise ParameterError("no feature groups: n_position_groups and n_displacement_groups are both 0")
         return infos, groups, np.array(ops, dtype=np.int64), dims
 
     def fit(self, X, y=None) -> JointFeatures:

@@ -42,6 +42,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..errors import ParameterError
 from ..layouts import JointLayout, get_layout
 
 __all__ = [
@@ -69,14 +70,14 @@ def _nanmean(a: np.ndarray, axis) -> np.ndarray:
 def _as_position(position) -> np.ndarray:
     p = np.asarray(position, dtype=np.float64)
     if p.ndim != 3:
-        raise ValueError(f"position must have shape (frames, joints, coords), got shape {p.shape}")
+        raise ParameterError(f"position must have shape (frames, joints, coords), got shape {p.shape}")
     return p
 
 
 def _bounds_numpy(T: int, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``lo``, ``hi`` and ``1 / (hi - lo)`` (0 where the span is 0) of every frame."""
     if int(step) < 1:
-        raise ValueError(f"step must be >= 1 frame, got {step}")
+        raise ParameterError(f"step must be >= 1 frame, got {step}")
     t = np.arange(T)
     lo = np.maximum(t - int(step), 0)
     hi = np.minimum(t + int(step), T - 1)
@@ -239,7 +240,7 @@ def central_difference(x, step: int = 1) -> np.ndarray:
     """
     a = np.asarray(x, dtype=np.float64)
     if a.ndim == 0:
-        raise ValueError("x needs a frame axis (axis 0)")
+        raise ParameterError("x needs a frame axis (axis 0)")
     lo, hi, inv = _bounds_numpy(a.shape[0], step)
     return (a[hi] - a[lo]) * inv.reshape((-1,) + (1,) * (a.ndim - 1))
 
@@ -300,7 +301,7 @@ def _rate(fps) -> float:
         return 1.0
     f = float(fps)
     if not (np.isfinite(f) and f > 0):
-        raise ValueError(f"fps must be positive, got {fps}")
+        raise ParameterError(f"fps must be positive, got {fps}")
     return f
 
 
@@ -398,7 +399,7 @@ def _offsets(offsets, N: int) -> np.ndarray:
         return np.array([0, N], dtype=np.int64)
     off = np.ascontiguousarray(offsets, dtype=np.int64)
     if off.ndim != 1 or len(off) < 1 or off[0] != 0 or off[-1] != N or np.any(np.diff(off) < 0):
-        raise ValueError(f"offsets must rise from 0 to the frame count {N}")
+        raise ParameterError(f"offsets must rise from 0 to the frame count {N}")
     return off
 
 
@@ -439,9 +440,9 @@ def central_difference_ragged(x, offsets=None, step: int = 1, rate=None) -> np.n
     """
     a = np.asarray(x, dtype=np.float64)
     if a.ndim == 0:
-        raise ValueError("x needs a frame axis (axis 0)")
+        raise ParameterError("x needs a frame axis (axis 0)")
     if int(step) < 1:
-        raise ValueError(f"step must be >= 1 frame, got {step}")
+        raise ParameterError(f"step must be >= 1 frame, got {step}")
     off = _offsets(offsets, a.shape[0])
     n = len(off) - 1
     r = np.ones(n) if rate is None else np.ascontiguousarray(np.broadcast_to(rate, (n,)), dtype=np.float64)

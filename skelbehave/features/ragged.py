@@ -17,7 +17,7 @@ from itertools import combinations
 
 import numpy as np
 
-from ..errors import LayoutError, PoseDataError
+from ..errors import LayoutError, ParameterError, PoseDataError
 from ..layouts import JointLayout, get_layout
 from . import _kernels as K
 from . import _reference as R
@@ -70,7 +70,7 @@ def _ragged(positions, offsets) -> tuple[np.ndarray, np.ndarray]:
     else:
         off = np.ascontiguousarray(offsets, dtype=np.int64)
         if off.ndim != 1 or len(off) < 1 or off[0] != 0 or off[-1] != X.shape[0] or np.any(np.diff(off) < 0):
-            raise ValueError(
+            raise ParameterError(
                 f"offsets must rise from 0 to the frame count {X.shape[0]}, got {off[:3]}...{off[-3:]}"
             )
     return X, off
@@ -78,7 +78,7 @@ def _ragged(positions, offsets) -> tuple[np.ndarray, np.ndarray]:
 
 def _check_backend(backend: str) -> None:
     if backend not in _BACKENDS:
-        raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
+        raise ParameterError(f"backend must be one of {_BACKENDS}, got {backend!r}")
 
 
 def _n_threads(n_jobs: int | None) -> int:
@@ -126,7 +126,7 @@ def _rate(fps, n: int) -> np.ndarray:
         return np.ones(n)
     r = np.broadcast_to(np.asarray(fps, dtype=np.float64), (n,)).copy()
     if not np.all(np.isfinite(r) & (r > 0)):
-        raise ValueError(f"fps must be positive, got {fps}")
+        raise ParameterError(f"fps must be positive, got {fps}")
     return r
 
 
@@ -430,7 +430,7 @@ def relative_displacement(
     """
     _check_backend(backend)
     if int(step) < 1:
-        raise ValueError(f"step must be >= 1 frame, got {step}")
+        raise ParameterError(f"step must be >= 1 frame, got {step}")
     lay_obj = _layout_of(layout)
     X, off = _ragged(positions, offsets)
     idx = np.arange(X.shape[1]) if joints is None else lay_obj.indices(joints)
@@ -497,14 +497,14 @@ def keyframe_indices(
         return np.arange(off[-1], dtype=np.int64), off
     if mode == "stride":
         if int(stride) < 1:
-            raise ValueError(f"stride must be >= 1, got {stride}")
+            raise ParameterError(f"stride must be >= 1, got {stride}")
         counts = -(-lengths // int(stride))
         key_off = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         local = np.arange(key_off[-1]) - np.repeat(key_off[:-1], counts)
         return (np.repeat(off[:-1], counts) + local * int(stride)).astype(np.int64), key_off
     if mode == "motion":
         if n_keyframes is None or int(n_keyframes) < 1:
-            raise ValueError(f"keyframes='motion' needs n_keyframes >= 1, got {n_keyframes}")
+            raise ParameterError(f"keyframes='motion' needs n_keyframes >= 1, got {n_keyframes}")
         k = int(n_keyframes)
         key_off = np.concatenate([[0], np.cumsum(np.minimum(lengths, k))]).astype(np.int64)
         if backend == "numpy":
@@ -513,4 +513,4 @@ def keyframe_indices(
         with _threads(n_jobs) as par:
             e = K.motion_energy(X, off, parallel=par)
             return K.top_k_rows(e, off, k, key_off, parallel=par), key_off
-    raise ValueError(f"keyframes must be 'all', 'stride' or 'motion', got {mode!r}")
+    raise ParameterError(f"keyframes must be 'all', 'stride' or 'motion', got {mode!r}")

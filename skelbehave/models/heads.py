@@ -41,6 +41,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ParameterError, ParameterTypeError
+
 __all__ = [
     "HEADS",
     "SAVABLE_HEADS",
@@ -215,7 +217,7 @@ def _make_head(name, random_state, n_jobs, params):
         kw = {"random_state": random_state} if random_state is not None else {}
         kw.update(params)
         return mod.CNNClassifier(**kw)
-    raise ValueError(f"unknown classifier {name!r}; expected one of {HEADS} or a scikit-learn classifier")
+    raise ParameterError(f"unknown classifier {name!r}; expected one of {HEADS} or a scikit-learn classifier")
 
 
 def head_predict_proba(est, F: np.ndarray) -> np.ndarray:
@@ -252,7 +254,7 @@ def _jsonable_params(est) -> dict[str, Any]:
         if k == "random_state" and not (v is None or isinstance(v, int)):
             v = None
         if not (v is None or isinstance(v, (bool, int, float, str, dict, list))):
-            raise TypeError(f"parameter {k}={v!r} of {type(est).__name__} cannot be saved as JSON")
+            raise ParameterTypeError(f"parameter {k}={v!r} of {type(est).__name__} cannot be saved as JSON")
         out[k] = v
     return out
 
@@ -354,7 +356,7 @@ class LinearHead:
             scaler, est = est.steps[1][1], est.steps[2][1]
         name = type(est).__name__
         if name not in SAVABLE_HEADS or type(est).__module__.split(".")[0] != "sklearn":
-            raise TypeError(
+            raise ParameterTypeError(
                 f"cannot save classifier {name}: saving supports {sorted(SAVABLE_HEADS)} and skelbehave's "
                 "own models; refit with one of them, or keep the fitted object in memory"
             )

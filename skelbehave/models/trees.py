@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import PoseDataError
+from ..errors import ParameterTypeError, PoseDataError
 
 __all__ = ["FlatTrees"]
 
@@ -89,7 +89,7 @@ class FlatTrees:
         base = 0
         if name == "HistGradientBoostingClassifier":
             if getattr(est, "is_categorical_", None) is not None and np.any(est.is_categorical_):
-                raise TypeError("categorical features cannot be saved")
+                raise ParameterTypeError("categorical features cannot be saved")
             kind = "boosted"
             k = int(est.n_trees_per_iteration_)
             trees = [(pred.nodes, t % k) for it in est._predictors for t, pred in enumerate(it)]
@@ -124,7 +124,7 @@ class FlatTrees:
                 base += len(nd)
             extra = {}
         else:
-            raise TypeError(
+            raise ParameterTypeError(
                 f"cannot flatten a {name}; supported: HistGradientBoosting, ExtraTrees, RandomForest"
             )
         dtypes = {"feature": np.int64, "threshold": np.float64, "missing_left": np.bool_, "left": np.int64,

@@ -27,6 +27,19 @@ Hook for sequence-level classifiers: a classifier whose class has
 :class:`~skelbehave.PoseSequence` itself in ``fit``/``predict``/
 ``predict_proba`` and the features and encoder are skipped (the CNN does this).
 
+Sequences without a pose
+------------------------
+A sequence with no valid frame (every frame NaN or all-zero, or no frame;
+:func:`skelbehave.temporal.has_pose`) never gets a behaviour. Training leaves
+it out with a :class:`~skelbehave.errors.NoPoseWarning` naming the items (all
+of them without a pose: :class:`~skelbehave.errors.NoPoseError`). When
+predicting, ``no_pose="mark"`` (default) gives it the label
+:data:`skelbehave.temporal.NO_POSE` (``"no_pose"``) in :meth:`BehaviorModel.predict`
+and a row of NaN in :meth:`~BehaviorModel.predict_proba`,
+:meth:`~BehaviorModel.decision_function` and :meth:`~BehaviorModel.transform`,
+so one call scores many files and the empty ones stand out;
+``no_pose="error"`` raises :class:`~skelbehave.errors.NoPoseError` instead.
+
 Saving: :meth:`BehaviorModel.save` and :func:`skelbehave.load` go through
 :mod:`skelbehave.pipeline.persist` (one state protocol, ``_get_state`` /
 ``_from_state``, and one registry of kinds for every component).
@@ -36,6 +49,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,14 +58,20 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ..encoding import ENCODERS, make_encoder
-from ..encoding.encoders import _numba_threads
-from ..errors import LayoutError, ModelFileError, PoseDataError
-from ..io.archive import state_classes, state_float, state_int, state_layout
+from ..encoding import ENCODERS, encoder_threads, make_encoder
+from ..errors import (
+    NoPoseError,
+    NoPoseWarning,
+    ParameterError,
+    ParameterTypeError,
+    PoseDataError,
+)
 from ..layouts import JointLayout, get_layout
 from ..models.heads import head_predict_proba, is_sequence_model, make_head
-from ..poses import PoseSequence, as_sequences
+from ..poses import PoseSequence, as_sequences, convert_layouts
+from ..temporal.presence import NO_POSE, has_pose
 from . import persist
+from .clip_state import behavior_model_from_state
 
 __all__ = [
     "BehaviorModel",
@@ -90,6 +110,7 @@ DEFAULT_ENCODER: dict[str, Any] = {
 #: Default head of :class:`BehaviorModel`: RidgeClassifier(alpha=0.1, balanced)
 #: beat LinearSVC in the same training-subject CV on both data sets.
 DEFAULT_CLASSIFIER = "ridge"
+
 
 def _default_features():
     from ..features import JointFeatures
@@ -203,14 +224,17 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
         seqs = as_sequences(X, layout=layout, fps=self.fps)
         if not seqs:
             raise PoseDataError("X holds no sequences")
-        ref = getattr(self, "layout_", None) or seqs[0].layout
+        # another skeleton is converted to the model's layout (or, at fit, to ``layout``) through the
+        # common skeleton; LayoutError names the joints it cannot provide
+        ref = getattr(self, "layout_", None) or (get_layout(layout) if layout is not None else seqs[0].layout)
+        dims = getattr(self, "n_dims_", None)
         for i, s in enumerate(seqs):
-            if s.layout.joints != ref.joints:
-                raise LayoutError(
-                    f"item {i}: layout {s.layout.name!r} differs from {ref.name!r} "
-                    f"(expected joints {list(ref.joints)[:3]}..., found {list(s.layout.joints)[:3]}...)"
+            if dims is not None and s.n_dims != dims:
+                raise PoseDataError(
+                    f"item {i}: {s.n_dims}-D coordinates, the model was trained on {dims}-D",
+                    path=s.meta.get("source"),
                 )
-        return seqs
+        return convert_layouts(seqs, ref)
 
     # ------------------------------------------------------------------- fit
     def fit(self, X, y) -> BehaviorModel:
@@ -220,11 +244,21 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
         ----------
         X : list of PoseSequence or (T, J, C) arrays
         y : array-like of shape (n,)
-            One label per sequence.
+            One label per sequence; none may be missing (None, NaN).
 
         Returns
         -------
         self
+
+        Raises
+        ------
+        PoseDataError
+            No sequence, or a missing label (the message names the item).
+        NoPoseError
+            No sequence holds a pose (sequences without one are left out
+            with a :class:`~skelbehave.errors.NoPoseWarning`).
+        ParameterError
+            Fewer than two classes, a label ``"no_pose"``, or ``y`` not one label per sequence.
         """
         t0 = time.perf_counter()
         for attr in ("layout_",):
@@ -233,15 +267,24 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
         seqs = self._sequences(X)
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != len(seqs):
-            raise ValueError(
+            raise ParameterError(
                 f"y must hold one label per sequence: {len(seqs)} sequences, y of shape {y.shape}"
             )
+        for i, (s, v) in enumerate(zip(seqs, y, strict=True)):
+            if _missing_label(v):
+                raise PoseDataError(
+                    f"item {i}: its label is missing ({v!r}); every label must be given",
+                    path=s.meta.get("source"),
+                )
+            if isinstance(v, str) and v == NO_POSE:
+                raise ParameterError(f"item {i}: {NO_POSE!r} is reserved for sequences without a pose")
+        seqs, y = _drop_no_pose(seqs, y)
         if len(np.unique(y)) < 2:
-            raise ValueError("y needs at least two classes")
+            raise ParameterError("y needs at least two classes")
         self.layout_ = seqs[0].layout
         self.n_dims_ = seqs[0].n_dims
         feats, enc, clf = self._make_components()
-        with _numba_threads(self.n_jobs):
+        with encoder_threads(self.n_jobs):
             if enc is None:
                 self.features_, self.encoder_ = None, None
                 self.classifier_ = clf.fit(seqs, y)
@@ -259,8 +302,11 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
         return self
 
     # --------------------------------------------------------------- predict
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X, no_pose: str = "mark") -> np.ndarray:
         """The encoded vector of every sequence, shape ``(n, n_features_out_)``.
+
+        A sequence without a pose gets a row of NaN (``no_pose="error"``:
+        raise :class:`~skelbehave.errors.NoPoseError`).
 
         Examples
         --------
@@ -274,38 +320,110 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "classes_")
         if self.encoder_ is None:
-            raise TypeError("this model's classifier takes sequences directly; it has no encoded vectors")
-        seqs = self._sequences(X)
-        with _numba_threads(self.n_jobs):
+            raise ParameterTypeError(
+                "this model's classifier takes sequences directly; it has no encoded vectors"
+            )
+        seqs, ok = self._posed(X, no_pose)
+        keep = [s for s, k in zip(seqs, ok, strict=True) if k]
+        return self._rows(ok, lambda: self._encode(keep), (int(self.n_features_out_),))
+
+    def _encode(self, seqs: list[PoseSequence]) -> np.ndarray:
+        with encoder_threads(self.n_jobs):
             return self.encoder_.transform(self.features_.transform(seqs))
 
-    def _head_input(self, X):
+    def _posed(self, X, no_pose: str) -> tuple[list[PoseSequence], np.ndarray]:
+        """The sequences and which of them hold a pose (``no_pose="error"``: all must)."""
         check_is_fitted(self, "classes_")
-        if self.encoder_ is None:
-            return self._sequences(X)
-        return self.transform(X)
+        if no_pose not in ("mark", "error"):
+            raise ParameterError(f"no_pose must be 'mark' or 'error', got {no_pose!r}")
+        seqs = self._sequences(X)
+        ok = np.array([has_pose(s) for s in seqs], dtype=bool)
+        if no_pose == "error" and not ok.all():
+            i = int(np.flatnonzero(~ok)[0])
+            raise NoPoseError(
+                f"item {i}: no valid frame ({seqs[i].n_frames} frames, every one missing or all-zero)"
+                + (f"; {int((~ok).sum())} such sequences in all" if (~ok).sum() > 1 else ""),
+                path=seqs[i].meta.get("source"),
+            )
+        return seqs, ok
 
-    def predict(self, X) -> np.ndarray:
-        """Predicted label of every sequence."""
-        Z = self._head_input(X)
-        with _numba_threads(self.n_jobs):
-            return self.classifier_.predict(Z)
+    def _head_rows(self, seqs: list[PoseSequence], ok: np.ndarray, method: str) -> np.ndarray:
+        """``method`` of the head on the sequences with a pose; rows of NaN for the others."""
 
-    def predict_proba(self, X) -> np.ndarray:
+        def run() -> np.ndarray:
+            keep = [s for s, k in zip(seqs, ok, strict=True) if k]
+            Z = keep if self.encoder_ is None else self._encode(keep)
+            with encoder_threads(self.n_jobs):
+                if method == "predict_proba":
+                    return head_predict_proba(self.classifier_, Z)
+                return getattr(self.classifier_, method)(Z)
+
+        n = len(self.classes_)
+        return self._rows(ok, run, () if method == "decision_function" and n == 2 else (n,))
+
+    @staticmethod
+    def _rows(ok: np.ndarray, run, tail: tuple[int, ...]) -> np.ndarray:
+        """``run()`` gives rows for the sequences with a pose; the others get rows of NaN (shape ``tail``)."""
+        if ok.all():
+            return np.asarray(run())
+        if not ok.any():
+            return np.full((len(ok), *tail), np.nan)
+        part = np.asarray(run(), dtype=np.float64)
+        out = np.full((len(ok), *part.shape[1:]), np.nan)
+        out[ok] = part
+        return out
+
+    def predict(self, X, no_pose: str = "mark") -> np.ndarray:
+        """Predicted label of every sequence; :data:`~skelbehave.temporal.NO_POSE` for one without a pose.
+
+        Parameters
+        ----------
+        X : list of PoseSequence or (T, J, C) arrays
+        no_pose : {"mark", "error"}
+            ``"mark"``: a sequence with no valid frame gets the label
+            ``"no_pose"`` (the result then holds strings, or objects when the
+            classes are not strings); ``"error"``: raise
+            :class:`~skelbehave.errors.NoPoseError`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skelbehave.encoding import VLADEncoder
+        >>> X = [np.random.default_rng(k).normal(size=(25, 20, 3)) for k in range(4)]
+        >>> m = BehaviorModel(encoder=VLADEncoder(n_clusters=2, pyramid_levels=1), layout="msr20",
+        ...                   random_state=0).fit(X, ["a", "b", "a", "b"])
+        >>> m.predict([X[0], np.zeros((25, 20, 3))]).tolist()
+        ['a', 'no_pose']
+        """
+        seqs, ok = self._posed(X, no_pose)
+        if ok.all():
+            with encoder_threads(self.n_jobs):
+                return self.classifier_.predict(self._encode(seqs) if self.encoder_ is not None else seqs)
+        kind = self.classes_.dtype.kind
+        dtype = np.result_type(self.classes_.dtype, np.array(NO_POSE).dtype) if kind == "U" else object
+        out = np.full(len(seqs), NO_POSE, dtype=dtype)
+        if ok.any():
+            keep = [s for s, k in zip(seqs, ok, strict=True) if k]
+            with encoder_threads(self.n_jobs):
+                out[ok] = self.classifier_.predict(self._encode(keep) if self.encoder_ is not None else keep)
+        return out
+
+    def predict_proba(self, X, no_pose: str = "mark") -> np.ndarray:
         """Class probabilities, shape ``(n, n_classes)``, columns in :attr:`classes_` order.
 
         With the ``"ridge"`` (default) and ``"svm"`` heads these are a softmax
         of the decision scores (they rank classes but are not calibrated);
-        use ``classifier="logreg"`` for calibrated probabilities.
+        use ``classifier="logreg"`` for calibrated probabilities. A sequence
+        without a pose gets a row of NaN (``no_pose="error"``: raise
+        :class:`~skelbehave.errors.NoPoseError`, see :meth:`predict`).
         """
-        Z = self._head_input(X)
-        with _numba_threads(self.n_jobs):
-            return head_predict_proba(self.classifier_, Z)
+        seqs, ok = self._posed(X, no_pose)
+        return self._head_rows(seqs, ok, "predict_proba")
 
-    def decision_function(self, X) -> np.ndarray:
-        """Decision scores of the head (linear heads)."""
-        Z = self._head_input(X)
-        return self.classifier_.decision_function(Z)
+    def decision_function(self, X, no_pose: str = "mark") -> np.ndarray:
+        """Decision scores of the head (linear heads); NaN rows for sequences without a pose."""
+        seqs, ok = self._posed(X, no_pose)
+        return self._head_rows(seqs, ok, "decision_function")
 
     # ------------------------------------------------------------ save/load
     def save(self, path) -> str:
@@ -353,89 +471,45 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     @classmethod
     def _from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> BehaviorModel:
-        """Rebuild a fitted model from :meth:`_get_state` output, checking every field.
-
-        Raises
-        ------
-        ModelFileError
-            A parameter of the wrong type or out of range, or components
-            that do not fit together (layout, coordinate count, vector
-            length, classes).
-        """
-        layout = state_layout(params)
-        try:  # prefer the registered object when it is the same layout
-            known = get_layout(layout.name)
-            layout = known if known.joints == layout.joints else layout
-        except LayoutError:
-            pass
-        n_dims = state_int(params, "n_dims", 2, 3)
-        classes = state_classes(params)
-        if len(classes) < 2:
-            raise ModelFileError(f"classes: a model needs at least 2 classes, got {classes.tolist()}")
-        n_out = state_int(params, "n_features_out", 0, 100_000_000)
-        fitted = {
-            "features": persist.unnest("features", params.get("features"), arrays, ("JointFeatures",)),
-            "encoder": persist.unnest(
-                "encoder", params.get("encoder"), arrays, ("VLADEncoder", "BoWEncoder", "FisherEncoder")
-            ),
-            "classifier": persist.unnest("classifier", params.get("classifier"), arrays),
-        }
-        clf = fitted["classifier"]
-        if clf is None:
-            raise ModelFileError("classifier is missing")
-        if not np.array_equal(np.asarray(clf.classes_), classes):
-            raise ModelFileError(
-                f"classifier: its classes {np.asarray(clf.classes_).tolist()} differ from the model's "
-                f"{classes.tolist()}"
-            )
-        if is_sequence_model(clf):
-            if fitted["features"] is not None or fitted["encoder"] is not None or n_out != 0:
-                raise ModelFileError("a sequence classifier takes no features, encoder or encoded vector")
-        else:
-            feats, enc = fitted["features"], fitted["encoder"]
-            if feats is None or enc is None:
-                raise ModelFileError("features and encoder are missing")
-            if feats.layout_.joints != layout.joints or feats.n_dims_ != n_dims:
-                raise ModelFileError(
-                    f"features: fitted for {feats.layout_.n_joints} joints x {feats.n_dims_} coordinates, "
-                    f"the model for {layout.n_joints} x {n_dims}"
-                )
-            made = [(str(b), int(d)) for b, d in zip(feats.block_info_, feats.dims_, strict=True)]
-            seen = [(str(b), int(d)) for b, d in zip(enc.input_blocks_, enc.input_dims_, strict=True)]
-            if made != seen:
-                raise ModelFileError(f"features: its blocks {made} differ from the encoder's {seen}")
-            if enc.n_features_out_ != n_out or int(clf.n_features_in_) != n_out:
-                raise ModelFileError(
-                    f"n_features_out is {n_out}, the encoder gives {enc.n_features_out_} values and the "
-                    f"classifier expects {clf.n_features_in_}"
-                )
-        fps = state_float(params, "fps", 1e-3, 1e5, none=True) if "fps" in params else None
-        rs = state_int(params, "random_state", 0, 2**32 - 1, none=True) if "random_state" in params else None
-        n_jobs = state_int(params, "n_jobs", -1, 1024, none=True) if "n_jobs" in params else None
-        model = cls(
-            features=fitted["features"],
-            encoder=fitted["encoder"] if fitted["encoder"] is not None else "vlad",
-            classifier=clf,
-            layout=layout.name,
-            fps=fps,
-            random_state=rs,
-            n_jobs=n_jobs,
-        )
-        model.layout_ = layout
-        model.n_dims_ = n_dims
-        model.features_ = fitted["features"]
-        model.encoder_ = fitted["encoder"]
-        model.classifier_ = clf
-        model.classes_ = classes
-        model.n_features_out_ = n_out
-        model.fit_time_ = float("nan")
-        return model
+        """Rebuild a fitted model from :meth:`_get_state` output, checking every field
+        (:func:`~skelbehave.pipeline.clip_state.behavior_model_from_state`)."""
+        return behavior_model_from_state(cls, params, arrays)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
         tags.input_tags.three_d_array = True
         return tags
+
+
+def _drop_no_pose(seqs: list[PoseSequence], y: np.ndarray) -> tuple[list[PoseSequence], np.ndarray]:
+    """Training sequences without a pose are left out, with a :class:`~skelbehave.errors.NoPoseWarning`."""
+    ok = np.array([has_pose(s) for s in seqs], dtype=bool)
+    if ok.all():
+        return seqs, y
+    bad = np.flatnonzero(~ok)
+    where = ", ".join(
+        f"item {i}" + (f" ({seqs[i].meta['source']})" if seqs[i].meta.get("source") else "") for i in bad[:5]
+    )
+    if not ok.any():
+        raise NoPoseError(f"no training sequence holds a pose (every frame missing or all-zero): {where}...")
+    warnings.warn(
+        f"{len(bad)} of {len(seqs)} training sequences have no valid frame (every frame missing or all-zero) "
+        f"and are left out: {where}{', ...' if len(bad) > 5 else ''}",
+        NoPoseWarning,
+        stacklevel=3,
+    )
+    return [s for s, k in zip(seqs, ok, strict=True) if k], y[ok]
+
+
+def _missing_label(v) -> bool:
+    """A label that is not given: None, NaN or NaT."""
+    if v is None:
+        return True
+    try:
+        return bool(v != v)
+    except (TypeError, ValueError):
+        return False
 
 
 def _split_options(options: dict[str, Any]):
@@ -457,14 +531,14 @@ def _split_options(options: dict[str, Any]):
         c_names = set(probe.get_params()) - {"random_state"}
         ckw = {k: options.pop(k) for k in list(options) if k in c_names}
     if options:
-        raise TypeError(
+        raise ParameterTypeError(
             f"unknown option(s) {sorted(options)}; options are BehaviorModel parameters "
             f"{sorted(model_keys)}, JointFeatures parameters {sorted(f_names)}, "
             f"encoder parameters {sorted(e_names)} or classifier parameters"
         )
     if fkw:
         if model_kw.get("features") is not None:
-            raise TypeError(f"give feature options {sorted(fkw)} or features=..., not both")
+            raise ParameterTypeError(f"give feature options {sorted(fkw)} or features=..., not both")
         model_kw["features"] = JointFeatures(**{**DEFAULT_FEATURES, **fkw})
     if ekw:
         base = DEFAULT_ENCODER if enc == "vlad" else {}

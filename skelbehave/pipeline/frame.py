@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..encoding.encoders import VLADEncoder
-from ..errors import LayoutError, ModelFileError, PoseDataError
+from ..errors import LayoutError, ModelFileError, ParameterError, PoseDataError
 from ..features.frame import (
     as_recordings,
 )
@@ -32,6 +32,7 @@ from ..io.archive import (
 )
 from ..layouts import JointLayout, get_layout
 from ..poses import PoseSequence
+from ..temporal.segments import absent_labels
 from ..temporal.windows import Windows, sliding_windows, to_frames, window_labels
 from .frame_stages import FrameStages
 from .persist import load as _persist_load
@@ -229,19 +230,17 @@ class FrameLevelModel(FrameStages, BaseEstimator):
         """
         recs = as_recordings(X, fps=self.fps)
         ys = [np.asarray(v) for v in (y if isinstance(y, (list, tuple)) else list(y))]
+        if not recs:
+            raise PoseDataError("nothing to train on: X holds no recordings")
         if len(ys) != len(recs):
-            raise ValueError(f"got {len(recs)} recordings but {len(ys)} label arrays")
-        for i, (r, v) in enumerate(zip(recs, ys, strict=True)):
-            if len(v) != r[0].n_frames:
-                raise PoseDataError(
-                    f"recording {i}: {r[0].n_frames} frames but {len(v)} labels", path=r[0].meta.get("source")
-                )
+            raise ParameterError(f"got {len(recs)} recordings but {len(ys)} label arrays")
+        recs, ys = self._training_pairs(recs, ys)
         self._check_layout(recs)
         ignore = set(self.ignore_labels or ())
         allv = np.concatenate(ys)
         classes = np.array(sorted({v.item() if hasattr(v, "item") else v for v in np.unique(allv)} - ignore))
         if len(classes) < 2:
-            raise ValueError(f"need at least 2 classes to train, found {classes.tolist()}")
+            raise ParameterError(f"need at least 2 classes to train, found {classes.tolist()}")
         fps = self._fps_of(recs)
         self.fps_ = fps
         self.window_frames_ = to_frames(self.window, fps)
@@ -258,13 +257,16 @@ class FrameLevelModel(FrameStages, BaseEstimator):
         self.n_dims_ = recs[0][0].n_dims
         index = {c: k for k, c in enumerate(classes.tolist())}
         yi = np.array([index.get(v.item() if hasattr(v, "item") else v, -1) for v in allv], dtype=np.int64)
+        yi[~np.concatenate([self._present(r) for r in recs])] = -1  # no window centred where nobody is
         if self.encoding not in ENCODINGS:
-            raise ValueError(f"encoding must be one of {ENCODINGS}, got {self.encoding!r}")
+            raise ParameterError(f"encoding must be one of {ENCODINGS}, got {self.encoding!r}")
         self._new_classifier()  # a bad head name or parameter fails before the features are computed
         F, lengths = self._features(recs)
         w = sliding_windows(lengths, self.window_frames_, self.fit_stride_frames_)
         wl = window_labels(yi, w, how=self.label_mode, n_classes=len(classes))
         keep = wl >= 0
+        if not keep.any():
+            raise PoseDataError("no training window: every frame is absent (no pose) or has an ignored label")
         w = Windows(w.seq[keep], w.center[keep], w.start[keep], w.stop[keep], w.offsets, w.length, w.stride)
         self.encoder_ = None
         frames = self._frame_input(F, lengths)
@@ -294,31 +296,62 @@ class FrameLevelModel(FrameStages, BaseEstimator):
             raise NotFittedError("this FrameLevelModel is not fitted yet; call fit() first")
 
     def predict_proba(self, X) -> list[np.ndarray]:
-        """Per-frame class probabilities ``(T, n_classes)`` per recording, before smoothing."""
+        """Per-frame class probabilities ``(T, n_classes)`` per recording, before smoothing.
+
+        Rows of frames where nobody is present (no individual of the
+        recording has a pose: :func:`skelbehave.temporal.present_frames`) are NaN.
+        """
         self._check_fitted()
-        recs = as_recordings(X, fps=self.fps)
+        recs = [self._to_model_layout(r) for r in as_recordings(X, fps=self.fps)]
         out = []
         for r in recs:
-            if r[0].layout.joints != self.layout_.joints or len(r) != self.n_individuals_:
+            if (
+                r[0].layout.joints != self.layout_.joints
+                or len(r) != self.n_individuals_
+                or any(s.n_dims != self.n_dims_ for s in r)
+            ):
                 raise PoseDataError(
                     f"the model was trained on {self.n_individuals_} individual(s) with joints "
-                    f"{list(self.layout_.joints)}; this recording has {len(r)} with joints "
-                    f"{list(r[0].layout.joints)}",
+                    f"{list(self.layout_.joints)} in {self.n_dims_}-D; this recording has {len(r)} with "
+                    f"joints {list(r[0].layout.joints)} in {r[0].n_dims}-D",
                     path=r[0].meta.get("source"),
                 )
+            present = self._present(r)
+            if not present.any():  # nobody in the whole recording (or no frame): no behaviour anywhere
+                out.append(np.full((r[0].n_frames, len(self.classes_)), np.nan))
+                continue
             F, lengths = self._features([r])
             P = self._frame_proba_stage1(self.classifier_, F, lengths)
             if self.context_ is not None:
                 P = self._full_proba(self.context_, self._context_input(P, F, lengths))
+            P = np.asarray(P, dtype=np.float64)
+            P[~present] = np.nan
             out.append(P)
         return out
 
     def predict(self, X) -> list[np.ndarray]:
-        """Per-frame labels (after smoothing), one array per recording."""
-        return [self.classes_[self.smooth(p)[0]] for p in self.predict_proba(X)]
+        """Per-frame labels (after smoothing), one array per recording.
+
+        Frames where nobody is present get :data:`skelbehave.temporal.NO_POSE`
+        (the array then holds strings, or objects when the classes are not strings).
+
+        Examples
+        --------
+        >>> from skelbehave.layouts import JointLayout
+        >>> rng = np.random.default_rng(0)
+        >>> lay = JointLayout.from_names(["a", "b", "c"])
+        >>> x = np.cumsum(rng.normal(size=(120, 3, 2)), axis=0)
+        >>> y = np.where((np.arange(120) // 30) % 2, "walk", "rest")
+        >>> m = FrameLevelModel(window=9, classifier_params={"n_estimators": 5}, random_state=0)
+        >>> m = m.fit([PoseSequence(x, lay)], [y])
+        >>> x[:3] = np.nan
+        >>> m.predict([PoseSequence(x, lay)])[0][:3].tolist()
+        ['no_pose', 'no_pose', 'no_pose']
+        """
+        return [self.labels_of(self.smooth(p)[0]) for p in self.predict_proba(X)]
 
     def score(self, X, y) -> float:
-        """Frame-level macro F1 over the model's classes (frames with ignored labels left out).
+        """Frame-level macro F1 over the model's classes (frames with ignored labels or no pose left out).
 
         Makes the model usable with scikit-learn model selection on lists of
         recordings (e.g. ``GroupKFold`` over recordings).
@@ -329,8 +362,9 @@ class FrameLevelModel(FrameStages, BaseEstimator):
         pred = self.predict(X)
         t = np.concatenate(ys) if ys else np.zeros(0)
         p = np.concatenate(pred) if pred else np.zeros(0)
-        keep = ~np.isin(t, list(self.ignore_labels or ()))
-        macro = f1_score(t[keep], p[keep], labels=self.classes_.tolist(), average="macro", zero_division=0)
+        keep = ~np.isin(t, list(self.ignore_labels or ())) & ~absent_labels(p)  # absent frames: not scored
+        pk = p[keep].astype(self.classes_.dtype)
+        macro = f1_score(t[keep], pk, labels=self.classes_.tolist(), average="macro", zero_division=0)
         return float(macro)
 
     # ------------------------------------------------------------------ saving
@@ -483,6 +517,7 @@ class FrameLevelModel(FrameStages, BaseEstimator):
             )
         _check_widths(m)
         return m
+
 
 def load_frame_model(path) -> FrameLevelModel:
     """Load a :class:`FrameLevelModel` file (:func:`skelbehave.load`, refusing other kinds).

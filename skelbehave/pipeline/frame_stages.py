@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..encoding.windows import encode_windows
-from ..errors import PoseDataError
+from ..errors import LayoutError, ParameterError, PoseDataError
 from ..features.frame import (
     FrameFeatures,
     as_recording,
@@ -25,8 +25,9 @@ from ..features.frame import (
     window_statistics,
 )
 from ..models.heads import head_predict_proba, is_sequence_model, make_head
-from ..poses import PoseSequence
-from ..temporal.segments import median_smooth, min_bout_length, segments
+from ..poses import PoseSequence, convert_layouts
+from ..temporal.presence import ABSENT, NO_POSE, present_frames, stretches
+from ..temporal.segments import absent_labels, median_smooth, min_bout_length, segments
 from ..temporal.windows import Windows, aggregate_windows, sliding_windows, to_frames
 
 log = logging.getLogger("skelbehave.pipeline.frame")
@@ -62,6 +63,75 @@ class FrameStages:
         self._feature_names = names
         lengths = np.array([len(b) for b in blocks], dtype=np.int64)
         return np.concatenate(blocks, axis=0), lengths
+
+    @staticmethod
+    def _present(rec: list[PoseSequence]) -> np.ndarray:
+        """Frames of a recording where somebody is present (any individual has a pose)."""
+        out = np.zeros(rec[0].n_frames, dtype=bool)
+        for s in rec:
+            out |= present_frames(s)
+        return out
+
+    def labels_of(self, lab: np.ndarray) -> np.ndarray:
+        """Class names of class indices; :data:`~skelbehave.temporal.ABSENT` becomes ``"no_pose"``.
+
+        Examples
+        --------
+        >>> from skelbehave.pipeline import FrameLevelModel
+        >>> m = FrameLevelModel()
+        >>> m.classes_ = np.array(["rest", "walk"])
+        >>> m.labels_of(np.array([1, -1, 0])).tolist()
+        ['walk', 'no_pose', 'rest']
+        """
+        lab = np.asarray(lab, dtype=np.int64)
+        absent = lab == ABSENT
+        if not absent.any():
+            return self.classes_[lab]
+        kind = self.classes_.dtype.kind
+        dtype = np.result_type(self.classes_.dtype, np.array(NO_POSE).dtype) if kind == "U" else object
+        out = np.full(len(lab), NO_POSE, dtype=dtype)
+        out[~absent] = self.classes_[lab[~absent]]
+        return out
+
+    @staticmethod
+    def _training_pairs(recs: list, ys: list[np.ndarray]) -> tuple[list, list[np.ndarray]]:
+        """Check every recording's frame labels (one per frame, none missing); drop 0-frame recordings."""
+        for i, (r, v) in enumerate(zip(recs, ys, strict=True)):
+            src = r[0].meta.get("source")
+            if v.ndim != 1 or len(v) != r[0].n_frames:
+                raise PoseDataError(
+                    f"recording {i}: {r[0].n_frames} frames but labels of shape {v.shape}", path=src
+                )
+            miss = absent_labels(v) if v.dtype.kind not in "iub" else np.zeros(len(v), dtype=bool)
+            if miss.any():
+                raise PoseDataError(
+                    f"recording {i}: {int(miss.sum())} frame label(s) missing or {NO_POSE!r}, the first at "
+                    f"frame {int(np.argmax(miss))}; every frame needs a label (name unannotated frames, e.g. "
+                    "'none', and leave them out with ignore_labels)",
+                    path=src,
+                )
+        keep_rec = [i for i, r in enumerate(recs) if r[0].n_frames > 0]
+        recs, ys = [recs[i] for i in keep_rec], [ys[i] for i in keep_rec]
+        if not recs:
+            raise PoseDataError("nothing to train on: every recording has 0 frames")
+        return recs, ys
+
+    def _to_model_layout(self, rec: list[PoseSequence]) -> list[PoseSequence]:
+        """The individuals of a recording in the model's layout (converted through the common skeleton).
+
+        A recording in another skeleton that maps onto the model's (see
+        :func:`skelbehave.poses.convert_layouts`) is converted, logged once;
+        one that cannot be raises :class:`~skelbehave.errors.PoseDataError`
+        naming the joints with no counterpart.
+        """
+        if rec[0].layout.joints == self.layout_.joints:
+            return rec
+        try:
+            return convert_layouts(rec, self.layout_)
+        except LayoutError as exc:
+            src = rec[0].meta.get("source")
+            msg = f"the model was trained on layout {self.layout_.name!r}: {exc}"
+            raise PoseDataError(msg, path=src) from None
 
     def _check_layout(self, recs) -> None:
         lay = recs[0][0].layout
@@ -101,7 +171,7 @@ class FrameStages:
             **(self.classifier_params or {}),
         )
         if is_sequence_model(est):
-            raise ValueError(
+            raise ParameterError(
                 f"classifier {self.classifier!r} takes whole pose sequences, not window descriptors; "
                 "use a window head (extra_trees, hgb, ridge, svm, logreg) or BehaviorModel for clips"
             )
@@ -153,7 +223,19 @@ class FrameStages:
 
     # ------------------------------------------------------------------ output
     def smooth(self, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Median filter then minimum bout length: returns (class indices, smoothed probabilities)."""
+        """Median filter then minimum bout length: returns (class indices, smoothed probabilities).
+
+        Rows of NaN (frames where nobody is present) get the class index
+        :data:`~skelbehave.temporal.ABSENT` (-1) and stay NaN; each stretch
+        between them is smoothed on its own.
+        """
+        absent = np.isnan(proba).all(axis=1) if len(proba) else np.zeros(0, dtype=bool)
+        if absent.any():
+            lab = np.full(len(proba), ABSENT, dtype=np.int64)
+            ps = np.full(proba.shape, np.nan)
+            for a, b in stretches(~absent):
+                lab[a:b], ps[a:b] = self.smooth(proba[a:b])
+            return lab, ps
         p = median_smooth(proba, self.median_frames_) if self.median_frames_ > 1 else proba
         lab = p.argmax(axis=1) if len(p) else np.zeros(0, dtype=np.int64)
         if self.min_bout_frames_ > 1:
@@ -161,7 +243,10 @@ class FrameStages:
         return lab, p
 
     def predict_table(self, recording) -> pd.DataFrame:
-        """One recording's predictions: frame, time, label, ``proba_<class>`` per class.
+        """One recording's predictions: frame, time, label, absent, ``proba_<class>`` per class.
+
+        Where nobody is present (no pose), ``absent`` is True, ``label`` is
+        empty (None) and the probabilities are NaN.
 
         ``frame`` is the file's frame number (``meta["start_frame"]`` + row);
         ``time`` = frame / fps in seconds when the frame rate is known, else NaN.
@@ -176,7 +261,8 @@ class FrameStages:
             {
                 "frame": frame,
                 "time": frame / fps if fps else np.full(T, np.nan),
-                "label": self.classes_[lab],
+                "label": np.where(lab == ABSENT, None, self.classes_[np.maximum(lab, 0)].astype(object)),
+                "absent": lab == ABSENT,
             }
         )
         for k, c in enumerate(self.classes_):
@@ -184,7 +270,7 @@ class FrameStages:
         return df
 
     def segments(self, recording) -> pd.DataFrame:
-        """Bouts of one recording: start, end, label, score (mean probability)."""
+        """Bouts of one recording: start, end, label, score (mean probability); absent frames form no bout."""
         rec = as_recording(recording, fps=self.fps)
         lab, ps = self.smooth(self.predict_proba([rec])[0])
         return segments(lab, ps, fps=rec[0].fps or self.fps, classes=self.classes_)

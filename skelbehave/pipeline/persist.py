@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelFileError
+from ..errors import ModelFileError, ParameterError, ParameterTypeError
 from ..io.archive import MAX_TOTAL_BYTES, read_archive, write_archive
 from ..models.heads import SAVABLE_HEADS, LinearHead
 
@@ -83,11 +83,11 @@ def register_kind(name: str, target: str) -> None:
     >>> register_kind("Evil", "os:system")
     Traceback (most recent call last):
     ...
-    ValueError: kind target must be 'skelbehave.<module>:<attribute>', got 'os:system'
+    skelbehave.errors.ParameterError: kind target must be 'skelbehave.<module>:<attribute>', got 'os:system'
     """
     mod, _, attr = target.partition(":")
     if not attr or not (mod == "skelbehave" or mod.startswith("skelbehave.")):
-        raise ValueError(f"kind target must be 'skelbehave.<module>:<attribute>', got {target!r}")
+        raise ParameterError(f"kind target must be 'skelbehave.<module>:<attribute>', got {target!r}")
     KINDS[name] = target
 
 
@@ -117,7 +117,7 @@ def _kind_of(obj) -> tuple[str, Any]:
         from ..models.trees import FlatTrees
 
         return "FlatTrees", FlatTrees.from_sklearn(obj)
-    raise TypeError(
+    raise ParameterTypeError(
         f"cannot save {name}: saving supports skelbehave's own models ({sorted(KINDS)}), the "
         f"scikit-learn heads {sorted(SAVABLE_HEADS)} and tree ensembles (HistGradientBoosting, "
         "ExtraTrees, RandomForest); a file never holds pickled objects"
@@ -241,7 +241,9 @@ def save(obj, path) -> Path:
     """
     kind, impl = _kind_of(obj)
     if kind not in TOP_KINDS:
-        raise TypeError(f"a model file holds one of {TOP_KINDS}; got a {kind} (save the model that holds it)")
+        raise ParameterTypeError(
+            f"a model file holds one of {TOP_KINDS}; got a {kind} (save the model that holds it)"
+        )
     params, arrays = impl._get_state()
     doc = {"kind": kind, "params": params, **_info(obj)}
     return write_archive(path, doc, arrays)

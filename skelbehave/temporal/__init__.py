@@ -7,11 +7,18 @@ Examples
 3
 """
 
-from .segments import bout_table, median_smooth, min_bout_length, runs, segments
+from .presence import ABSENT, NO_POSE, has_pose, present_frames, stretches
+from .segments import absent_labels, bout_table, median_smooth, min_bout_length, runs, segments
 from .windows import Windows, aggregate_windows, sliding_windows, to_frames, window_labels
 
 __all__ = [
+    "ABSENT",
+    "NO_POSE",
+    "has_pose",
+    "present_frames",
+    "stretches",
     "Windows",
+    "absent_labels",
     "aggregate_windows",
     "bout_table",
     "median_smooth",

@@ -14,9 +14,32 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .presence import NO_POSE, stretches
 from .windows import to_frames
 
-__all__ = ["bout_table", "median_smooth", "min_bout_length", "runs", "segments"]
+__all__ = ["absent_labels", "bout_table", "median_smooth", "min_bout_length", "runs", "segments"]
+
+
+def absent_labels(labels) -> np.ndarray:
+    """Boolean mask of labels that mean "no pose": negative class indices, :data:`NO_POSE`, None or NaN.
+
+    Examples
+    --------
+    >>> absent_labels(np.array([0, -1, 2])).tolist()
+    [False, True, False]
+    >>> absent_labels(np.array(["sit", "no_pose"], dtype=object)).tolist()
+    [False, True]
+    """
+    y = np.asarray(labels)
+    if y.dtype.kind in "iu":
+        return y < 0
+    if y.dtype.kind == "f":
+        return np.isnan(y)
+    if y.dtype.kind in "US":
+        return y == NO_POSE
+    return np.array(
+        [v is None or v == NO_POSE or (isinstance(v, float) and v != v) for v in y.ravel()], dtype=bool
+    ).reshape(y.shape)
 
 
 def runs(labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -99,10 +122,22 @@ def min_bout_length(
     [0, 0, 0, 0, 0, 0, 2, 2, 2]
     >>> min_bout_length(np.array([0, 0, 0, 1, 0, 0, 2, 2, 2]), "100ms", fps=20).tolist()  # 2 frames
     [0, 0, 0, 0, 0, 0, 2, 2, 2]
+
+    Absent frames (class index :data:`~skelbehave.temporal.ABSENT` or label
+    :data:`~skelbehave.temporal.NO_POSE`) are never changed and no bout
+    merges across them:
+
+    >>> min_bout_length(np.array([0, 0, 0, -1, 1, 0, 0]), 2).tolist()
+    [0, 0, 0, -1, 0, 0, 0]
     """
     min_length = _length(min_length, fps)
     y = np.asarray(labels).copy()
     if min_length <= 1 or len(y) == 0:
+        return y
+    absent = absent_labels(y)
+    if absent.any():  # absent frames split the recording; each present stretch is smoothed alone
+        for a, b in stretches(~absent):
+            y[a:b] = min_bout_length(y[a:b], min_length, None if proba is None else proba[a:b])
         return y
     while True:
         s, e, v = runs(y)
@@ -137,16 +172,23 @@ def segments(labels, proba: np.ndarray | None = None, fps: float | None = None, 
     classes : sequence, optional
         Names of class indices.
 
+    Frames without a pose (class index :data:`~skelbehave.temporal.ABSENT`,
+    or the label :data:`~skelbehave.temporal.NO_POSE`) form no bout.
+
     Examples
     --------
+    >>> segments([0, -1, -1, 1])["start"].tolist()
+    [0, 3]
     >>> seg = segments([0, 0, 1, 1, 1, 0], fps=2.0)
     >>> seg["end"].tolist(), seg["label"].tolist(), seg["duration"].tolist()
     ([2, 5, 6], [0, 1, 0], [1.0, 1.5, 0.5])
     """
     y = np.asarray(labels)
     s, e, v = runs(y)
+    keep = ~absent_labels(v)  # no bout of absent frames
+    s, e, v = s[keep], e[keep], v[keep]
     if proba is not None:
-        cs = np.vstack([np.zeros((1, proba.shape[1])), np.cumsum(proba, axis=0)])
+        cs = np.vstack([np.zeros((1, proba.shape[1])), np.cumsum(np.nan_to_num(proba), axis=0)])
         idx = v.astype(np.int64) if np.issubdtype(v.dtype, np.integer) else None
         if idx is None and classes is not None:
             lookup = {c: k for k, c in enumerate(classes)}
@@ -175,8 +217,15 @@ def bout_table(labels, fps: float | None = None, classes=None) -> pd.DataFrame:
     classes : sequence, optional
         Names of class indices; also fixes the row order (absent classes get 0).
 
+    Frames without a pose (:data:`~skelbehave.temporal.NO_POSE`, or
+    :data:`~skelbehave.temporal.ABSENT` class indices) are left out: fractions
+    are of the frames with a pose.
+
     Examples
     --------
+    >>> tab = bout_table(["sit", "no_pose", "sit", "walk"])
+    >>> tab["fraction"].round(3).tolist(), tab["bouts"].tolist()
+    ([0.667, 0.333], [2, 1])
     >>> tab = bout_table([0, 0, 1, 1, 1, 0], fps=1.0)
     >>> tab["bouts"].tolist(), tab["seconds"].tolist(), tab["mean_bout_s"].tolist()
     ([2, 1], [3.0, 3.0], [1.5, 3.0])
@@ -187,9 +236,12 @@ def bout_table(labels, fps: float | None = None, classes=None) -> pd.DataFrame:
     total = 0
     for lab in seqs:
         y = np.asarray(lab)
+        _, _, v = runs(y)
+        v = v[~absent_labels(v)]  # an absent stretch splits bouts and is no bout itself
+        y = y[~absent_labels(y)]  # frames without a pose are in no time budget
         if classes is not None and np.issubdtype(y.dtype, np.integer):
             y = np.asarray(classes, dtype=object)[y]
-        _, _, v = runs(y)
+            v = np.asarray(classes, dtype=object)[v]
         total += len(y)
         for c, n in zip(*np.unique(y, return_counts=True), strict=True):
             c = c.item() if hasattr(c, "item") else c

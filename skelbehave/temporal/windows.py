@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import PoseDataError
+from ..errors import ParameterError, PoseDataError
 
 __all__ = ["Windows", "aggregate_windows", "sliding_windows", "to_frames", "window_labels"]
 
@@ -63,22 +63,22 @@ def to_frames(value: float | int | str, fps: float | None = None) -> int:
             else:
                 frames = int(v[:-1] if v.endswith("f") else v)
                 if frames < 1:
-                    raise ValueError(f"a length in frames must be >= 1, got {value!r}")
+                    raise ParameterError(f"a length in frames must be >= 1, got {value!r}")
                 return frames
         except ValueError as exc:
             if "must be >= 1" in str(exc):
                 raise
-            raise ValueError(
+            raise ParameterError(
                 f"cannot read the length {value!r}: expected frames (31, '31f') or a duration ('1s', '500ms')"
             ) from None
     elif isinstance(value, (int, np.integer)):
         if value < 1:
-            raise ValueError(f"a length in frames must be >= 1, got {value}")
+            raise ParameterError(f"a length in frames must be >= 1, got {value}")
         return int(value)
     else:
         seconds = float(value)
     if not np.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"a duration must be positive, got {value!r}")
+        raise ParameterError(f"a duration must be positive, got {value!r}")
     if fps is None:
         raise PoseDataError(f"a length of {seconds} s needs the frame rate, but fps is unknown")
     return max(1, round(seconds * fps))
@@ -154,9 +154,9 @@ def sliding_windows(lengths: Sequence[int] | np.ndarray, length: int, stride: in
     lengths = np.asarray(lengths, dtype=np.int64)
     length, stride = int(length), int(stride)
     if length < 1 or stride < 1:
-        raise ValueError(f"window length and stride must be >= 1, got {length} and {stride}")
+        raise ParameterError(f"window length and stride must be >= 1, got {length} and {stride}")
     if (lengths < 0).any():
-        raise ValueError("sequence lengths must be >= 0")
+        raise ParameterError("sequence lengths must be >= 0")
     offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
     # number of regular centres 0, s, 2s, ... < T, plus the last frame if not on the grid
     n_reg = np.where(lengths > 0, (lengths - 1) // stride + 1, 0)
@@ -201,7 +201,7 @@ def window_labels(y_frames: np.ndarray, windows: Windows, how: str = "center", n
     if how == "center":
         return y[windows.global_center]
     if how != "majority":
-        raise ValueError(f"how must be 'center' or 'majority', got {how!r}")
+        raise ParameterError(f"how must be 'center' or 'majority', got {how!r}")
     k = int(n_classes if n_classes is not None else (y.max() + 1 if len(y) else 0))
     onehot = np.zeros((len(y) + 1, k), dtype=np.int32)
     ok = y >= 0
@@ -229,7 +229,7 @@ def _kernel(length: int, kind: str) -> np.ndarray:
         k = np.zeros(length)
         k[length // 2] = 1.0
         return k
-    raise ValueError(f"weights must be 'uniform', 'triangular', 'gaussian' or 'center', got {kind!r}")
+    raise ParameterError(f"weights must be 'uniform', 'triangular', 'gaussian' or 'center', got {kind!r}")
 
 
 def aggregate_windows(

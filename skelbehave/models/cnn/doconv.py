@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...errors import ParameterError
+
 __all__ = ["DOConv1d", "fold_doconv", "unfold_to_doconv"]
 
 
@@ -58,10 +60,10 @@ class DOConv1d(nn.Module):
     ) -> None:
         super().__init__()
         if groups != 1:
-            raise ValueError("DOConv1d supports groups=1 only")
+            raise ParameterError("DOConv1d supports groups=1 only")
         d_mul = kernel_size if depth_multiplier is None else int(depth_multiplier)
         if d_mul < kernel_size:
-            raise ValueError(f"depth_multiplier must be >= kernel_size ({kernel_size}), got {d_mul}")
+            raise ParameterError(f"depth_multiplier must be >= kernel_size ({kernel_size}), got {d_mul}")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = kernel_size

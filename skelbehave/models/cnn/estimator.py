@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 
 from ..._util.threads import limit_threads
+from ...errors import ParameterError
 from ...poses import as_sequences
 from .doconv import fold_doconv
 from .inputs import STREAMS, clean_positions, make_inputs
@@ -23,7 +24,6 @@ from .training import FUSION_RULES, TrainingMixin, fuse_probabilities
 __all__ = ["CNNClassifier"]
 
 logger = logging.getLogger(__name__)
-
 
 
 def _jsonable(v: Any) -> Any:
@@ -285,17 +285,17 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         names = [self.streams] if isinstance(self.streams, str) else list(self.streams)
         bad = [s for s in names if s not in STREAMS]
         if bad or not names:
-            raise ValueError(f"streams must be a non-empty subset of {STREAMS}, got {self.streams!r}")
+            raise ParameterError(f"streams must be a non-empty subset of {STREAMS}, got {self.streams!r}")
         return names
 
     def _positions(self, X) -> tuple[list[np.ndarray], np.ndarray, int]:
         seqs = as_sequences(X, layout=self.layout)
         if not seqs:
-            raise ValueError("no sequences given")
+            raise ParameterError("no sequences given")
         layout = seqs[0].layout
         for i, s in enumerate(seqs):
             if s.layout != layout or s.n_dims != seqs[0].n_dims:
-                raise ValueError(
+                raise ParameterError(
                     f"sequence {i} has layout {s.layout.name!r} with {s.n_dims} coords; "
                     f"expected {layout.name!r} with {seqs[0].n_dims} like sequence 0"
                 )
@@ -360,14 +360,16 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
             self.fusion in ("mean", "weighted")
             or (isinstance(self.fusion, int | float) and 0.0 <= float(self.fusion) <= 1.0)
         ):
-            raise ValueError(f"fusion must be 'mean', 'weighted' or a weight in [0, 1], got {self.fusion!r}")
+            raise ParameterError(
+                f"fusion must be 'mean', 'weighted' or a weight in [0, 1], got {self.fusion!r}"
+            )
         if self.fusion_rule not in FUSION_RULES:
-            raise ValueError(f"fusion_rule must be one of {FUSION_RULES}, got {self.fusion_rule!r}")
+            raise ParameterError(f"fusion_rule must be one of {FUSION_RULES}, got {self.fusion_rule!r}")
         positions, root, _ = self._positions(X)
         self.bones_ = self._bone_idx
         y = np.asarray(y)
         if len(y) != len(positions):
-            raise ValueError(f"got {len(positions)} sequences but {len(y)} labels")
+            raise ParameterError(f"got {len(positions)} sequences but {len(y)} labels")
         self.classes_, y_idx = np.unique(y, return_inverse=True)
         self.root_ = np.asarray(root)
         rng = np.random.default_rng(self.random_state)
@@ -450,16 +452,16 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         True
         """
         if ratio is None and threshold is None:
-            raise ValueError("give ratio or threshold")
+            raise ParameterError("give ratio or threshold")
         self._check_fitted()
         positions, _, _ = self._positions(X)
         y = np.asarray(y)
         y_idx = np.searchsorted(self.classes_, y)
         if len(y) != len(positions) or np.any(self.classes_[np.clip(y_idx, 0, len(self.classes_) - 1)] != y):
-            raise ValueError("labels must be the classes seen in fit, one per sequence")
+            raise ParameterError("labels must be the classes seen in fit, one per sequence")
         tr, va = self._fit_split_
         if len(tr) + len(va) != len(positions):
-            raise ValueError("prune() needs the same training data that fit() saw")
+            raise ParameterError("prune() needs the same training data that fit() saw")
         new = copy.deepcopy(self)
         rng = np.random.default_rng(None if self.random_state is None else self.random_state + 1)
         torch.manual_seed(int(rng.integers(2**31 - 1)))

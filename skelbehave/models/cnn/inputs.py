@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ...errors import PoseDataError
+from ...errors import ParameterError, PoseDataError
 from ...features.kinematics import acceleration, body_scale, root_position, velocity
 from ...layouts import JointLayout
 from ...poses import PoseSequence
@@ -139,7 +139,7 @@ def make_inputs(
     out = {s: [] for s in streams}
     bad = [m for m in motion_features if m not in MOTION_FEATURES]
     if bad or not motion_features:
-        raise ValueError(
+        raise ParameterError(
             f"motion_features must be a non-empty subset of {MOTION_FEATURES}, got {motion_features!r}"
         )
     for pos in positions:
@@ -168,7 +168,9 @@ def make_inputs(
             elif position_centre == "frame":
                 rel_p = rel
             else:
-                raise ValueError(f"position_centre must be 'frame' or 'sequence', got {position_centre!r}")
+                raise ParameterError(
+                    f"position_centre must be 'frame' or 'sequence', got {position_centre!r}"
+                )
             chans = [(rel_p / scale).reshape(n_frames, -1)]
             if bones is not None and len(bones):
                 vec = r[:, bones[:, 1]] - r[:, bones[:, 0]]

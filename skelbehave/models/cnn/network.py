@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...errors import ParameterError
 from .blocks import AdaptiveTemporalShift, MotionExcitation, NonLocal1d
 from .doconv import DOConv1d
 
@@ -63,10 +64,12 @@ def residual_profile(profile: str | Sequence[float], n_blocks: int) -> list[floa
             lo = math.exp(-1 / (2 * sigma**2))
             vals = 0.5 + 0.5 * (raw - lo) / (1 - lo)
             return [round(float(v), 2) for v in vals]
-        raise ValueError(f"residual profile must be 'ones', 'normal' or a list of floats, got {profile!r}")
+        raise ParameterError(
+            f"residual profile must be 'ones', 'normal' or a list of floats, got {profile!r}"
+        )
     vals = [float(v) for v in profile]
     if len(vals) != n_blocks:
-        raise ValueError(f"expected {n_blocks} residual coefficients, got {len(vals)}")
+        raise ParameterError(f"expected {n_blocks} residual coefficients, got {len(vals)}")
     return vals
 
 
@@ -335,7 +338,7 @@ def build_from_description(desc: dict[str, Any]) -> TwoStreamNet:
     for name, spec in desc["layers"].items():
         old = current.get(name)
         if old is None:
-            raise ValueError(f"architecture description names an unknown layer {name!r}")
+            raise ParameterError(f"architecture description names an unknown layer {name!r}")
         t = spec["type"]
         if t == "conv":
             new: nn.Module = nn.Conv1d(
@@ -362,6 +365,6 @@ def build_from_description(desc: dict[str, Any]) -> TwoStreamNet:
         elif t == "linear":
             new = nn.Linear(spec["in"], spec["out"])
         else:
-            raise ValueError(f"unknown layer type {t!r} in architecture description")
+            raise ParameterError(f"unknown layer type {t!r} in architecture description")
         _set_module(net, name, new)
     return net

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...errors import ParameterError
 from .doconv import DOConv1d
 from .network import StreamNet
 
@@ -198,9 +199,9 @@ def prune_stream(
     """
     tp = _tp()
     if any(isinstance(m, DOConv1d) for m in stream.modules()):
-        raise ValueError("fold DO-Conv layers (fold_doconv) before pruning")
+        raise ParameterError("fold DO-Conv layers (fold_doconv) before pruning")
     if not 0.0 <= ratio < 1.0:
-        raise ValueError(f"pruning ratio must be in [0, 1), got {ratio}")
+        raise ParameterError(f"pruning ratio must be in [0, 1), got {ratio}")
     n_before = sum(p.numel() for p in stream.parameters())
     if ratio == 0.0:
         return {"params_before": n_before, "params_after": n_before, "ratio": 0.0}
@@ -208,12 +209,12 @@ def prune_stream(
         imp = tp.importance.BNScaleImportance(normalizer=normalizer)
     elif importance == "correlation":
         if data is None:
-            raise ValueError("importance='correlation' needs data")
+            raise ParameterError("importance='correlation' needs data")
         imp = _ScoreImportance(correlation_scores(stream, data))
     else:
-        raise ValueError(f"importance must be 'bn_scale' or 'correlation', got {importance!r}")
+        raise ParameterError(f"importance must be 'bn_scale' or 'correlation', got {importance!r}")
     if scope not in ("global", "layer"):
-        raise ValueError(f"scope must be 'global' or 'layer', got {scope!r}")
+        raise ParameterError(f"scope must be 'global' or 'layer', got {scope!r}")
     was_training = stream.training
     stream.eval()
     attempts = (True, False) if scope == "global" else (False,)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ...errors import ParameterError
 from .doconv import fold_doconv, unfold_to_doconv
 from .network import TwoStreamNet
 from .slimming import bn_l1_penalty, prune_stream, ratio_for_threshold
@@ -53,7 +54,7 @@ def fuse_probabilities(probs: Sequence[np.ndarray], weights: Sequence[float], ru
         logp -= logp.max(axis=1, keepdims=True)
         out = np.exp(logp)
         return out / out.sum(axis=1, keepdims=True)
-    raise ValueError(f"fusion rule must be one of {FUSION_RULES}, got {rule!r}")
+    raise ParameterError(f"fusion rule must be one of {FUSION_RULES}, got {rule!r}")
 
 
 def _distill_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
@@ -63,7 +64,6 @@ def _distill_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
         F.log_softmax(student / t, 1), F.log_softmax(teacher / t, 1), log_target=True, reduction="batchmean"
     )
     return kl * t * t
-
 
 
 class TrainingMixin:
@@ -249,4 +249,3 @@ class TrainingMixin:
             if best is None or loss < best[0] - 1e-12:
                 best = (loss, w)
         self.fusion_weights_ = {names[0]: float(best[1]), names[1]: float(1 - best[1])}
-
