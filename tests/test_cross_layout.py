@@ -189,7 +189,7 @@ def test_frame_level_model_converts_recordings():
     mp = PoseSequence(np.zeros((40, 33, 3)), "mediapipe33", fps=30)
     assert m.predict_proba([mp])[0].shape == (40, len(m.classes_))
     kinect = FrameLevelModel(random_state=0).fit(ds.sequences[:6], list(ds.labels[:6]))
-    with pytest.raises(PoseDataError, match=r"trained on layout 'kinect_v1'.*no counterpart for \['spine'"):
+    with pytest.raises(PoseDataError, match=r"in layout 'kinect_v1'.*no counterpart for \['spine'"):
         kinect.predict_proba([mp])
 
 
