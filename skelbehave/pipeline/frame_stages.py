@@ -130,7 +130,10 @@ class FrameStages:
             return convert_layouts(rec, self.layout_)
         except LayoutError as exc:
             src = rec[0].meta.get("source")
-            msg = f"the model was trained on layout {self.layout_.name!r}: {exc}"
+            msg = (
+                f"the model was trained on {self.n_individuals_} individual(s) in layout "
+                f"{self.layout_.name!r}; this recording's layout cannot be converted: {exc}"
+            )
             raise PoseDataError(msg, path=src) from None
 
     def _check_layout(self, recs) -> None:
