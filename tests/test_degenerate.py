@@ -386,3 +386,22 @@ def test_segments_ignore_absent_runs():
         assert bout_table(np.array(["a", NO_POSE, "a"], dtype=object))["fraction"].tolist() == [1.0]
     tab = bout_table(np.array([0, -1, 0, 1]), classes=["rest", "walk"])
     assert tab["frames"].tolist() == [2, 1] and tab["bouts"].tolist() == [2, 1]
+
+
+def test_bare_cnn_gives_no_pose(msr):
+    X, y = msr
+    Xd = list(X)
+    Xd[2] = _degenerate(X[2])["all_nan"]
+    with pytest.warns(NoPoseWarning):
+        cnn = _cnn().fit(Xd, y)
+    for name, seq in _degenerate(X[0]).items():
+        pred = cnn.predict([X[0], seq])
+        assert pred[0] in cnn.classes_ and pred[1] == NO_POSE, name
+        assert np.isnan(cnn.predict_proba([seq])).all(), name
+    bad = y.astype(object)
+    bad[0] = None
+    with pytest.raises(PoseDataError, match="item 0"):
+        _cnn().fit(X, bad)
+    flat = PoseSequence(X[0].position[..., :2], X[0].layout, fps=X[0].fps)
+    with pytest.raises(PoseDataError, match="input channels"):
+        cnn.predict([flat])

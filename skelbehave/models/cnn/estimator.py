@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,8 +14,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 
 from ..._util.threads import limit_threads
-from ...errors import ParameterError
+from ...errors import NoPoseError, NoPoseWarning, ParameterError, PoseDataError
 from ...poses import as_sequences
+from ...temporal.presence import NO_POSE, has_pose
 from .doconv import fold_doconv
 from .inputs import STREAMS, clean_positions, make_inputs
 from .network import build_stream_nets
@@ -365,9 +367,9 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
             )
         if self.fusion_rule not in FUSION_RULES:
             raise ParameterError(f"fusion_rule must be one of {FUSION_RULES}, got {self.fusion_rule!r}")
+        X, y = _with_pose(as_sequences(X, layout=self.layout), np.asarray(y))
         positions, root, _ = self._positions(X)
         self.bones_ = self._bone_idx
-        y = np.asarray(y)
         if len(y) != len(positions):
             raise ParameterError(f"got {len(positions)} sequences but {len(y)} labels")
         self.classes_, y_idx = np.unique(y, return_inverse=True)
@@ -489,13 +491,32 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
     def stream_proba(self, X, batch_size: int = 256) -> dict[str, np.ndarray]:
         """Class probabilities of each stream separately, ``{stream: (n, n_classes)}``."""
         self._check_fitted()
-        positions, root, _ = self._positions(X)
+        seqs = as_sequences(X, layout=self.layout)
+        ok = np.array([has_pose(s) for s in seqs], dtype=bool)
+        if len(seqs) and not ok.all():  # no pose: rows of NaN, never a class
+            keep = [q for q, k in zip(seqs, ok, strict=True) if k]
+            part = self.stream_proba(keep, batch_size) if keep else None
+            out_nan = {}
+            for s in self.streams_:
+                full = np.full((len(seqs), len(self.classes_)), np.nan)
+                if part is not None:
+                    full[ok] = part[s]
+                out_nan[s] = full
+            return out_nan
+        positions, root, _ = self._positions(seqs)
         device = self._device()
         net = self.network_.to(device).eval()
         out: dict[str, list] = {s: [] for s in self.streams_}
         with self._threads(), torch.no_grad():
             for b0 in range(0, len(positions), batch_size):
-                xin = self._standardise(self._inputs(positions[b0 : b0 + batch_size], root), device)
+                inputs = self._inputs(positions[b0 : b0 + batch_size], root)
+                for s in self.streams_:
+                    if inputs[s].shape[1] != len(self.input_mean_[s]):
+                        raise PoseDataError(
+                            f"stream {s!r}: the sequences give {inputs[s].shape[1]} input channels, the "
+                            f"network was trained on {len(self.input_mean_[s])} (another layout or 2-D/3-D)"
+                        )
+                xin = self._standardise(inputs, device)
                 for s in self.streams_:
                     out[s].append(torch.softmax(net.streams[s](xin[s]), 1).cpu().numpy())
         return {s: np.concatenate(v) for s, v in out.items()}
@@ -519,9 +540,16 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         return self.fuse(self.stream_proba(X))
 
     def predict(self, X) -> np.ndarray:
-        """Predicted labels."""
+        """Predicted labels; ``"no_pose"`` for a sequence with no valid frame (its probabilities are NaN)."""
         proba = self.predict_proba(X)  # first: an unfitted model raises NotFittedError, not AttributeError
-        return self.classes_[proba.argmax(1)]
+        absent = np.isnan(proba).all(axis=1)
+        if not absent.any():
+            return self.classes_[proba.argmax(1)]
+        kind = self.classes_.dtype.kind
+        dtype = np.result_type(self.classes_.dtype, np.array(NO_POSE).dtype) if kind == "U" else object
+        out = np.full(len(proba), NO_POSE, dtype=dtype)
+        out[~absent] = self.classes_[np.nan_to_num(proba[~absent]).argmax(1)]
+        return out
 
     def n_parameters(self) -> int:
         """Parameters of the fitted (inference-form) network, all streams."""
@@ -545,3 +573,24 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
             larger than the saved weights, or weights of the wrong dtype, shape or with NaN.
         """
         return cnn_from_state(cls, params, arrays)
+
+
+def _with_pose(seqs: list, y: np.ndarray) -> tuple[list, np.ndarray]:
+    """Training data checked: no missing label; sequences without a pose left out (NoPoseWarning)."""
+    if len(y) != len(seqs):
+        return seqs, y
+    for i, v in enumerate(y.tolist()):
+        if v is None or (isinstance(v, float) and v != v):
+            raise PoseDataError(f"item {i}: its label is missing ({v!r}); every label must be given")
+    ok = np.array([has_pose(s) for s in seqs], dtype=bool)
+    if ok.all():
+        return seqs, y
+    if not ok.any():
+        raise NoPoseError("no training sequence holds a pose (every frame missing or all-zero)")
+    warnings.warn(
+        f"{int((~ok).sum())} of {len(seqs)} training sequences have no valid frame and are left out: items "
+        f"{np.flatnonzero(~ok)[:5].tolist()}",
+        NoPoseWarning,
+        stacklevel=3,
+    )
+    return [s for s, k in zip(seqs, ok, strict=True) if k], y[ok]
