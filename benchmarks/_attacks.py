@@ -547,17 +547,21 @@ def model_mutations(n: int, seed: int, doc: dict, array_names: list[str]) -> lis
 
 def _mutate_array(a: np.ndarray, how: str, rng: random.Random) -> np.ndarray:
     if how in ("int8", "float16", "complex", "bool"):
-        return a.astype({"int8": np.int8, "float16": np.float16, "complex": np.complex128, "bool": bool}[how])
+        to = {"int8": np.int8, "float16": np.float16, "complex": np.complex128, "bool": bool}[how]
+        try:
+            return a.astype(to)
+        except ValueError:  # strings: numbers of the same shape instead
+            return np.arange(a.size).reshape(a.shape).astype(to)
     if how == "str":
         return a.astype(str)
     if how == "drop_row":
-        return a[:-1] if a.ndim and len(a) else np.zeros(3)
+        return a[:-1] if a.ndim and len(a) else np.zeros(3, a.dtype)
     if how == "add_axis":
         return a[None]
     if how == "transpose":
         return a.T if a.ndim > 1 else a.reshape(-1, 1)
     if how == "empty":
-        return a[:0]
+        return a[:0] if a.ndim else np.zeros(0, a.dtype)
     if how == "scalar":
         return np.asarray(a.ravel()[0] if a.size else 1)
     if how == "big_shape":
@@ -691,7 +695,8 @@ def apply_model_mutation(src, dst, spec: dict) -> None:
     elif op == "array":
         arrays = dict(np.load(io.BytesIO(d["arrays.npz"]), allow_pickle=False))
         if spec["name"] in arrays:
-            arrays[spec["name"]] = _mutate_array(arrays[spec["name"]], spec["how"], rng)
+            with np.errstate(all="ignore"):
+                arrays[spec["name"]] = _mutate_array(arrays[spec["name"]], spec["how"], rng)
         d["arrays.npz"] = _npz(arrays)
         write_members(dst, list(d.items()))
     else:
