@@ -181,8 +181,7 @@ class RowReader:
                     path=path,
                     line=head.lines.get("rows"),
                 )
-            self.values = np.empty((head.n_rows, len(self.num_cols)))
-            self.codes = np.empty(head.n_rows, dtype=np.int32)
+            # the array for all rows is made once the first chunk has passed its checks
 
     def fail(self, msg: str, line: int, column: str | None = None):
         raise PoseDataError(msg, path=self.path, line=line, column=column)
@@ -218,9 +217,13 @@ class RowReader:
         except (ValueError, pd.errors.ParserError, _ArrowInvalid):
             raise _bad_cell(chunk, self.cols, line, self.path) from None
         codes = self._check(vals, person, line)
-        if self.values is None:
+        if head.n_rows is None:
             self.chunks.append((vals, codes))
         else:
+            if self.values is None:
+                self.values = np.empty((head.n_rows, len(self.num_cols)))
+                self.codes = np.empty(head.n_rows, dtype=np.int32)
+                self.values[:n] = vals
             self.codes[self.n : self.n + n] = codes
         self.n += n
 
