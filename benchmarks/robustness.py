@@ -394,6 +394,7 @@ def batch_cases(w: Path, model: str, n_kill: int, seed: int, env) -> list[dict]:
             f"{[_message_lines(e)[-1:] for e in errs]}",
         }
     )
+    res.append(_growing_file(w, env))
     # a FIFO as input must not block
     ff = w / "fifo_in"
     ff.mkdir(exist_ok=True)
@@ -426,6 +427,101 @@ def batch_cases(w: Path, model: str, n_kill: int, seed: int, env) -> list[dict]:
         }
     )
     return res
+
+
+def _growing_file(w: Path, env) -> dict:
+    """A DeepLabCut file still being written while it is scored: not marked done from part of it;
+    scoring again once it is complete gives every frame."""
+    import threading
+
+    import pandas as pd
+
+    model = w / "rat_tiny.skb"
+    if not model.exists():
+        subprocess.run(
+            [
+                *SKB,
+                "fit",
+                "rat_social",
+                "--root",
+                str(A.DATA),
+                "--subjects",
+                "1",
+                "--window",
+                "15",
+                "--fit-stride",
+                "4",
+                "--classifier-params",
+                "n_estimators=3",
+                "--context-folds",
+                "0",
+                "--no-progress",
+                "--out",
+                str(model),
+            ],
+            capture_output=True,
+            env=env,
+            timeout=600,
+            check=True,
+        )
+    src = sorted((A.DATA / "rat_social_dlc" / "dlc_csv").glob("2DLC*.csv"))[0]
+    lines = src.read_bytes().splitlines(keepends=True)
+    d = w / "grow"
+    d.mkdir(exist_ok=True)
+    f = d / src.name
+    cut = len(lines) // 5
+    f.write_bytes(b"".join(lines[:cut]))
+
+    def writer():
+        step = (len(lines) - cut) // 30 + 1  # written over about 12 s; score reads it after its start-up
+        for i in range(cut, len(lines), step):
+            time.sleep(0.4)
+            with open(f, "ab") as fh:
+                fh.write(b"".join(lines[i : i + step]))
+
+    t = threading.Thread(target=writer)
+    out = w / "grow_out"
+    cmd = [
+        *SKB,
+        "score",
+        str(model),
+        str(f),
+        "--fps",
+        "30",
+        "--no-progress",
+        "--output-format",
+        "csv",
+        "--out",
+        str(out),
+    ]
+    t.start()
+    first = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    t.join()
+    n_frames = len(lines) - 4
+    st1 = dict(_manifest_done(out)) if (out / "manifest.csv").exists() else {}
+    outs = sorted(out.glob("*.predictions.csv"))
+    rows1 = len(pd.read_csv(outs[0])) if outs else 0
+    subprocess.run(cmd, capture_output=True, env=env, timeout=600)
+    outs = sorted(out.glob("*.predictions.csv"))
+    rows2 = len(pd.read_csv(outs[0])) if outs else 0
+    detail = (
+        f"first run exit {first.returncode} {st1} {rows1} rows; after re-run {rows2} of {n_frames} frames"
+    )
+    if "Traceback" in first.stderr:
+        return {"id": "a DLC file still being written", "outcome": A.FOREIGN, "detail": detail}
+    if st1.get("done") and rows1 != n_frames:
+        return {
+            "id": "a DLC file still being written",
+            "outcome": A.WRONG,
+            "detail": "marked done: " + detail,
+        }
+    if rows2 != n_frames:
+        return {"id": "a DLC file still being written", "outcome": A.LOST, "detail": detail}
+    return {
+        "id": "a DLC file still being written",
+        "outcome": A.CLEAR if rows1 != n_frames else A.OK,
+        "detail": detail,
+    }
 
 
 # ----------------------------------------------------------------------------- videos and pose models
