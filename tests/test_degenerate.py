@@ -405,3 +405,16 @@ def test_bare_cnn_gives_no_pose(msr):
     flat = PoseSequence(X[0].position[..., :2], X[0].layout, fps=X[0].fps)
     with pytest.raises(PoseDataError, match="input channels"):
         cnn.predict([flat])
+
+
+def test_what_is_not_a_list_of_sequences_is_refused(clip_models, frame_models, msr):
+    for bad in (None, 5, "walk", {"a": 1}):
+        for m in (clip_models["vlad"], clip_models["cnn"], frame_models["statistics"]):
+            with pytest.raises(ParameterTypeError):
+                m.predict(bad)
+    with pytest.raises(ParameterError, match="context_folds"):
+        FrameLevelModel(context_folds=-1).fit(
+            [msr[0][0]], [np.r_[np.zeros(10), np.ones(msr[0][0].n_frames - 10)]]
+        )
+    with pytest.raises(ParameterError, match="n_clusters"):
+        BehaviorModel(encoder=VLADEncoder(n_clusters=0)).fit(*msr)

@@ -146,6 +146,9 @@ class _CodebookEncoder(TransformerMixin, BaseEstimator):
             )
         if self.pyramid_levels < 1:
             raise ParameterError(f"pyramid_levels must be >= 1, got {self.pyramid_levels}")
+        n = getattr(self, "n_clusters", 1)
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ParameterError(f"n_clusters must be an integer >= 1, got {n!r}")
         return D
 
     def _fit_rows(self, block: np.ndarray, rng: np.random.RandomState, name: str) -> np.ndarray:

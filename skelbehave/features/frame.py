@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import ParameterError, PoseDataError
+from ..errors import ParameterError, ParameterTypeError, PoseDataError
 from ..layouts import JointLayout
 from ..poses import PoseSequence
 from ..temporal.windows import Windows
@@ -27,6 +27,7 @@ from .descriptors import BlockInfo, LocalDescriptors
 from .kinematics import acceleration, body_scale, central_difference, heading, root_position, velocity
 
 __all__ = [
+    "check_sequence_list",
     "FrameFeatures",
     "as_recording",
     "as_recordings",
@@ -136,7 +137,25 @@ def as_recordings(X, layout=None, fps=None) -> list[list[PoseSequence]]:
     """
     if isinstance(X, PoseSequence) or (isinstance(X, np.ndarray) and X.ndim in (3, 4)):
         return [as_recording(X, layout, fps)]
+    check_sequence_list(X)
     return [as_recording(item, layout, fps) for item in X]
+
+
+def check_sequence_list(X) -> None:
+    """Refuse what cannot be a list of pose sequences (None, a number, a string, a mapping).
+
+    Examples
+    --------
+    >>> try:
+    ...     check_sequence_list(None)
+    ... except TypeError as exc:
+    ...     print(type(exc).__name__, str(exc)[-8:])
+    ParameterTypeError NoneType
+    """
+    if X is None or isinstance(X, str | bytes | dict) or np.isscalar(X) or not hasattr(X, "__iter__"):
+        raise ParameterTypeError(
+            f"expected a list of pose sequences (PoseSequence or (T, J, C) arrays), got {type(X).__name__}"
+        )
 
 
 class FrameFeatures:

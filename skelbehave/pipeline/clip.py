@@ -66,6 +66,7 @@ from ..errors import (
     ParameterTypeError,
     PoseDataError,
 )
+from ..features.frame import check_sequence_list
 from ..layouts import JointLayout, get_layout
 from ..models.heads import head_predict_proba, is_sequence_model, make_head
 from ..poses import PoseSequence, as_sequences, convert_layouts
@@ -220,6 +221,8 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
     def _sequences(self, X) -> list[PoseSequence]:
         if isinstance(X, PoseSequence):
             raise PoseDataError("X must be a list of sequences; wrap a single PoseSequence in a list")
+        if not isinstance(X, np.ndarray):
+            check_sequence_list(X)
         layout = getattr(self, "layout_", None) or self.layout
         seqs = as_sequences(X, layout=layout, fps=self.fps)
         if not seqs:

@@ -258,6 +258,7 @@ class FrameLevelModel(FrameStages, BaseEstimator):
         index = {c: k for k, c in enumerate(classes.tolist())}
         yi = np.array([index.get(v.item() if hasattr(v, "item") else v, -1) for v in allv], dtype=np.int64)
         yi[~np.concatenate([self._present(r) for r in recs])] = -1  # no window centred where nobody is
+        self._check_stage_params()
         if self.encoding not in ENCODINGS:
             raise ParameterError(f"encoding must be one of {ENCODINGS}, got {self.encoding!r}")
         self._new_classifier()  # a bad head name or parameter fails before the features are computed
@@ -338,12 +339,9 @@ class FrameLevelModel(FrameStages, BaseEstimator):
         Examples
         --------
         >>> from skelbehave.layouts import JointLayout
-        >>> rng = np.random.default_rng(0)
-        >>> lay = JointLayout.from_names(["a", "b", "c"])
-        >>> x = np.cumsum(rng.normal(size=(120, 3, 2)), axis=0)
+        >>> lay, x = JointLayout.from_names(["a", "b", "c"]), np.random.default_rng(0).random((120, 3, 2))
         >>> y = np.where((np.arange(120) // 30) % 2, "walk", "rest")
-        >>> m = FrameLevelModel(window=9, classifier_params={"n_estimators": 5}, random_state=0)
-        >>> m = m.fit([PoseSequence(x, lay)], [y])
+        >>> m = FrameLevelModel(classifier_params={"n_estimators": 3}).fit([PoseSequence(x, lay)], [y])
         >>> x[:3] = np.nan
         >>> m.predict([PoseSequence(x, lay)])[0][:3].tolist()
         ['no_pose', 'no_pose', 'no_pose']

@@ -136,6 +136,11 @@ class FrameStages:
             )
             raise PoseDataError(msg, path=src) from None
 
+    def _check_stage_params(self) -> None:
+        cf = self.context_folds
+        if isinstance(cf, bool) or not isinstance(cf, int | np.integer) or cf < 0 or cf == 1:
+            raise ParameterError(f"context_folds must be 0 (one stage) or an integer >= 2, got {cf!r}")
+
     def _check_layout(self, recs) -> None:
         lay = recs[0][0].layout
         n_ind = len(recs[0])

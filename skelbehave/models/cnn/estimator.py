@@ -15,6 +15,7 @@ from sklearn.model_selection import train_test_split
 
 from ..._util.threads import limit_threads
 from ...errors import NoPoseError, NoPoseWarning, ParameterError, PoseDataError
+from ...features.frame import check_sequence_list
 from ...poses import as_sequences
 from ...temporal.presence import NO_POSE, has_pose
 from .doconv import fold_doconv
@@ -367,6 +368,7 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
             )
         if self.fusion_rule not in FUSION_RULES:
             raise ParameterError(f"fusion_rule must be one of {FUSION_RULES}, got {self.fusion_rule!r}")
+        check_sequence_list(X)
         X, y = _with_pose(as_sequences(X, layout=self.layout), np.asarray(y))
         positions, root, _ = self._positions(X)
         self.bones_ = self._bone_idx
@@ -491,6 +493,7 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
     def stream_proba(self, X, batch_size: int = 256) -> dict[str, np.ndarray]:
         """Class probabilities of each stream separately, ``{stream: (n, n_classes)}``."""
         self._check_fitted()
+        check_sequence_list(X)
         seqs = as_sequences(X, layout=self.layout)
         ok = np.array([has_pose(s) for s in seqs], dtype=bool)
         if len(seqs) and not ok.all():  # no pose: rows of NaN, never a class
