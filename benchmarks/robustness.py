@@ -717,6 +717,10 @@ def _table(rows: dict[str, list[dict]]) -> str:
     return "\n".join(lines)
 
 
+def _progress(area: str, n: int, t0: float) -> None:
+    print(f"[{time.monotonic() - t0:5.0f} s] {area}: {n} cases", file=sys.stderr, flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="a small subset of every area")
@@ -737,6 +741,7 @@ def main(argv=None) -> int:
     t0 = time.monotonic()
 
     def run_all(area, cases, timeout):
+        _progress(area, len(cases), t0)
         for c in cases:
             r = wk.run(c, timeout)
             r.setdefault("id", c["id"])
@@ -774,13 +779,17 @@ def main(argv=None) -> int:
         pos, _ = read_precog_csv(A.DATA / "precog_2016" / "Seq5_3.csv")
         write_poses(pose, _precog_seq(pos))
         cases = _cli_cases(work, models["frame"], pose)
+        _progress("CLI arguments", len(cases[:: 4 if q else 1]), t0)
         for n, a, _ in cases[:: 4 if q else 1]:
             rows["CLI arguments"].append({"id": n, **run_cli(n, a, 180, env)})
     if "batch" in only:
+        _progress("batch: kill -9, collisions", (2 if q else 5) + 5, t0)
         rows["batch: kill -9, collisions"] = batch_cases(work, models["frame"], 2 if q else 5, args.seed, env)
     if "video" in only:
+        _progress("bad videos, pose models", 9, t0)
         rows["bad videos, pose models"] = video_cases(work, env)
     if "long" in only:
+        _progress("long recordings", 3, t0)
         rows["long recordings"] = long_cases(work, 20_000 if q else 200_000, env)
     log.close()
     took = time.monotonic() - t0
