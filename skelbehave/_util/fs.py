@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import PoseDataError
+from ..errors import ParameterError, PoseDataError
 
 __all__ = [
     "POSE_SUFFIXES",
@@ -150,7 +150,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs: Any) -
     ['x,y', '1,2']
     """
     if mode not in ("w", "wb", "wt"):
-        raise ValueError(f"atomic_write mode must be 'w', 'wt' or 'wb', got {mode!r}")
+        raise ParameterError(f"atomic_write mode must be 'w', 'wt' or 'wb', got {mode!r}")
     if "b" not in mode:
         open_kwargs.setdefault("encoding", "utf-8")
         open_kwargs.setdefault("newline", "")

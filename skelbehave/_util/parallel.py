@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import BatchItemError, MissingDependencyError
+from ..errors import BatchItemError, MissingDependencyError, ParameterError, ParameterTypeError
 from .fs import atomic_write, remove_stale_temps
 
 __all__ = ["MANIFEST_COLUMNS", "read_manifest", "resolve_start_method", "run_batch", "write_manifest"]
@@ -90,7 +90,7 @@ def resolve_start_method(name: str) -> str:
     if name == "auto":
         return "fork" if "fork" in methods and sys.platform != "darwin" else "spawn"
     if name not in methods:
-        raise ValueError(f"start_method must be 'auto' or one of {methods}, got {name!r}")
+        raise ParameterError(f"start_method must be 'auto' or one of {methods}, got {name!r}")
     return name
 
 
@@ -113,7 +113,7 @@ def _call(func: Callable, item: dict, initializer: Callable | None, initargs: tu
     try:
         extra = func(item) or {}
         if not isinstance(extra, Mapping):
-            raise TypeError(f"batch function must return a dict or None, got {type(extra).__name__}")
+            raise ParameterTypeError(f"batch function must return a dict or None, got {type(extra).__name__}")
         out = {"status": "done", "reason": "", "error": ""}
         out.update(extra)
     except BatchItemError as exc:
@@ -138,7 +138,7 @@ def _get_client(scheduler: Any):
         return Client(scheduler), True
     if hasattr(scheduler, "submit") and hasattr(scheduler, "gather"):
         return scheduler, False
-    raise TypeError(f"scheduler must be an address string or a dask.distributed.Client, got {scheduler!r}")
+    raise ParameterTypeError(f"scheduler must be an address or a dask.distributed.Client, got {scheduler!r}")
 
 
 # --------------------------------------------------------------------------- driver
@@ -236,14 +236,14 @@ def run_batch(
     keys = [str(it.get("key", "")) for it in items]
     for i, (it, k) in enumerate(zip(items, keys, strict=True)):
         if not k or "output" not in it:
-            raise ValueError(f"batch item {i} needs a non-empty 'key' and an 'output' path, got {it!r}")
+            raise ParameterError(f"batch item {i} needs a non-empty 'key' and an 'output' path, got {it!r}")
         it["key"] = k
         it["output"] = str(it["output"])
     dupes = pd.Series(keys)[pd.Series(keys).duplicated()].unique().tolist()
     if dupes:
-        raise ValueError(f"batch item keys must be unique; repeated: {dupes[:5]}")
+        raise ParameterError(f"batch item keys must be unique; repeated: {dupes[:5]}")
     if jobs < 1:
-        raise ValueError(f"jobs must be >= 1, got {jobs}")
+        raise ParameterError(f"jobs must be >= 1, got {jobs}")
     start_method = resolve_start_method(start_method)
 
     # a run killed while rewriting the manifest leaves its temporary file: one run per manifest at a
@@ -346,7 +346,7 @@ def _run_processes(
     from concurrent.futures.process import BrokenProcessPool
 
     if start_method not in multiprocessing.get_all_start_methods():
-        raise ValueError(
+        raise ParameterError(
             f"start_method must be one of {multiprocessing.get_all_start_methods()}, got {start_method!r}"
         )
     ctx = multiprocessing.get_context(start_method)

@@ -24,6 +24,8 @@ import sys
 import threading
 from typing import Any
 
+from ..errors import ParameterError, ParameterTypeError
+
 __all__ = ["limit_threads", "resolve_n_jobs"]
 
 #: per-thread record of the limits in force, so that nested calls with the same limit are free
@@ -62,13 +64,13 @@ def resolve_n_jobs(n_jobs: int | None) -> int:
     if n_jobs is None:
         return 1
     if isinstance(n_jobs, bool):
-        raise TypeError(f"n_jobs must be an int or None, got {n_jobs!r}")
+        raise ParameterTypeError(f"n_jobs must be an int or None, got {n_jobs!r}")
     try:
         n = operator.index(n_jobs)
     except TypeError:
-        raise TypeError(f"n_jobs must be an int or None, got {n_jobs!r}") from None
+        raise ParameterTypeError(f"n_jobs must be an int or None, got {n_jobs!r}") from None
     if n == 0:
-        raise ValueError("n_jobs must be a positive thread count, -1 (all cores) or -k; got 0")
+        raise ParameterError("n_jobs must be a positive thread count, -1 (all cores) or -k; got 0")
     top = _max_threads()
     if n < 0:
         n = top + 1 + n
