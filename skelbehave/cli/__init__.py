@@ -21,7 +21,7 @@ import logging
 import sys
 from typing import Any
 
-from ..errors import SkelbehaveError
+from ..errors import ParameterTypeError, SkelbehaveError
 
 __all__ = ["library_default", "length", "main"]
 
@@ -40,7 +40,7 @@ def library_default(obj: Any, name: str) -> Any:
     """
     param = inspect.signature(obj).parameters[name]
     if param.default is inspect.Parameter.empty:
-        raise TypeError(f"{getattr(obj, '__name__', obj)}() has no default for {name!r}")
+        raise ParameterTypeError(f"{getattr(obj, '__name__', obj)}() has no default for {name!r}")
     return param.default
 
 
