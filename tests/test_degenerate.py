@@ -412,6 +412,11 @@ def test_what_is_not_a_list_of_sequences_is_refused(clip_models, frame_models, m
         for m in (clip_models["vlad"], clip_models["cnn"], frame_models["statistics"]):
             with pytest.raises(ParameterTypeError):
                 m.predict(bad)
+    arr = msr[0][0].position
+    for bad in (arr.astype(complex), arr.astype(str)):
+        for m in (clip_models["vlad"], clip_models["cnn"]):
+            with pytest.raises(PoseDataError, match="real numbers"):
+                m.predict([bad])
     with pytest.raises(ParameterError, match="context_folds"):
         FrameLevelModel(context_folds=-1).fit(
             [msr[0][0]], [np.r_[np.zeros(10), np.ones(msr[0][0].n_frames - 10)]]

@@ -135,9 +135,10 @@ def as_recordings(X, layout=None, fps=None) -> list[list[PoseSequence]]:
     >>> len(recs), len(recs[0]), recs[0][0].n_frames
     (1, 1, 5)
     """
+    if not isinstance(X, PoseSequence):
+        check_sequence_list(X)
     if isinstance(X, PoseSequence) or (isinstance(X, np.ndarray) and X.ndim in (3, 4)):
         return [as_recording(X, layout, fps)]
-    check_sequence_list(X)
     return [as_recording(item, layout, fps) for item in X]
 
 
@@ -156,6 +157,12 @@ def check_sequence_list(X) -> None:
         raise ParameterTypeError(
             f"expected a list of pose sequences (PoseSequence or (T, J, C) arrays), got {type(X).__name__}"
         )
+    items = [X] if isinstance(X, np.ndarray) else X if isinstance(X, list | tuple) else []
+    for i, item in enumerate(items):
+        if isinstance(item, np.ndarray) and item.dtype.kind not in "biuf":
+            raise PoseDataError(
+                f"item {i}: coordinates must be real numbers, got an array of dtype {item.dtype}"
+            )
 
 
 class FrameFeatures:

@@ -221,8 +221,7 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
     def _sequences(self, X) -> list[PoseSequence]:
         if isinstance(X, PoseSequence):
             raise PoseDataError("X must be a list of sequences; wrap a single PoseSequence in a list")
-        if not isinstance(X, np.ndarray):
-            check_sequence_list(X)
+        check_sequence_list(X)
         layout = getattr(self, "layout_", None) or self.layout
         seqs = as_sequences(X, layout=layout, fps=self.fps)
         if not seqs:
