@@ -23,6 +23,14 @@ running at the same time lowers both, and the ratio most. Note that one
 MediaPipe landmarker is itself multi-threaded (two graph threads besides the
 Python thread), so on a 2-core machine a single process already uses more
 than one core when the machine is idle.
+
+Part 3 (tracking): every clip in ../shared/videos extracted with up to 3
+poses a frame; tracks before (the frame-to-frame tracker's fragments, and
+how many of them the old rule, fragments of 5+ detections, kept) and after
+stitching and the minimum length (default one second of frames), with the
+frames each track is seen in, and the seconds spent in tracking and
+stitching vs the whole extraction. Targets: one identity per single-person
+KTH clip, two in Sports2D, no Intel track shorter than the minimum.
 """
 
 from __future__ import annotations
@@ -192,12 +200,64 @@ def part2(model: Path) -> None:
         )
 
 
+ALL_CLIPS = [
+    *CLIPS,
+    "sports2d_demo.mp4",
+    "intel_one-by-one-person-detection.mp4",
+    "realtime_action_recognition_exercise.avi",
+]
+
+
+def part3(model: Path) -> None:
+    from unittest import mock
+
+    from skelbehave.pose import extract, identities, landmarker
+
+    print(
+        "\n== Part 3: identities (up to 3 poses a frame; defaults: gap 1 s, stitch gap 10 s, min track 1 s)"
+    )
+    print(f"{'clip':<42} {'frames':>6} {'fragments':>9} {'old (5+)':>8} {'after':>5} {'stitched':>8} "
+          f"{'dropped':>7} {'min':>4} {'track s':>7} {'total s':>7}  frames seen per identity")  # fmt: skip
+    for clip in ALL_CLIPS:
+        spent = [0.0]
+        inner = identities.track_poses
+
+        def timed(*a, _inner=inner, _spent=spent, **k):
+            t = time.perf_counter()
+            try:
+                return _inner(*a, **k)
+            finally:
+                _spent[0] += time.perf_counter() - t
+
+        t0 = time.perf_counter()
+        with mock.patch.object(landmarker, "track_poses", timed):
+            seqs = extract(VIDEOS / clip, model=model, num_poses=3)
+        total = time.perf_counter() - t0
+        if not seqs:
+            print(f"{clip:<42} no person found")
+            continue
+        rep = seqs[0].meta["tracking"]
+        frag = list(rep["fragment_lengths"].values())
+        old = sum(n >= 5 for n in frag)
+        seen = [s.meta["frames_seen"] for s in seqs]
+        print(
+            f"{clip:<42} {seqs[0].n_frames:6d} {rep['fragments']:9d} {old:8d} {len(seqs):5d} "
+            f"{len(rep['stitched']):8d} {len(rep['dropped']):7d} {rep['min_track_frames']:4d} "
+            f"{spent[0]:7.2f} {total:7.1f}  {seen}"
+        )
+        print(
+            f"{'':<42} fragment lengths {sorted(frag, reverse=True)}; "
+            f"dropped {sorted(rep['dropped'].values())}"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=SHARED / "models" / "pose_landmarker_full.task")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--clip", default=CLIPS[0])
     ap.add_argument("--skip-part2", action="store_true")
+    ap.add_argument("--part", choices=["all", "speed", "tracking"], default="all")
     args = ap.parse_args()
     import cv2
     import mediapipe
@@ -206,9 +266,12 @@ def main() -> None:
         f"mediapipe {mediapipe.__version__}, OpenCV {cv2.__version__}, {os.cpu_count()} CPUs, "
         f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
-    part1(args.model, args.repeats, args.clip)
-    if not args.skip_part2:
-        part2(args.model)
+    if args.part in ("all", "speed"):
+        part1(args.model, args.repeats, args.clip)
+        if not args.skip_part2:
+            part2(args.model)
+    if args.part in ("all", "tracking"):
+        part3(args.model)
     print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 

@@ -4,7 +4,10 @@
   :class:`~skelbehave.poses.PoseSequence` per tracked person.
 - :func:`extract_many`: many videos -> one pose CSV each, in parallel
   processes or on a Dask cluster, with a resumable manifest.
-- :func:`render_overlay`: skeletons (and labels) drawn onto the video.
+- :func:`track_poses`: identities over a whole recording (tracking, stitching
+  of fragments across losses, minimum track length); :func:`select_individuals`
+  picks tracks.
+- :func:`render_overlay`: skeletons (and each individual's label) drawn onto the video.
 - :func:`resolve_model` / :func:`download_model`: where the model file comes from.
 
 MediaPipe and OpenCV are imported on first use.
@@ -18,12 +21,15 @@ __all__ = [
     "PoseModelChecksumError",
     "PoseModelNotFoundError",
     "PoseTracker",
+    "TrackingReport",
     "VideoReadError",
     "download_model",
     "extract",
     "extract_many",
     "render_overlay",
     "resolve_model",
+    "select_individuals",
+    "track_poses",
 ]
 
 _WHERE = {
@@ -32,6 +38,9 @@ _WHERE = {
     "extract_many": "batch",
     "render_overlay": "overlay",
     "PoseTracker": "tracking",
+    "select_individuals": "tracking",
+    "track_poses": "identities",
+    "TrackingReport": "identities",
     "resolve_model": "models",
     "download_model": "models",
     "PoseModelNotFoundError": "models",

@@ -17,8 +17,8 @@ import numpy as np
 
 from ..errors import MissingDependencyError, PoseDataError, VideoReadError
 from ..poses import PoseSequence
+from .identities import track_poses
 from .models import resolve_model
-from .tracking import PoseTracker
 
 __all__ = ["NOMINAL_FPS", "IMAGE_SUFFIXES", "VideoReadError", "extract", "iter_frames"]
 
@@ -314,6 +314,41 @@ def _landmarks(poses) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 # ----------------------------------------------------------------------------- extract
+def _frames(value: int | float | str | None, fps: float, name: str, *, default: float) -> int:
+    """A length in frames from frames (int, ``"12f"``), seconds (float) or a duration (``"2s"``, ``"500ms"``).
+
+    The same conventions as :func:`skelbehave.temporal.windows.to_frames` (a layer above this one).
+    """
+    from ..errors import ParameterError
+
+    if value is None:
+        return max(1, round(default * fps))
+    if isinstance(value, (bool, np.bool_)):
+        raise ParameterError(f"{name} must be frames (int) or a duration ('2s', '500ms'), got {value!r}")
+    if isinstance(value, (int, np.integer)):
+        if value < 0:
+            raise ParameterError(f"{name} must be >= 0 frames, got {value}")
+        return int(value)
+    try:
+        if isinstance(value, str):
+            v = value.strip().lower().replace(" ", "")
+            if v.endswith("ms"):
+                seconds = float(v[:-2]) / 1000.0
+            elif v.endswith("s"):
+                seconds = float(v[:-1])
+            else:
+                return _frames(int(v.removesuffix("f")), fps, name, default=default)
+        else:
+            seconds = float(value)
+    except ValueError:
+        raise ParameterError(
+            f"{name} must be frames (int) or a duration ('2s', '500ms'), got {value!r}"
+        ) from None
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ParameterError(f"{name} must be a duration >= 0, got {value!r}")
+    return round(seconds * fps)
+
+
 def extract(
     source: Any,
     model: str | os.PathLike | bytes | None = None,
@@ -325,8 +360,9 @@ def extract(
     min_pose_presence_confidence: float = 0.5,
     min_tracking_confidence: float = 0.5,
     max_track_distance: float = 0.5,
-    max_track_gap: int | None = None,
-    min_track_frames: int | None = None,
+    max_track_gap: int | str | None = None,
+    stitch_gap: int | str | None = None,
+    min_track_frames: int | str | None = None,
     max_frames: int | None = None,
     allow_truncated: bool = False,
     bgr: bool = False,
@@ -338,8 +374,10 @@ def extract(
     Runs the Tasks ``PoseLandmarker`` in VIDEO mode (timestamps from frame
     index and fps, strictly increasing). The 33 world landmarks (metres,
     origin between the hips) become the ``mediapipe33`` joints; every frame
-    of the source is a frame of every returned sequence, NaN where that
-    person was not found.
+    of the source is a frame of every returned sequence; where that person
+    was not found the frame is absent: NaN position and image landmarks,
+    confidence 0 (:func:`skelbehave.temporal.presence.present_frames` is
+    False there, so models label it ``no_pose``, never a behaviour).
 
     Parameters
     ----------
@@ -352,8 +390,11 @@ def extract(
         (``SKELBEHAVE_POSE_MODEL``, the user cache, a checked download).
     num_poses : int
         Most people to find per frame. With 1 (default) every detection
-        belongs to the single subject, id 0; with more, identities are kept
-        across frames by :class:`~skelbehave.pose.tracking.PoseTracker`.
+        belongs to the single subject, id 0; with more, identities come from
+        :func:`~skelbehave.pose.identities.track_poses`: frame-to-frame
+        tracking, then stitching of the fragments of one person across
+        losses (position and velocity continuity, image size and body
+        proportions), then short tracks dropped.
     fps : float, optional
         Frame rate. Videos: overrides the container's, and is required
         when the container reports none. Image folders and frame iterables:
@@ -367,13 +408,18 @@ def extract(
         Identity gate: the largest distance between the centres of a
         person's bounding boxes (of the image landmarks) in consecutive
         frames, in person sizes (see :class:`~skelbehave.pose.tracking.PoseTracker`).
-    max_track_gap : int, optional
-        Frames a person may go unseen and keep the identity (default: one
-        second of frames, or 30).
-    min_track_frames : int, optional
-        Drop identities seen in fewer frames than this: spurious detections
-        (default 5 when ``num_poses > 1``, capped at the number of frames;
-        1 with a single pose).
+    max_track_gap : int, float or str, optional
+        How long a person may go unseen and keep the identity frame to frame
+        (frames as an int, seconds as a float, or ``"1s"``/``"500ms"``;
+        default one second).
+    stitch_gap : int, float or str, optional
+        Longest loss across which two track fragments may still be joined
+        into one identity when they are compatible (default 10 seconds).
+    min_track_frames : int, float or str, optional
+        Identities seen in fewer frames than this are dropped as spurious
+        detections (default one second of frames, at most the clip's length;
+        with ``num_poses=1`` there is no minimum). What was dropped is in
+        ``meta["tracking"]`` and logged.
     max_frames : int, optional
         Stop after this many frames.
     allow_truncated : bool
@@ -398,8 +444,10 @@ def extract(
         ``position`` (T, 33, 3) world landmarks in metres; ``confidence``
         (T, 33) = visibility x presence (the chance the joint is in view and
         not occluded; 0 in frames where the person was not found); ``fps``;
-        ``meta`` with ``source``, ``person``,
-        ``image_landmarks`` (T, 33, 3: x, y normalised to the image width and
+        ``meta`` with ``source``, ``person`` (the individual: 0, 1, ... in
+        order of first appearance), ``frames_seen``, ``tracking`` (with
+        ``num_poses > 1``: fragments, stitched pairs, dropped and kept track
+        lengths), ``image_landmarks`` (T, 33, 3: x, y normalised to the image width and
         height, z relative depth), ``width``, ``height``, ``n_frames``,
         ``units`` and ``coordinates``.
 
@@ -442,10 +490,9 @@ def extract(
     step_ms = 1000.0 / (src.fps or NOMINAL_FPS)
     base = handle.last_ts + _GAP_BETWEEN_SOURCES_MS
     last = handle.last_ts
-    gap = max_track_gap if max_track_gap is not None else round(src.fps or NOMINAL_FPS)
-    tracker = PoseTracker(max_distance=max_track_distance, max_gap=gap) if num_poses > 1 else None
-    # per track: list of (frame, world (33,3), image (33,3), conf (33,))
-    tracks: dict[int, list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]] = {}
+    # per frame: image landmarks (k, 33, 3), world landmarks (k, 33, 3), confidence (k, 33)
+    empty = np.empty((0, 33, 3))
+    detections: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     width = height = None
     n = 0
     bar = tqdm(total=src.expected, desc=Path(src.name).name, unit="frame", disable=not progress, leave=False)
@@ -462,15 +509,9 @@ def extract(
                 img, vis, pres = _landmarks(res.pose_landmarks)
                 world, _, _ = _landmarks(res.pose_world_landmarks)
                 conf = np.nan_to_num(vis, nan=1.0) * np.nan_to_num(pres, nan=1.0)
-                if tracker is None:
-                    ids: list[int | None] = [0] + [None] * (len(img) - 1)
-                else:
-                    h, w = rgb.shape[:2]
-                    xy = img[:, :, :2] * np.array([w / h, 1.0])
-                    ids = tracker.update(n, xy, scores=np.nanmean(conf, axis=1))
-                for k, tid in enumerate(ids):
-                    if tid is not None:
-                        tracks.setdefault(tid, []).append((n, world[k], img[k], conf[k]))
+                detections.append((img, world, conf))
+            else:
+                detections.append((empty, empty, np.empty((0, 33))))
             n += 1
             bar.update(1)
     finally:
@@ -496,20 +537,44 @@ def extract(
             "the file is truncated or corrupt (allow_truncated=True keeps what was read)",
             path=src.name,
         )
-    if min_track_frames is None:
-        min_track_frames = 1 if num_poses == 1 else min(5, n)
+    seconds = src.fps or NOMINAL_FPS
+    if num_poses == 1:  # MediaPipe gives at most one person a frame: all of them are id 0
+        ids = [[0] * len(d[0]) for d in detections]
+        report = None
+    else:
+        min_track_frames = _frames(min_track_frames, seconds, "min_track_frames", default=1.0)
+        ids, report = track_poses(
+            [d[0][:, :, :2] * np.array([width / height, 1.0]) for d in detections],
+            scores=[np.nanmean(d[2], axis=1) if len(d[2]) else None for d in detections],
+            world=[d[1] for d in detections],
+            max_distance=max_track_distance,
+            max_gap=_frames(max_track_gap, seconds, "max_track_gap", default=1.0),
+            stitch_gap=_frames(stitch_gap, seconds, "stitch_gap", default=10.0),
+            min_track_frames=min(min_track_frames, n),
+        )
+        logger.info(
+            "%s: %d track fragment(s) -> %d identit%s (%d stitch(es), %d short track(s) dropped)",
+            src.name,
+            report.fragments,
+            len(report.lengths),
+            "y" if len(report.lengths) == 1 else "ies",
+            len(report.stitched),
+            len(report.dropped),
+        )
+    tracks: dict[int, list[tuple[int, int]]] = {}  # identity -> [(frame, detection index)]
+    for t, frame_ids in enumerate(ids):
+        for k, tid in enumerate(frame_ids):
+            if tid is not None:
+                tracks.setdefault(tid, []).append((t, k))
     out = []
     for tid in sorted(tracks):
         rows = tracks[tid]
-        if len(rows) < min_track_frames:
-            continue
+        # frames where the person is not seen stay NaN (confidence 0): absent, never a pose
         pos = np.full((n, 33, 3), np.nan)
         img = np.full((n, 33, 3), np.nan)
         conf = np.zeros((n, 33))
-        idx = np.array([r[0] for r in rows])
-        pos[idx] = np.stack([r[1] for r in rows])
-        img[idx] = np.stack([r[2] for r in rows])
-        conf[idx] = np.stack([r[3] for r in rows])
+        for t, k in rows:
+            img[t], pos[t], conf[t] = (d[k] for d in detections[t])
         meta = {
             "source": src.name,
             "person": len(out),
@@ -521,6 +586,8 @@ def extract(
             "units": "m",
             "coordinates": WORLD_COORDINATES,
         }
+        if report is not None:
+            meta["tracking"] = report.as_dict()
         out.append(PoseSequence(pos, "mediapipe33", fps=src.fps, confidence=conf, meta=meta))
     if not out:
         logger.info("%s: no person found in %d frames", src.name, n)

@@ -42,8 +42,33 @@ def _image_xy(seq: PoseSequence, i: int) -> np.ndarray:
     return img[:, :, :2]
 
 
-def _labels_per_frame(predictions: Any, n_people: list[Any], fps: float | None) -> dict[int, dict[Any, str]]:
-    """{frame: {person or None: label text}}."""
+#: label of frames without a pose in predictions tables (skelbehave.temporal.presence.NO_POSE,
+#: a layer above this one): never drawn
+_NO_POSE = "no_pose"
+
+
+def _key(individual: Any) -> str | None:
+    """Individuals compared as text: a table read back from CSV has ints, a pose file may have strings."""
+    if individual is None or (isinstance(individual, float) and np.isnan(individual)):
+        return None
+    if isinstance(individual, (float, np.floating)) and float(individual).is_integer():
+        individual = int(individual)
+    return str(individual)
+
+
+def _no_label(lab: Any) -> bool:
+    return lab is None or (isinstance(lab, float) and np.isnan(lab)) or str(lab) in ("", _NO_POSE)
+
+
+def _labels_per_frame(
+    predictions: Any, individuals: list[Any], fps: float | None
+) -> dict[int, dict[Any, str]]:
+    """``{frame: {individual (as text) or None: label}}``; ``None``: a label for the whole frame.
+
+    A table names the individual in ``individual`` (what ``skelbehave score``
+    writes) or ``person`` (older tables); rows flagged ``absent``, and
+    ``no_pose`` or empty labels, give no label.
+    """
     import pandas as pd
 
     out: dict[int, dict[Any, str]] = {}
@@ -55,19 +80,36 @@ def _labels_per_frame(predictions: Any, n_people: list[Any], fps: float | None) 
         if label_col is None:
             raise PoseDataError(f"predictions need a 'label' column; found columns {list(df.columns)}")
         if "frame" in df.columns:
-            frames = df["frame"].to_numpy()
+            spans = [(int(f), int(f) + 1) for f in df["frame"].to_numpy()]
+        elif {"start_frame", "stop_frame"} <= set(df.columns):  # clip-level segments, [start, stop)
+            spans = list(zip(df["start_frame"].astype(int), df["stop_frame"].astype(int), strict=True))
         elif "time" in df.columns and fps:
-            frames = np.round(df["time"].to_numpy(dtype=float) * fps)
+            spans = [(int(f), int(f) + 1) for f in np.round(df["time"].to_numpy(dtype=float) * fps)]
         else:
-            raise PoseDataError("predictions need a 'frame' column (or 'time' and a known fps)")
-        persons = df["person"].tolist() if "person" in df.columns else [None] * len(df)
-        for f, p, lab in zip(frames, persons, df[label_col].tolist(), strict=True):
-            if lab is None or (isinstance(lab, float) and np.isnan(lab)):
+            raise PoseDataError(
+                "predictions need a 'frame' column, 'start_frame' and 'stop_frame', or 'time' and a known fps"
+            )
+        who_col = next((c for c in ("individual", "person") if c in df.columns), None)
+        who = [_key(p) for p in df[who_col]] if who_col else [None] * len(df)
+        if who_col:
+            known = {_key(p) for p in individuals}
+            named = {w for w in who if w is not None}
+            if named and not named & known:
+                raise PoseDataError(
+                    f"the predictions' {who_col!r} column names {sorted(named)}, none of the individuals "
+                    f"of the poses ({sorted(k for k in known if k is not None)})"
+                )
+        absent = (
+            df["absent"].fillna(False).astype(bool).tolist() if "absent" in df.columns else [False] * len(df)
+        )
+        for (a, b), p, lab, gone in zip(spans, who, df[label_col].tolist(), absent, strict=True):
+            if gone or _no_label(lab):
                 continue
-            out.setdefault(int(f), {})[p] = str(lab)
+            for f in range(a, b):
+                out.setdefault(f, {})[p] = str(lab)
         return out
     for f, lab in enumerate(np.asarray(predictions, dtype=object).ravel()):
-        if lab is None or (isinstance(lab, float) and np.isnan(lab)):
+        if _no_label(lab):
             continue
         out.setdefault(f, {})[None] = str(lab)
     return out
@@ -103,8 +145,14 @@ def render_overlay(
         receives ``frame_000000.png``, ...
     predictions : array-like or pandas.DataFrame, optional
         Labels to print: one per frame (array-like, ``None``/NaN for none),
-        or a table with ``frame`` (or ``time``) and ``label`` columns and
-        optionally ``person`` (the label is then drawn by that person).
+        or a predictions table as ``skelbehave score`` writes it: ``label``
+        and ``frame`` (frame-level), ``start_frame``/``stop_frame``
+        (clip-level rows and segments) or ``time``; with an ``individual``
+        column (``person`` in older tables) each label is drawn next to
+        that individual, matched to ``meta["person"]`` of the sequences,
+        and only in frames where that individual has a pose. Rows flagged
+        ``absent``, and ``no_pose`` labels, draw nothing. A table without
+        an individual column labels the whole frame (top-left corner).
     fps : float, optional
         Frame rate of the written video (default: the source's).
     max_frames : int, optional
@@ -187,7 +235,8 @@ def render_overlay(
             for p in pts[ok]:
                 cv2.circle(img, (round(p[0]), round(p[1])), th + 1, colour, -1, cv2.LINE_AA)
             top = pts[ok][np.argmin(pts[ok][:, 1])]
-            text = str(pid) + (f": {frame_labels[pid]}" if pid in frame_labels else "")
+            lab = frame_labels.get(_key(pid))
+            text = str(pid) + (f": {lab}" if lab is not None else "")
             cv2.putText(
                 img,
                 text,

@@ -8,6 +8,10 @@ height), solving the frame's assignment with the Hungarian method
 its distance is below a gate that widens with the square root of the frames
 since the track was last seen; unmatched detections start new tracks; tracks
 unseen for more than ``max_gap`` frames end.
+
+:func:`skelbehave.pose.identities.track_poses` runs this tracker over a whole
+recording and then stitches its fragments; :func:`select_individuals` picks
+tracks out of a recording.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-__all__ = ["PoseTracker", "box_distance", "pose_distance"]
+__all__ = ["PoseTracker", "box_distance", "pose_distance", "select_individuals"]
 
 
 def pose_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -220,3 +224,54 @@ class PoseTracker:
             if int(d) not in matched:
                 ids[int(d)] = self._new_track(frame, boxes[d])
         return ids
+
+
+# ----------------------------------------------------------------------------- choosing individuals
+def select_individuals(sequences: list, which=None, *, path=None) -> list:
+    """The sequences of the chosen individuals (``meta["person"]``), in the order given.
+
+    Parameters
+    ----------
+    sequences : list of PoseSequence
+        One recording: one sequence per individual (as read from a
+        multi-person pose file or returned by :func:`~skelbehave.pose.extract`).
+    which : int, str, or list of them, optional
+        Individuals to keep, compared as text (``1`` and ``"1"`` are the
+        same); a string may list several separated by commas. ``None``
+        keeps every sequence.
+    path : str, optional
+        Named in the error message.
+
+    Raises
+    ------
+    PoseDataError
+        An individual that the recording does not hold (the message lists those it holds).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skelbehave.poses import PoseSequence
+    >>> seqs = [PoseSequence(np.ones((2, 33, 3)), "mediapipe33", meta={"person": p}) for p in (0, 1, 2)]
+    >>> [s.meta["person"] for s in select_individuals(seqs, "2,0")]
+    [2, 0]
+    """
+    from ..errors import PoseDataError
+
+    seqs = list(sequences)
+    if which is None:
+        return seqs
+    if isinstance(which, str):
+        wanted = [w.strip() for w in which.split(",") if w.strip()]
+    elif isinstance(which, (list, tuple)):
+        wanted = [str(w).strip() for w in which]
+    else:
+        wanted = [str(which)]
+    have = {str(s.meta.get("person", i)): s for i, s in enumerate(seqs)}
+    missing = [w for w in wanted if w not in have]
+    if missing:
+        where = f"{path}: " if path is not None else ""
+        raise PoseDataError(
+            f"{where}no individual {', '.join(repr(m) for m in missing)}; the recording holds "
+            f"{', '.join(have) or 'none'}"
+        )
+    return [have[w] for w in dict.fromkeys(wanted)]
