@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import PoseDataError
+from .errors import ParameterError, PoseDataError
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def _split_indices(ds, split: str, subjects: Sequence[int] | None) -> np.ndarray
         return tr
     if split == "test":
         return te
-    raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+    raise ParameterError(f"split must be 'train', 'test' or 'all', got {split!r}")
 
 
 def load_labelled(
@@ -126,13 +126,16 @@ def load_labelled(
     *,
     label_column: str | None = None,
     fps: float | None = None,
+    individual: int | str | list | None = None,
 ) -> tuple[list[list[Any]], list[np.ndarray]]:
     """Pose files and their per-frame label CSVs (``frame`` + one label column).
 
     The label column is ``label_column``, else ``label``, else the only
     column besides ``frame``. Returns recordings (lists of PoseSequence, one
     per individual) and label arrays; a label file one frame shorter than
-    its pose file drops the pose file's last frame.
+    its pose file drops the pose file's last frame. ``individual`` keeps only
+    those individuals of each file (see
+    :func:`skelbehave.pose.tracking.select_individuals`).
     """
     from .io import read_poses
 
@@ -141,6 +144,10 @@ def load_labelled(
     recs, ys = [], []
     for p, lab in zip(poses, labels, strict=True):
         seqs = read_poses(p, fps=fps) if fps is not None else read_poses(p)
+        if individual is not None:
+            from .pose.tracking import select_individuals
+
+            seqs = select_individuals(seqs, individual, path=p)
         df = pd.read_csv(lab, dtype=str, keep_default_na=False)
         cols = [c for c in df.columns if c != "frame"]
         col = label_column or ("label" if "label" in cols else (cols[0] if len(cols) == 1 else None))
@@ -173,6 +180,7 @@ def fit_model(
     root=None,
     fps: float | None = None,
     ignore_labels: Sequence[str] | None = None,
+    individual: int | str | list | None = None,
     **params,
 ):
     """Train a model on a data set (by name) or on labelled pose files, and save it.
@@ -196,6 +204,9 @@ def fit_model(
         PRECOG defaults to the embedded copy).
     fps : float, optional
         Frame rate of pose files that do not state one.
+    individual : int, str or list, optional
+        Pose files: train on these individuals (tracks) of each file only,
+        e.g. the one person of a video whose extraction also found others.
     ignore_labels : list of str, optional
         Labels that are not behaviours (default: the data set's, e.g.
         ``base`` for ``rat_social``).
@@ -231,7 +242,7 @@ def fit_model(
         paths = [source] if isinstance(source, (str, os.PathLike)) else list(source)
         if labels is None:
             raise PoseDataError("training on pose files needs their per-frame label files (labels=...)")
-        recs, ys = load_labelled(paths, labels, label_column=label_column, fps=fps)
+        recs, ys = load_labelled(paths, labels, label_column=label_column, fps=fps, individual=individual)
         params.setdefault("fps", fps)
         model = FrameLevelModel(ignore_labels=ignore_labels, **params).fit(recs, ys)
     if out is not None:

@@ -14,7 +14,7 @@ import pandas as pd
 from .._util.fs import expand_inputs, file_sha256, output_names, remove_stale_temps, temp_path
 from .._util.parallel import read_manifest, resolve_start_method, run_batch, write_manifest
 from .._util.threads import limit_threads
-from ..errors import BatchItemError, ModelFileError, PoseDataError, SkelbehaveError
+from ..errors import BatchItemError, ModelFileError, ParameterError, PoseDataError, SkelbehaveError
 from .tables import _write_ethogram, _write_table, is_frame_level, score_file
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def _score_item(item: dict) -> dict:
     try:
         table = score_file(
             model, src, format=item["format"], fps=item.get("fps"),
-            window=item.get("window"), stride=item.get("stride"),
+            window=item.get("window"), stride=item.get("stride"), individual=item.get("individual"),
         )  # fmt: skip
     except SkelbehaveError as exc:
         raise BatchItemError("bad_input", str(exc)) from None
@@ -86,6 +86,7 @@ def score_files(
     fps: float | None = None,
     window: int | str | None = None,
     stride: int | str | None = None,
+    individual: int | str | list | None = None,
     resume: bool = True,
     n_jobs: int | None = 1,
     ethogram: bool = False,
@@ -121,6 +122,10 @@ def score_files(
         Clip-level models: one row per sliding segment ``window`` long (frames,
         or ``"2s"``, ``"500ms"``), one every ``stride`` (default: ``window``).
         See :func:`score_sequences`.
+    individual : int, str or list, optional
+        Score only these individuals of each file (``meta["person"]``; see
+        :func:`skelbehave.pose.tracking.select_individuals`); default all,
+        each scored on its own.
     resume : bool
         Skip files already scored by this model (same input bytes) whose
         output exists. ``False`` scores everything again.
@@ -200,14 +205,14 @@ def score_files(
         except ImportError:
             output_format = "csv"
     if output_format not in ("csv", "parquet"):
-        raise ValueError(f"output_format must be 'auto', 'csv' or 'parquet', got {output_format!r}")
+        raise ParameterError(f"output_format must be 'auto', 'csv' or 'parquet', got {output_format!r}")
     paths = expand_inputs(inputs)
     manifest = out_dir / "manifest.csv"
     if not resume:
         manifest.unlink(missing_ok=True)
     suffix = ".predictions.parquet" if output_format == "parquet" else ".predictions.csv"
     names = output_names(paths, taken=_names_taken(manifest))
-    options = _options_tag(window=window, stride=stride, fps=fps)
+    options = _options_tag(window=window, stride=stride, fps=fps, individual=individual)
     items = [
         {
             "key": str(p),
@@ -219,6 +224,7 @@ def score_files(
             "fps": fps,
             "window": window,
             "stride": stride,
+            "individual": individual,
             "n_jobs": n_jobs,
             "ethogram": ethogram,
             # recorded in the manifest; another model or other options: the file is scored again

@@ -222,6 +222,7 @@ def score_file(
     fps: float | None = None,
     window: int | str | None = None,
     stride: int | str | None = None,
+    individual: int | str | list | None = None,
 ) -> pd.DataFrame:
     """Predictions for one pose file, with any model (see :func:`score_sequences`).
 
@@ -237,6 +238,8 @@ def score_file(
         times are NaN, and durations (``window="2s"``) cannot be used.
     window, stride : int or str, optional
         Sliding segments for clip-level models (see :func:`score_sequences`).
+    individual : int, str or list, optional
+        Only these individuals (see :func:`skelbehave.pose.tracking.select_individuals`).
 
     Returns
     -------
@@ -254,6 +257,10 @@ def score_file(
     seqs = read_poses(path, format=format, **kw)
     if not seqs:
         raise PoseDataError("the file holds no pose sequence", path=path)
+    if individual is not None:
+        from ..pose.tracking import select_individuals
+
+        seqs = select_individuals(seqs, individual, path=path)
     try:
         table = score_sequences(model, seqs, window=window, stride=stride, fps=fps)
     except PoseDataError as exc:

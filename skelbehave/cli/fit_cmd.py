@@ -34,6 +34,7 @@ def library_params() -> dict[str, tuple[Any, str]]:
     return {
         "split": (fit_model, "split"),
         "ignore_labels": (fit_model, "ignore_labels"),
+        "individual": (fit_model, "individual"),
         "window": (FrameLevelModel, "window"),
         "stride": (FrameLevelModel, "stride"),
         "fit_stride": (FrameLevelModel, "fit_stride"),
@@ -84,6 +85,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--subjects", help="train on these subjects / recordings, e.g. 1-8")
     p.add_argument("--fps", type=float, help="frame rate of pose files that do not state one")
+    p.add_argument(
+        "--individual",
+        default=d["individual"],
+        help="pose files: train on these individuals (tracks) only, e.g. 0 or 0,2 (default: all)",
+    )
     lib = [  # (flag, type, help): the default is the library's
         ("--window", length, "window length: frames or a duration (1s, 500ms)"),
         ("--stride", length, "step between window centres when predicting"),
@@ -158,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
         root=args.root,
         fps=args.fps,
         ignore_labels=args.ignore_labels,
+        individual=args.individual,
         **params,
     )
     print(f"saved {type(model).__name__} with classes {model.classes_.tolist()} to {args.out}")

@@ -38,6 +38,7 @@ def library_params() -> dict[str, tuple[Any, str]]:
         "window": (score_files, "window"),
         "stride": (score_files, "stride"),
         "ethogram": (score_files, "ethogram"),
+        "individual": (score_files, "individual"),
     }
 
 
@@ -82,6 +83,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--fps", type=float, help="frame rate of files that do not state one (times, durations)")
     p.add_argument(
+        "--individual",
+        default=d["individual"],
+        help="score only these individuals (tracks) of each file, e.g. 0 or 0,2 (default: all, each alone)",
+    )
+    p.add_argument(
         "--ethogram",
         action="store_true",
         default=d["ethogram"],
@@ -108,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         fps=args.fps,
         window=args.window,
         stride=args.stride,
+        individual=args.individual,
         n_jobs=args.threads,
         resume=not args.no_resume,
         ethogram=args.ethogram,
