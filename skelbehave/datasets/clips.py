@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import PoseDataError, PoseFileNotFoundError
+from ..errors import ParameterError, PoseDataError, PoseFileNotFoundError
 from ..io.filenames import ids_from_name
 from ..io.msr import read_msr_skeleton
 from ..io.ntu import read_ntu_skeleton
@@ -52,7 +52,7 @@ def load_msr_action3d(root=None, *, subset: str = "cvpr12", progress: bool = Fal
     elif subset == "all":
         files = sorted(folder.glob("a*_s*_e*_skeleton3D.txt"))
     else:
-        raise ValueError(f"subset must be 'cvpr12' or 'all', got {subset!r}")
+        raise ParameterError(f"subset must be 'cvpr12' or 'all', got {subset!r}")
     seqs = [read_msr_skeleton(f) for f in _progress(files, progress, "MSR Action3D")]
     return Dataset(
         name="msr_action3d",

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import PoseDataError, PoseFileNotFoundError
+from ..errors import ParameterError, PoseDataError, PoseFileNotFoundError
 from ..io.dlc import read_dlc_csv
 from ..io.filenames import ids_from_name
 from ..io.frame_labels import label_codes, read_frame_label_csv
@@ -281,7 +281,7 @@ def load_rat_social(root=None, *, stream: str = "S1", fps: float = RAT_FPS) -> D
     (12, 10)
     """
     if stream not in RAT_STREAMS:
-        raise ValueError(f"stream must be one of {list(RAT_STREAMS)}, got {stream!r}")
+        raise ParameterError(f"stream must be one of {list(RAT_STREAMS)}, got {stream!r}")
     folder = _resolve(root, "rat")
     csvs = {}
     for f in (folder / "dlc_csv").glob("*DLC*.csv"):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..errors import ParameterError
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -50,7 +52,8 @@ def _scale(metric: str) -> float:
 def _mean_std(df: pd.DataFrame, by: list[str], metric: str) -> pd.DataFrame:
     sub = df[df["metric"] == metric]
     if sub.empty:
-        raise ValueError(f"no rows with metric {metric!r}; metrics present: {sorted(df['metric'].unique())}")
+        present = sorted(df["metric"].unique())
+        raise ParameterError(f"no rows with metric {metric!r}; metrics present: {present}")
     g = sub.groupby(by, sort=False, dropna=False)["value"].agg(["mean", "std"]).reset_index()
     s = _scale(metric)
     g["mean"] = g["mean"].to_numpy(dtype=float) * s

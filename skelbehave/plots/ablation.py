@@ -10,6 +10,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.axes import Axes
 
+from ..errors import ParameterError
 from ._common import _axes, _label, _mean_std, _scale, _title_dataset
 
 
@@ -54,7 +55,7 @@ def plot_feature_counts(
     ax = _axes(ax)
     sub = df[df["sweep"] == sweep]
     if sub.empty:
-        raise ValueError(f"no rows for sweep {sweep!r}")
+        raise ParameterError(f"no rows for sweep {sweep!r}")
     colours = {False: "tab:blue", True: "tab:orange"}
     handles = []
     for ov, part in sub.groupby("overlapping", sort=True):
@@ -195,7 +196,7 @@ def plot_encoders(
     ax = _axes(ax)
     sub = df[df["factor"] == factor]
     if sub.empty:
-        raise ValueError(f"no rows for factor {factor!r}")
+        raise ParameterError(f"no rows for factor {factor!r}")
     names = {"bow": "bag of words", "fisher": "Fisher vector", "vlad": "VLAD"}
     xlabels = {
         "n_clusters": "codebook size (codewords per group)",

@@ -10,6 +10,7 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
+from ..errors import ParameterError
 from ._common import _axes
 
 
@@ -52,11 +53,11 @@ def plot_confusion_matrix(
     ax = _axes(ax)
     cm = np.asarray(cm, dtype=float)
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
-        raise ValueError(f"cm must be a square matrix, got shape {cm.shape}")
+        raise ParameterError(f"cm must be a square matrix, got shape {cm.shape}")
     n = cm.shape[0]
     labels = [str(v) for v in (labels if labels is not None else range(n))]
     if len(labels) != n:
-        raise ValueError(f"{len(labels)} labels for a {n} x {n} matrix")
+        raise ParameterError(f"{len(labels)} labels for a {n} x {n} matrix")
     if normalize:
         tot = cm.sum(axis=1, keepdims=True)
         vals = np.divide(cm, tot, out=np.zeros_like(cm), where=tot > 0) * 100.0
@@ -139,7 +140,7 @@ def plot_skeleton(
         pos = pose.position
     else:
         if layout is None:
-            raise ValueError("plot_skeleton needs layout= for arrays")
+            raise ParameterError("plot_skeleton needs layout= for arrays")
         lay = get_layout(layout)
         pos = np.asarray(pose, dtype=float)
         if pos.ndim == 2:
@@ -147,7 +148,7 @@ def plot_skeleton(
     if layout is not None and isinstance(pose, PoseSequence):
         lay = get_layout(layout)
     if pos.ndim != 3 or pos.shape[1] != lay.n_joints:
-        raise ValueError(
+        raise ParameterError(
             f"expected (frames, {lay.n_joints}, coords) positions for layout {lay.name!r}, "
             f"got shape {pos.shape}"
         )
@@ -238,7 +239,7 @@ def plot_ethogram(
         if classes is not None and np.issubdtype(yt.dtype, np.integer):
             yt = np.asarray(classes, dtype=object)[yt]
         if len(yt) != len(y):
-            raise ValueError(f"true_labels has {len(yt)} frames, labels {len(y)}")
+            raise ParameterError(f"true_labels has {len(yt)} frames, labels {len(y)}")
     if classes is None:
         seen = set(np.unique(y).tolist())
         if yt is not None:

@@ -25,7 +25,13 @@ import urllib.request
 from pathlib import Path
 
 from .._util.fs import atomic_path
-from ..errors import ModelFileError, PoseModelChecksumError, PoseModelNotFoundError, SkelbehaveError
+from ..errors import (
+    ModelFileError,
+    ParameterError,
+    PoseModelChecksumError,
+    PoseModelNotFoundError,
+    SkelbehaveError,
+)
 
 __all__ = [
     "MODEL_CHECKSUMS",
@@ -89,7 +95,7 @@ def _cached_path(variant: str) -> Path:
 
 def _check_variant(variant: str) -> str:
     if variant not in VARIANTS:
-        raise ValueError(f"model variant must be one of {VARIANTS}, got {variant!r}")
+        raise ParameterError(f"model variant must be one of {VARIANTS}, got {variant!r}")
     return variant
 
 
