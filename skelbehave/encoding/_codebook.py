@@ -9,8 +9,6 @@ except its codebook and its code.
 from __future__ import annotations
 
 import logging
-import threading
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -18,54 +16,12 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._util.threads import limit_threads as _numba_threads  # n_jobs -> numba, BLAS, torch: one home
 from ..errors import ParameterError, ParameterTypeError
 from ..features.descriptors import BlockInfo, LocalDescriptors
 from . import _kernels
 
 logger = logging.getLogger(__name__)
-
-
-def _n_threads(n_jobs: int | None) -> int:
-    """Threads for ``n_jobs`` (None = 1, -1 = all cores)."""
-    import numba
-
-    if n_jobs is None:
-        return 1
-    if n_jobs < 0:
-        return int(numba.config.NUMBA_NUM_THREADS)
-    return max(1, min(int(n_jobs), int(numba.config.NUMBA_NUM_THREADS)))
-
-
-#: per-thread record of the limit set by the innermost active :func:`_numba_threads`
-_THREAD_LIMIT = threading.local()
-
-
-@contextmanager
-def _numba_threads(n_jobs: int | None):
-    """Run numba kernels, BLAS and OpenMP code with ``n_jobs`` threads (None = 1, -1 = all).
-
-    Limiting OpenMP matters: scikit-learn's K-means with more threads than
-    free cores slows down by an order of magnitude on a busy machine.
-    """
-    import numba
-    from threadpoolctl import threadpool_limits
-
-    want = _n_threads(n_jobs)
-    if getattr(_THREAD_LIMIT, "n", None) == want:
-        # nested inside the same limit (pipeline -> encoder): threadpoolctl's library scan costs
-        # about 10 ms per call, so do not repeat it
-        yield
-        return
-    old = numba.get_num_threads()
-    outer = getattr(_THREAD_LIMIT, "n", None)
-    numba.set_num_threads(want)
-    _THREAD_LIMIT.n = want
-    try:
-        with threadpool_limits(limits=want):
-            yield
-    finally:
-        _THREAD_LIMIT.n = outer
-        numba.set_num_threads(old)
 
 
 def _kind_weights(weights) -> dict[str, float]:

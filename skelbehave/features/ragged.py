@@ -17,6 +17,7 @@ from itertools import combinations
 
 import numpy as np
 
+from .._util.threads import limit_threads, resolve_n_jobs
 from ..errors import LayoutError, ParameterError, PoseDataError
 from ..layouts import JointLayout, get_layout
 from . import _kernels as K
@@ -81,44 +82,22 @@ def _check_backend(backend: str) -> None:
         raise ParameterError(f"backend must be one of {_BACKENDS}, got {backend!r}")
 
 
-def _n_threads(n_jobs: int | None) -> int:
-    if n_jobs is None:
-        return 1
-    n = int(n_jobs)
-    if n == 1:
-        return 1
-    import numba
-
-    top = numba.config.NUMBA_NUM_THREADS
-    n = max(1, top + 1 + n) if n < 0 else max(1, n)
-    return min(n, top)
-
-
 @contextmanager
 def _threads(n_jobs: int | None):
-    """Run numba kernels on ``n_jobs`` threads (None = 1, -1 = all), restoring afterwards.
+    """Run numba kernels on ``n_jobs`` threads (:func:`skelbehave._util.threads.limit_threads`).
 
     Yields True when more than one thread is used: the callers then pick the
     ``parallel=True`` kernels; one thread uses the serial kernels, which load
     faster and do not start numba's threading layer.
     """
-    n = _n_threads(n_jobs)
+    n = resolve_n_jobs(n_jobs)
     if n == 1:
         yield False
         return
-    import numba
-
-    prev = numba.get_num_threads()
-    prev_chunk = numba.get_parallel_chunksize()
-    numba.set_num_threads(n)
     # small chunks handed out on demand: sequences differ in length, and on a
     # shared machine one slow thread must not hold the whole call up
-    numba.set_parallel_chunksize(8)
-    try:
+    with limit_threads(n, blas=False, torch=False, numba_chunksize=8):
         yield True
-    finally:
-        numba.set_parallel_chunksize(prev_chunk)
-        numba.set_num_threads(prev)
 
 
 def _rate(fps, n: int) -> np.ndarray:
