@@ -149,6 +149,7 @@ def test_intel_clip_has_no_track_shorter_than_the_minimum(tracked):
 def test_min_track_frames_parameter(videos, model):
     seqs = extract(videos / KTH["jogging"], model=model, num_poses=2, min_track_frames="20s")
     assert seqs == []  # the jogger is seen for about 5.5 s
+    assert extract(videos / KTH["jogging"], model=model, min_track_frames=200) == []  # also with one pose
     passes = extract(videos / KTH["jogging"], model=model, num_poses=2, stitch_gap=0)
     assert len(passes) == 4  # without stitching: one identity per pass across the view
     assert all(s.meta["tracking"]["stitched"] == [] and 25 <= s.meta["frames_seen"] < 40 for s in passes)

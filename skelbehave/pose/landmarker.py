@@ -541,6 +541,11 @@ def extract(
     if num_poses == 1:  # MediaPipe gives at most one person a frame: all of them are id 0
         ids = [[0] * len(d[0]) for d in detections]
         report = None
+        if min_track_frames is not None:  # no minimum unless asked for
+            least = _frames(min_track_frames, seconds, "min_track_frames", default=1.0)
+            if sum(len(d) for d in ids) < least:
+                logger.info("%s: the person seen in fewer than %d frames is dropped", src.name, least)
+                ids = [[] for _ in ids]
     else:
         min_track_frames = _frames(min_track_frames, seconds, "min_track_frames", default=1.0)
         ids, report = track_poses(
