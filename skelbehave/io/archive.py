@@ -38,6 +38,7 @@ import hashlib
 import io
 import json
 import math
+import tokenize
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -213,7 +214,7 @@ def _read_npz(data: bytes, where: str, budget: int, max_ratio: float) -> dict[st
                     shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
                 else:
                     raise ValueError(f".npy format version {version} not accepted")
-            except (ValueError, TypeError, SyntaxError, OverflowError) as exc:
+            except (ValueError, TypeError, SyntaxError, OverflowError, tokenize.TokenError) as exc:
                 raise ModelFileError(f"{where}: array {name!r} has a bad .npy header ({exc})") from None
             if dtype.hasobject:
                 raise ModelFileError(f"{where}: array {name!r} has dtype object (pickle is never read)")
