@@ -17,8 +17,9 @@ examples:
 POSES is the '<name>.image.pose.csv' that 'skelbehave extract --image-landmarks'
 writes (joints in normalised image coordinates). --out is a video file
 (.mp4, .mov, .m4v, .mkv, .avi) or a folder that receives one PNG per frame.
---predictions is a table with 'frame' (or 'time') and 'label' columns, such as
-the files 'skelbehave score' writes; its labels are printed on the frames.
+--predictions is a table with 'frame' (or 'start_frame'/'stop_frame', or 'time') and
+'label' columns, such as the files 'skelbehave score' writes; with an 'individual'
+column each label is drawn next to that individual, and nothing where they are absent.
 """
 
 
