@@ -22,6 +22,8 @@ __all__ = [
     "VideoReadError",
     "PoseModelNotFoundError",
     "PoseModelChecksumError",
+    "OutputFolderBusyError",
+    "ManifestError",
 ]
 
 
@@ -139,6 +141,14 @@ class BatchItemError(SkelbehaveError):
 
     def __reduce__(self):  # keep both arguments across processes
         return (BatchItemError, (self.reason, self.message))
+
+
+class OutputFolderBusyError(SkelbehaveError):
+    """Another process is writing the same output folder (see ``_util.fs.folder_lock``)."""
+
+
+class ManifestError(SkelbehaveError, ValueError):
+    """A batch manifest (``manifest.csv``) that cannot be read: damaged, or not a manifest."""
 
 
 class ParameterError(SkelbehaveError, ValueError):

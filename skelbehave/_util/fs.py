@@ -19,8 +19,11 @@ from __future__ import annotations
 import contextlib
 import glob
 import hashlib
+import logging
 import os
 import secrets
+import stat
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -28,15 +31,24 @@ from typing import IO, Any
 from ..errors import ParameterError, PoseDataError
 
 __all__ = [
+    "LOCK_NAME",
     "POSE_SUFFIXES",
     "atomic_path",
     "atomic_write",
     "expand_inputs",
     "file_sha256",
+    "file_stamp",
+    "folder_lock",
     "output_names",
+    "regular_file_problem",
     "remove_stale_temps",
     "temp_path",
 ]
+
+log = logging.getLogger(__name__)
+
+#: Name of the lock file :func:`folder_lock` keeps in an output folder.
+LOCK_NAME = ".skelbehave.lock"
 
 #: Suffixes of the pose files a folder is searched for.
 POSE_SUFFIXES = (".csv", ".skeleton")
@@ -66,6 +78,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = temp_path(path)
     try:
         yield tmp_path
+        # the umask decides the permissions, as for open(path, "w") (a writer that replaced the
+        # temporary file may have created it 0600, as tempfile.mkstemp does)
+        os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -100,6 +115,13 @@ def temp_path(path: str | os.PathLike) -> Path:
         os.close(fd)
         return tmp
     raise FileExistsError(f"cannot create a temporary file next to {path}")  # pragma: no cover
+
+
+def _umask() -> int:
+    """The process umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _temp_affixes(path: Path) -> tuple[str, str]:
@@ -172,10 +194,165 @@ def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     'ba7816bf8f01'
     """
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    # O_NONBLOCK + fstat: a FIFO or device is refused at once instead of blocking the process
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb", closefd=True) as fh:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise PoseDataError(f"expected a regular file, found {_kind(mode)}", path=os.fspath(path))
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def regular_file_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` cannot be read as an input file (``None``: it is a regular file).
+
+    Checked with ``os.stat``, which never blocks, so a FIFO (whatever its
+    name, e.g. ``video.mp4``), a device or a directory is refused before
+    anything opens it.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> regular_file_problem(d)
+    'expected a regular file, found a directory'
+    >>> fifo = os.path.join(d, "cam.mp4"); os.mkfifo(fifo)
+    >>> regular_file_problem(fifo)
+    'expected a regular file, found a FIFO (named pipe)'
+    >>> regular_file_problem(os.path.join(d, "none.csv"))
+    'no such file'
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as exc:
+        return f"cannot read the file ({exc.strerror or exc})"
+    if not stat.S_ISREG(st.st_mode):
+        return f"expected a regular file, found {_kind(st.st_mode)}"
+    return None
+
+
+def file_stamp(path: str | os.PathLike) -> tuple[int, int]:
+    """``(size, modification time in ns)`` of a file: compared before and after reading it.
+
+    A file whose stamp differs after it was read changed while it was read
+    (e.g. a tracker still writing it); its result is not trusted.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "a.csv")
+    >>> _ = open(p, "w").write("abc")
+    >>> file_stamp(p)[0]
+    3
+    """
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns
+
+
+# folders this process holds locked: {resolved folder: [open lock file, depth]}
+_HELD: dict[str, list] = {}
+_HELD_GUARD = threading.Lock()
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike, *, wait: bool = True) -> Iterator[Path]:
+    """Hold the output folder ``folder`` for this process while the block runs.
+
+    Two runs writing one folder at once (two ``skelbehave score`` commands
+    with the same ``--out``) would overwrite each other's manifest rows. The
+    lock is an ``fcntl.flock`` on ``<folder>/.skelbehave.lock``, which holds
+    the owner's process id: a second run waits (and says which process it
+    waits for) until the first ends. The operating system releases the lock
+    when its process dies, so a lock left by a killed run (its file and a
+    dead pid stay behind) is taken over at once. Re-entrant within one
+    process. Where ``fcntl`` is missing (Windows) nothing is locked.
+
+    Parameters
+    ----------
+    folder : path
+        The output folder (created).
+    wait : bool
+        Wait for another process's lock (default). ``False`` raises
+        :class:`~skelbehave.errors.OutputFolderBusyError` instead.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> with folder_lock(d) as lock:
+    ...     lock.read_text().split()[0] == str(os.getpid())
+    True
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock_path = folder / LOCK_NAME
+    key = str(folder.resolve())
+    with _HELD_GUARD:
+        held = _HELD.get(key)
+        if held is not None:
+            held[1] += 1
+    if held is not None:
+        try:
+            yield lock_path
+        finally:
+            with _HELD_GUARD:
+                held[1] -= 1
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield lock_path
+        return
+    fh = open(lock_path, "a+", encoding="utf-8")  # held for the whole block
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            owner = fh.read().split()[:1] or ["another process"]
+            if not wait:
+                from ..errors import OutputFolderBusyError
+
+                raise OutputFolderBusyError(
+                    f"{folder} is being written by process {owner[0]} (lock file {lock_path}); "
+                    "wait until it ends or choose another output folder"
+                ) from None
+            log.warning("%s is being written by process %s; waiting until it ends", folder, owner[0])
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        with _HELD_GUARD:
+            _HELD[key] = [fh, 1]
+        try:
+            yield lock_path
+        finally:
+            with _HELD_GUARD:
+                _HELD.pop(key, None)
+            with contextlib.suppress(OSError):
+                fh.seek(0)
+                fh.truncate()
+                fh.flush()
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    finally:
+        fh.close()
 
 
 def expand_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:

@@ -10,7 +10,12 @@ The manifest is a CSV file with one row per item (``key``, ``output``,
 ``status``, ``reason``, ``error``, ``seconds`` and the extra fields). It is
 rewritten atomically after every finished item, so killing the run at any
 moment loses nothing that was done; running it again skips the items whose
-status is ``"done"`` and whose output file exists.
+status is ``"done"`` and whose output file exists with the checksum recorded
+(``output_sha256``): an output overwritten since (by another run into the same
+folder) is made again. One run at a time writes a folder: :func:`run_batch`
+holds :func:`~skelbehave._util.fs.folder_lock` on the manifest's folder, and a
+second run waits for it. Ctrl-C stops the run; the interrupt it re-raises
+carries ``batch_progress = (done, total)``.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from __future__ import annotations
 import concurrent.futures as cf
 import logging
 import multiprocessing
+import numbers
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -26,8 +33,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import BatchItemError, MissingDependencyError, ParameterError, ParameterTypeError
-from .fs import atomic_write, remove_stale_temps
+from ..errors import BatchItemError, ManifestError, MissingDependencyError, ParameterError, ParameterTypeError
+from .fs import atomic_write, file_sha256, folder_lock, remove_stale_temps
 
 __all__ = ["MANIFEST_COLUMNS", "read_manifest", "resolve_start_method", "run_batch", "write_manifest"]
 
@@ -49,7 +56,23 @@ def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         return pd.DataFrame(columns=list(MANIFEST_COLUMNS))
-    df = pd.read_csv(path, dtype={"key": str, "output": str, "status": str, "reason": str, "error": str})
+    damaged = f"{path} is damaged or not a skelbehave manifest"
+    hint = "; move it away (or run again without resuming) to start afresh"
+    if not path.is_file():
+        raise ManifestError(f"{path} is not a file{hint}")
+    try:
+        df = pd.read_csv(path, dtype={"key": str, "output": str, "status": str, "reason": str, "error": str})
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame(columns=list(MANIFEST_COLUMNS))
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ManifestError(f"{damaged} ({first}){hint}") from None
+    except OSError as exc:
+        raise ManifestError(f"cannot read {path} ({exc.strerror or exc})") from None
+    missing = [c for c in ("key", "output", "status") if c not in df.columns]
+    if missing or df["key"].isna().any():
+        what = f"no column {', '.join(missing)}" if missing else "rows without a key"
+        raise ManifestError(f"{damaged} ({what}){hint}")
     for col in MANIFEST_COLUMNS:
         if col not in df.columns:
             df[col] = pd.NA
@@ -135,10 +158,21 @@ def _get_client(scheduler: Any):
     if isinstance(scheduler, Client):
         return scheduler, False
     if isinstance(scheduler, str):
-        return Client(scheduler), True
+        try:
+            return Client(scheduler, timeout=scheduler_timeout()), True
+        except (OSError, ValueError, TypeError) as exc:
+            raise ParameterError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from None
     if hasattr(scheduler, "submit") and hasattr(scheduler, "gather"):
         return scheduler, False
     raise ParameterTypeError(f"scheduler must be an address or a dask.distributed.Client, got {scheduler!r}")
+
+
+def scheduler_timeout() -> float:
+    """Seconds to wait for a Dask scheduler (``SKELBEHAVE_SCHEDULER_TIMEOUT``, default 10)."""
+    try:
+        return float(os.environ.get("SKELBEHAVE_SCHEDULER_TIMEOUT", "10"))
+    except ValueError:
+        return 10.0
 
 
 # --------------------------------------------------------------------------- driver
@@ -229,8 +263,6 @@ def run_batch(
     >>> df["status"].tolist(), df["square"].tolist()
     (['done', 'done', 'done'], [0, 1, 4])
     """
-    from tqdm.auto import tqdm
-
     manifest = Path(manifest)
     items = [dict(it) for it in items]
     keys = [str(it.get("key", "")) for it in items]
@@ -242,9 +274,36 @@ def run_batch(
     dupes = pd.Series(keys)[pd.Series(keys).duplicated()].unique().tolist()
     if dupes:
         raise ParameterError(f"batch item keys must be unique; repeated: {dupes[:5]}")
-    if jobs < 1:
-        raise ParameterError(f"jobs must be >= 1, got {jobs}")
+    if isinstance(jobs, bool) or not isinstance(jobs, numbers.Integral) or jobs < 1:
+        raise ParameterError(f"jobs must be an integer >= 1, got {jobs!r}")
     start_method = resolve_start_method(start_method)
+    # one run per output folder at a time: a second one waits here (two runs would lose rows)
+    with folder_lock(manifest.parent):
+        return _run_locked(
+            func, items, manifest, jobs, scheduler, progress, desc, initializer, initargs,
+            retry_failed, max_in_flight, start_method,
+        )  # fmt: skip
+
+
+def _output_intact(row: Mapping[str, Any], output: str) -> bool:
+    """A done row's output exists and (when the row has its checksum) is the file that run wrote."""
+    if not Path(output).is_file():
+        return False
+    want = _text(row.get("output_sha256"))
+    if not want:
+        return True  # a row written before output checksums were recorded
+    try:
+        return file_sha256(output) == want
+    except (OSError, ValueError):
+        return False
+
+
+def _run_locked(
+    func, items, manifest, jobs, scheduler, progress, desc, initializer, initargs,
+    retry_failed, max_in_flight, start_method,
+) -> pd.DataFrame:  # fmt: skip
+    """:func:`run_batch` once it holds the output folder."""
+    from tqdm.auto import tqdm
 
     # a run killed while rewriting the manifest leaves its temporary file: one run per manifest at a
     # time, so any such file is stale
@@ -262,7 +321,7 @@ def run_batch(
             and prev.get("output") == it["output"]
             and all(_text(prev.get(k)) == _text(v) for k, v in fields.items())
             and (
-                (prev.get("status") == "done" and Path(it["output"]).exists())
+                (prev.get("status") == "done" and _output_intact(prev, it["output"]))
                 or (prev.get("status") == "failed" and not retry_failed)
             )
         )
@@ -279,28 +338,41 @@ def run_batch(
         logger.info("%s: %d of %d items already finished, skipping them", manifest, n_skip, len(items))
     write_manifest(manifest, rows)
 
+    # reach the cluster before anything is shown: an unreachable scheduler is one message
+    client, own = _get_client(scheduler) if scheduler is not None and todo else (None, False)
     bar = tqdm(total=len(items), initial=n_skip, desc=desc, disable=not progress, unit="item")
 
     def record(item: dict, result: Mapping[str, Any]) -> None:
         row = {"key": item["key"], "output": item["output"]}
         row.update(result)
         row.update(item.get("fields") or {})
+        if row.get("status") == "done":  # what this run wrote: a later overwrite is detected
+            try:
+                row["output_sha256"] = file_sha256(item["output"])
+            except (OSError, ValueError):
+                row.update(status="failed", reason="no_output", error=f"{item['output']} was not written")
         rows[item["key"]] = row
         write_manifest(manifest, rows)
-        if row["status"] != "done":
-            logger.warning("%s failed (%s): %s", item["key"], row.get("reason"), row.get("error"))
+        if row["status"] != "done":  # the caller sums failures up; details are in the manifest
+            logger.info("%s failed (%s): %s", item["key"], row.get("reason"), row.get("error"))
         bar.update(1)
 
     try:
         if not todo:
             pass
         elif scheduler is not None:
-            _run_dask(func, todo, scheduler, initializer, initargs, max_in_flight, record)
+            _run_dask(func, todo, client, own, initializer, initargs, max_in_flight, record)
         elif jobs == 1:
             for it in todo:
                 record(it, _call(func, it, initializer, initargs))
         else:
             _run_processes(func, todo, jobs, initializer, initargs, max_in_flight, record, start_method)
+    except KeyboardInterrupt as exc:
+        # the manifest already holds every finished item: the same call again resumes
+        mine = {it["key"] for it in items}
+        n_done = sum(r.get("status") == "done" for k, r in rows.items() if k in mine)
+        exc.batch_progress = (n_done, len(items))
+        raise
     finally:
         bar.close()
     df = pd.DataFrame(list(rows.values()))
@@ -330,8 +402,14 @@ _CRASHED = {
 
 
 def _fresh_worker() -> None:
-    """Start of a worker process: a forked worker forgets the initialisers run in its parent."""
+    """Start of a worker process: a forked worker forgets the initialisers run in its parent.
+
+    Workers ignore Ctrl-C (the terminal sends SIGINT to the whole process
+    group): the driver stops the run and ends them, and no worker prints a
+    traceback.
+    """
     _INITIALISED.clear()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_processes(
@@ -343,8 +421,6 @@ def _run_processes(
     they run again one at a time in a fresh single-worker pool, so only the
     item that really kills its worker is recorded as ``worker_crashed``.
     """
-    from concurrent.futures.process import BrokenProcessPool
-
     if start_method not in multiprocessing.get_all_start_methods():
         raise ParameterError(
             f"start_method must be one of {multiprocessing.get_all_start_methods()}, got {start_method!r}"
@@ -359,41 +435,66 @@ def _run_processes(
             logger.info("a worker process died; running %d suspect items one at a time", len(queue))
         workers = 1 if isolating else min(jobs, len(queue))
         limit = 1 if isolating else (max_in_flight or 2 * jobs)
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_fresh_worker) as ex:
-            pending: dict[cf.Future, dict] = {}
-            broken = False
-            while (queue and not broken) or pending:
-                while queue and len(pending) < limit and not broken:
-                    it = queue.pop()
-                    try:
-                        pending[ex.submit(_call, func, it, initializer, initargs)] = it
-                    except BrokenProcessPool:  # broke since the last wait: not this item's fault
-                        queue.append(it)
-                        broken = True
-                if not pending:
-                    break
-                done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-                for fut in done:
-                    it = pending.pop(fut)
-                    try:
-                        res = fut.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        if isolating:
-                            record(it, dict(_CRASHED))
-                        else:
-                            suspects.append(it)
-                        continue
-                    except Exception as exc:  # e.g. an unpicklable result
-                        res = {"status": "failed", "reason": type(exc).__name__, "error": str(exc)}
-                    record(it, res)
+        ex = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_fresh_worker)
+        try:
+            queue, suspects = _pool_round(
+                ex, func, queue, suspects, isolating, limit, initializer, initargs, record
+            )
+        except BaseException:  # Ctrl-C or an error in the driver: end the workers now, not after their items
+            _stop_pool(ex)
+            raise
+        ex.shutdown(wait=True)
         # a broken pool: the loop starts a fresh one for what is left
 
 
-def _run_dask(func, todo, scheduler, initializer, initargs, max_in_flight, record) -> None:
+def _stop_pool(ex: cf.ProcessPoolExecutor) -> None:
+    """End a pool's worker processes at once (their items stay pending in the manifest)."""
+    procs = list((getattr(ex, "_processes", None) or {}).values())
+    ex.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in procs:
+        proc.join(timeout=5)
+
+
+def _pool_round(ex, func, queue, suspects, isolating, limit, initializer, initargs, record):
+    """Run queued items on one pool until it is done or broken; returns (queue, suspects)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    pending: dict[cf.Future, dict] = {}
+    broken = False
+    while (queue and not broken) or pending:
+        while queue and len(pending) < limit and not broken:
+            it = queue.pop()
+            try:
+                pending[ex.submit(_call, func, it, initializer, initargs)] = it
+            except BrokenProcessPool:  # broke since the last wait: not this item's fault
+                queue.append(it)
+                broken = True
+        if not pending:
+            break
+        done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+        for fut in done:
+            it = pending.pop(fut)
+            try:
+                res = fut.result()
+            except BrokenProcessPool:
+                broken = True
+                if isolating:
+                    record(it, dict(_CRASHED))
+                else:
+                    suspects.append(it)
+                continue
+            except Exception as exc:  # e.g. an unpicklable result
+                res = {"status": "failed", "reason": type(exc).__name__, "error": str(exc)}
+            record(it, res)
+    return queue, suspects
+
+
+def _run_dask(func, todo, client, own, initializer, initargs, max_in_flight, record) -> None:
     from dask.distributed import as_completed
 
-    client, own = _get_client(scheduler)
     try:
         if max_in_flight is None:
             try:

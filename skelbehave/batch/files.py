@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import numbers
 import os
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._util.fs import expand_inputs, file_sha256, output_names, remove_stale_temps, temp_path
+from .._util.fs import (
+    expand_inputs,
+    file_sha256,
+    file_stamp,
+    folder_lock,
+    output_names,
+    regular_file_problem,
+    remove_stale_temps,
+    temp_path,
+)
 from .._util.parallel import read_manifest, resolve_start_method, run_batch, write_manifest
 from .._util.threads import limit_threads
 from ..errors import BatchItemError, ModelFileError, ParameterError, PoseDataError, SkelbehaveError
@@ -20,6 +31,9 @@ from .tables import _write_ethogram, _write_table, is_frame_level, score_file
 log = logging.getLogger(__name__)
 
 __all__ = ["score_files"]
+
+#: Manifest status of an input whose size or modification time changed while it was read.
+CHANGED = "changed_during_read"
 
 # one model per worker process, keyed by (path, checksum)
 _MODEL_CACHE: dict[tuple[str, str], Any] = {}
@@ -50,10 +64,17 @@ def _score_item(item: dict) -> dict:
 
     src = item["input"]
     result: dict[str, Any] = {"package_version": __version__}
+    problem = regular_file_problem(src)  # a FIFO, device or folder is refused before anything opens it
+    if problem is not None:
+        reason = "missing" if problem == "no such file" else "not_a_regular_file"
+        raise BatchItemError(reason, f"{src}: {problem}")
     try:
+        before = file_stamp(src)
         result["input_sha256"] = file_sha256(src)
-    except OSError as exc:
-        raise BatchItemError("unreadable", f"{src}: cannot read the file ({exc.strerror or exc})") from None
+    except (OSError, SkelbehaveError) as exc:
+        raise BatchItemError(
+            "unreadable", f"{src}: cannot read the file ({getattr(exc, 'strerror', None) or exc})"
+        ) from None
     model = _cached_model(item["model_path"], item["fields"]["model_sha256"], item.get("n_jobs"))
     try:
         table = score_file(
@@ -62,6 +83,18 @@ def _score_item(item: dict) -> dict:
         )  # fmt: skip
     except SkelbehaveError as exc:
         raise BatchItemError("bad_input", str(exc)) from None
+    try:
+        after = file_stamp(src)
+    except OSError:
+        after = None
+    if after != before:  # e.g. a tracker still writing it: what was read is not the whole file
+        return {
+            **result,
+            "status": CHANGED,
+            "reason": CHANGED,
+            "error": f"{src} changed while it was read (size or modification time); "
+            "run again once it is complete",
+        }
     _write_table(table, Path(item["output"]), item["output_format"])
     if item.get("ethogram"):
         _write_ethogram(table, model.classes_.tolist(), Path(item["output"]), Path(src).name)
@@ -159,10 +192,48 @@ def score_files(
     >>> # manifest = score_files("rat.skb", "poses/*.csv", "predictions", jobs=2)
     >>> # manifest["status"].value_counts()
     """
-    from .._version import __version__
-
+    _check_arguments(jobs=jobs, n_jobs=n_jobs, fps=fps, format=format, output_format=output_format)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # one run per output folder: names, the manifest and the outputs are decided and written under it
+    with folder_lock(out_dir):
+        return _score_files_locked(
+            model, inputs, out_dir, jobs=jobs, scheduler=scheduler, format=format,
+            output_format=output_format, fps=fps, window=window, stride=stride, individual=individual,
+            resume=resume, n_jobs=n_jobs, ethogram=ethogram, progress=progress, start_method=start_method,
+        )  # fmt: skip
+
+
+def _check_arguments(*, jobs, n_jobs, fps, format, output_format) -> None:
+    """Refuse argument values :func:`score_files` cannot use, before anything runs."""
+    from ..io import FORMATS
+
+    if isinstance(jobs, bool) or not isinstance(jobs, numbers.Integral) or jobs < 1:
+        raise ParameterError(f"jobs must be an integer >= 1, got {jobs!r}")
+    if n_jobs is not None and (
+        isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0 or n_jobs < -1
+    ):
+        raise ParameterError(f"n_jobs must be None, -1 (all cores) or an integer >= 1, got {n_jobs!r}")
+    if fps is not None:
+        try:
+            ok = math.isfinite(float(fps)) and float(fps) > 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ParameterError(f"fps must be a positive number of frames per second, got {fps!r}")
+    if format != "auto" and format not in FORMATS:
+        raise ParameterError(f"format must be 'auto' or one of {', '.join(FORMATS)}, got {format!r}")
+    if output_format not in ("auto", "csv", "parquet"):
+        raise ParameterError(f"output_format must be 'auto', 'csv' or 'parquet', got {output_format!r}")
+
+
+def _score_files_locked(
+    model, inputs, out_dir: Path, *, jobs, scheduler, format, output_format, fps, window, stride,
+    individual, resume, n_jobs, ethogram, progress, start_method,
+) -> pd.DataFrame:  # fmt: skip
+    """:func:`score_files` once it holds the output folder."""
+    from .._version import __version__
+
     if not isinstance(model, (str, os.PathLike)):
         is_frame_level(model)
         if not hasattr(model, "save"):
@@ -179,6 +250,9 @@ def score_files(
             tmp.unlink(missing_ok=True)
     else:
         model_path = Path(model)
+        problem = regular_file_problem(model_path)
+        if problem is not None:
+            raise ModelFileError(f"model file {model_path}: {problem}")
     model_sha = file_sha256(model_path)
     loaded = _load_model(model_path, n_jobs)  # fail early, in the driver, on a bad model file
     frame_level = is_frame_level(loaded)
@@ -211,11 +285,11 @@ def score_files(
     if not resume:
         manifest.unlink(missing_ok=True)
     suffix = ".predictions.parquet" if output_format == "parquet" else ".predictions.csv"
-    names = output_names(paths, taken=_names_taken(manifest))
+    names = output_names([p.resolve() for p in paths], taken=_names_taken(manifest))
     options = _options_tag(window=window, stride=stride, fps=fps, individual=individual)
     items = [
         {
-            "key": str(p),
+            "key": str(p.resolve()),  # the manifest is keyed by the input's absolute path
             "output": str(out_dir / f"{n}{suffix}"),
             "input": str(p),
             "model_path": str(model_path.resolve()),
@@ -228,7 +302,7 @@ def score_files(
             "n_jobs": n_jobs,
             "ethogram": ethogram,
             # recorded in the manifest; another model or other options: the file is scored again
-            "fields": {"input": str(p), "model_sha256": model_sha, "options": options},
+            "fields": {"input": str(p.resolve()), "model_sha256": model_sha, "options": options},
         }
         for p, n in zip(paths, names, strict=True)
     ]
@@ -351,7 +425,7 @@ def _invalidate_changed_inputs(manifest: Path, items: list[dict]) -> None:
         if it is not None and r.get("status") == "done" and isinstance(r.get("input_sha256"), str):
             try:
                 stale = file_sha256(it["input"]) != r["input_sha256"]
-            except OSError:
+            except (OSError, SkelbehaveError):
                 stale = True
             if stale:
                 r["status"] = "pending"
@@ -369,8 +443,9 @@ def _complete_manifest(df: pd.DataFrame, manifest: Path, version: str) -> pd.Dat
             df[col] = pd.NA
     df.loc[df["package_version"].isna(), "package_version"] = version
     for i in df.index[df["input_sha256"].isna()]:
-        with contextlib.suppress(OSError):
-            df.loc[i, "input_sha256"] = file_sha256(df.loc[i, "input"])
+        if regular_file_problem(df.loc[i, "input"]) is None:  # never open a FIFO
+            with contextlib.suppress(OSError, SkelbehaveError):
+                df.loc[i, "input_sha256"] = file_sha256(df.loc[i, "input"])
     rows = {str(r["key"]): {k: v for k, v in r.items() if not _isna(v)} for r in df.to_dict("records")}
     write_manifest(manifest, rows)
     return df

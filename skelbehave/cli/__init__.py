@@ -9,6 +9,15 @@ the glossary of names: ``--threads`` (``n_jobs``, threads in one process),
 ``--jobs`` (worker processes), ``--window`` / ``--stride`` (frames or
 ``"2s"`` / ``"500ms"``), ``--ignore-labels``, ``--classifier``,
 ``--random-state``, ``--no-progress``.
+
+No user mistake ends in a traceback: argument values are checked by the
+types below (``positive_int``, ``threads``, ``positive_float``, ``length``,
+``positive_length``) and by :func:`check_output_folder` / :func:`check_output_file`
+/ :func:`check_input_file` with messages that name the flag; :func:`main`
+turns any :class:`~skelbehave.errors.SkelbehaveError` or ``OSError`` into one
+line on stderr (exit 1), Ctrl-C into ``interrupted: N of M done; run the same
+command again to resume`` (exit 130), and anything unexpected into one line
+that asks for ``-v`` (which shows the traceback).
 """
 
 from __future__ import annotations
@@ -18,12 +27,31 @@ import importlib
 import importlib.util
 import inspect
 import logging
+import math
+import os
 import sys
+import traceback
+from pathlib import Path
 from typing import Any
 
-from ..errors import ParameterTypeError, SkelbehaveError
+from ..errors import ParameterError, ParameterTypeError, SkelbehaveError
 
-__all__ = ["library_default", "length", "main"]
+__all__ = [
+    "check_input_file",
+    "check_output_file",
+    "check_output_folder",
+    "library_default",
+    "length",
+    "main",
+    "non_negative_int",
+    "positive_float",
+    "positive_int",
+    "positive_length",
+    "threads",
+]
+
+#: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
 
 # order shown in --help
 COMMANDS = ("demo", "extract", "overlay", "fit", "score", "evaluate", "info", "ablate")
@@ -64,9 +92,172 @@ def length(text: str) -> int | str:
         to_frames(v, fps=1000.0)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a length: give frames (31) or a duration (2s, 500ms)"
+            f"{text!r} is not a length: give frames (31, not negative) or a duration (2s, 500ms)"
         ) from None
     return v
+
+
+def positive_length(text: str) -> int | str:
+    """Like :func:`length`, but at least one frame (a window or a stride).
+
+    Examples
+    --------
+    >>> positive_length("31"), positive_length("2s")
+    (31, '2s')
+    >>> positive_length("0")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: '0' is not a length: give at least 1 frame (31) or a duration (2s, 500ms)
+    """
+    v = length(text)
+    if v == 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a length: give at least 1 frame (31) or a duration (2s, 500ms)"
+        )
+    return v
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1 (``--jobs``, ``--num-poses``, ``--max-frames``...).
+
+    Examples
+    --------
+    >>> positive_int("2")
+    2
+    >>> positive_int("0")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: '0': must be a whole number >= 1
+    """
+    v = _int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a whole number >= 1")
+    return v
+
+
+def non_negative_int(text: str) -> int:
+    """A whole number >= 0 (``--context-folds``: 0 = off).
+
+    Examples
+    --------
+    >>> non_negative_int("0")
+    0
+    >>> non_negative_int("-1")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: '-1': must be a whole number >= 0
+    """
+    v = _int(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a whole number >= 0")
+    return v
+
+
+def threads(text: str) -> int:
+    """Threads in one process (``--threads``): a whole number >= 1, or -1 for all cores.
+
+    Examples
+    --------
+    >>> threads("4"), threads("-1")
+    (4, -1)
+    """
+    v = _int(text)
+    if v == 0 or v < -1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a whole number >= 1, or -1 for all cores")
+    return v
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (``--fps``).
+
+    Examples
+    --------
+    >>> positive_float("29.97")
+    29.97
+    >>> positive_float("nan")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: 'nan': must be a number > 0
+    """
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a number > 0")
+    return v
+
+
+def check_output_folder(path: str | os.PathLike, flag: str = "--out") -> Path:
+    """Create the output folder ``path`` or say, naming ``flag``, why it cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> check_output_folder(os.path.join(d, "new")).is_dir()
+    True
+    >>> f = os.path.join(d, "file"); _ = open(f, "w").write("x")
+    >>> try:
+    ...     check_output_folder(f)
+    ... except ParameterError as e:
+    ...     print(str(e).split(": ", 1)[1])
+    a file is in the way: expected a folder
+    """
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ParameterError(f"{flag} {p}: a file is in the way: expected a folder")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ParameterError(f"{flag} {p}: cannot create the folder ({exc.strerror or exc})") from None
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise ParameterError(f"{flag} {p}: the folder is not writable")
+    return p
+
+
+def check_output_file(path: str | os.PathLike, flag: str = "--out") -> Path:
+    """Say, naming ``flag``, why the file ``path`` cannot be written (its folder is created).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> check_output_file(os.path.join(d, "m.skb")).name
+    'm.skb'
+    >>> try:
+    ...     check_output_file(d)
+    ... except ParameterError as e:
+    ...     print(str(e).split(": ", 1)[1])
+    is a folder: expected a file name
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise ParameterError(f"{flag} {p}: is a folder: expected a file name")
+    check_output_folder(p.parent if str(p.parent) else Path("."), flag=f"{flag} {p}: folder")
+    return p
+
+
+def check_input_file(path: str | os.PathLike, flag: str) -> Path:
+    """An existing regular file for ``flag``, or a message naming the flag.
+
+    Examples
+    --------
+    >>> try:
+    ...     check_input_file("/nonexistent/labels.csv", "--labels")
+    ... except ParameterError as e:
+    ...     print(e)
+    --labels /nonexistent/labels.csv: no such file
+    """
+    from .._util.fs import regular_file_problem
+
+    problem = regular_file_problem(path)
+    if problem is not None:
+        raise ParameterError(f"{flag} {path}: {problem}")
+    return Path(path)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,8 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``skelbehave`` command; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     logging.basicConfig(
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
         format="%(levelname)s %(name)s: %(message)s",
@@ -100,8 +295,49 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    return _guarded(args)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:2000]
+
+
+def _guarded(args: argparse.Namespace) -> int:
+    """Run a sub-command; every way it can fail ends in one line on stderr, never a traceback."""
+    where = f"skelbehave {args.command}"
     try:
         return int(args.func(args) or 0)
+    except KeyboardInterrupt as exc:
+        progress = getattr(exc, "batch_progress", None)
+        if progress is not None:
+            n, m = progress
+            print(f"interrupted: {n} of {m} done; run the same command again to resume", file=sys.stderr)
+        else:
+            print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except SkelbehaveError as exc:
-        print(f"skelbehave {args.command}: error: {exc}", file=sys.stderr)
+        if args.verbose:
+            traceback.print_exc()
+        print(f"{where}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a file or folder the system refuses: the user's to fix
+        if args.verbose:
+            traceback.print_exc()
+        name = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"{where}: error: {name}{exc.strerror or _one_line(exc)}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print(f"{where}: error: out of memory", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if args.verbose:
+            traceback.print_exc()
+            print(f"{where}: unexpected error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        else:
+            print(
+                f"{where}: unexpected error: {type(exc).__name__}: {_one_line(exc)} "
+                "(run with -v for the traceback)",
+                file=sys.stderr,
+            )
         return 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..datasets import dataset_names
+from . import non_negative_int, positive_int
 
 EPILOG = """examples:
   skelbehave ablate fusion --dataset msr_action3d --out results/
@@ -49,9 +50,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--root", default=None, help="data folder (default: $SKELBEHAVE_DATA or ../shared/data)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="random seeds (default: the study's)")
     p.add_argument("--classes", type=int, nargs="+", default=None, help="only these label codes (quick runs)")
-    p.add_argument("--clusters", type=int, default=None, help="codebook size (feature-counts, fusion)")
-    p.add_argument("--epochs", type=int, default=None, help="CNN training epochs (pruning, cnn-options)")
-    p.add_argument("--finetune-epochs", type=int, default=None, help="CNN fine-tuning epochs after pruning")
+    p.add_argument(
+        "--clusters", type=positive_int, default=None, help="codebook size (feature-counts, fusion)"
+    )
+    p.add_argument(
+        "--epochs", type=positive_int, default=None, help="CNN training epochs (pruning, cnn-options)"
+    )
+    p.add_argument(
+        "--finetune-epochs", type=non_negative_int, default=None, help="CNN fine-tuning epochs after pruning"
+    )
     p.add_argument(
         "--channels", type=int, nargs="+", default=None, help="CNN block widths (pruning, cnn-options)"
     )

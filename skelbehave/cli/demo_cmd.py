@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import library_default
+from . import library_default, threads
 
 EPILOG = """examples:
   skelbehave demo                          # train on subjects 1-8, label 9-12, write skelbehave-demo/
@@ -50,7 +50,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--quick", action="store_true", default=d["quick"], help="small model without the context stage"
     )
     p.add_argument(
-        "--threads", type=int, default=d["threads"], help="threads (n_jobs) (default: %(default)s)"
+        "--threads", type=threads, default=d["threads"], help="threads (n_jobs) (default: %(default)s)"
     )
     p.set_defaults(func=run)
     return p

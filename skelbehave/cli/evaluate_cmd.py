@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from . import library_default
+from . import library_default, positive_float
 
 EPILOG = """examples:
   skelbehave evaluate precog.skb precog --subjects 9-12
@@ -48,7 +48,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="data set part (default: %(default)s)",
     )
     p.add_argument("--subjects", help="evaluate on these subjects / recordings, e.g. 9-12")
-    p.add_argument("--fps", type=float, help="frame rate of pose files that do not state one")
+    p.add_argument("--fps", type=positive_float, help="frame rate of pose files that do not state one")
     p.add_argument(
         "--ignore-labels",
         nargs="+",

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from . import library_default
+from . import check_output_folder, library_default, positive_float, positive_int
 
 EPILOG = """\
 examples:
@@ -52,16 +52,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--model", metavar="PATH", default=d["model"], help="Pose Landmarker .task file (or lite/full/heavy)"
     )
     p.add_argument(
-        "--jobs", type=int, default=d["jobs"], metavar="N", help="processes (default: %(default)s)"
+        "--jobs", type=positive_int, default=d["jobs"], metavar="N", help="processes (default: %(default)s)"
     )
     p.add_argument(
         "--num-poses",
-        type=int,
+        type=positive_int,
         default=d["num_poses"],
         metavar="K",
         help="most people per frame (default: %(default)s)",
     )
-    p.add_argument("--fps", type=float, default=None, help="frame rate, for videos whose container has none")
+    p.add_argument(
+        "--fps", type=positive_float, default=None, help="frame rate, for videos whose container has none"
+    )
     p.add_argument(
         "--scheduler", default=d["scheduler"], metavar="ADDRESS", help="run on this Dask scheduler"
     )
@@ -80,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``extract_many`` and print a one-line summary; 1 if any video failed."""
     from ..pose.batch import extract_many
 
+    check_output_folder(args.out, "--out")
     table = extract_many(
         args.videos,
         args.out,

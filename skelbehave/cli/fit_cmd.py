@@ -8,7 +8,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import length, library_default
+from ..errors import ParameterError, SkelbehaveError
+from . import (
+    check_input_file,
+    check_output_file,
+    length,
+    library_default,
+    non_negative_int,
+    positive_float,
+    positive_length,
+    threads,
+)
 
 EPILOG = """examples:
   skelbehave fit precog --subjects 1-8 --out precog.skb            # frame-level, embedded PRECOG
@@ -58,6 +68,31 @@ def _param(text: str) -> tuple[str, Any]:
         return key.strip(), value
 
 
+def _check_labels(source: list[str], labels: list[str], label_column: str | None) -> None:
+    """``--labels`` files exist, one per pose file, each with the ``--label-column`` asked for."""
+    import pandas as pd
+
+    from .._util.fs import expand_inputs
+
+    for lab in labels:
+        check_input_file(lab, "--labels")
+    try:
+        n_poses = len(expand_inputs(source))
+    except SkelbehaveError as exc:
+        raise ParameterError(f"pose files: {exc}") from None
+    if n_poses != len(labels):
+        raise ParameterError(f"--labels: got {len(labels)} label files for {n_poses} pose files (one each)")
+    if label_column is None:
+        return
+    for lab in labels:
+        try:
+            cols = list(pd.read_csv(lab, nrows=0).columns)
+        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise ParameterError(f"--labels {lab}: not a CSV table ({' '.join(str(exc).split())})") from None
+        if label_column not in cols:
+            raise ParameterError(f"--label-column {label_column!r}: {lab} has no such column (it has {cols})")
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register the ``fit`` sub-command."""
     from ..pipeline import BehaviorModel, FrameLevelModel
@@ -84,20 +119,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--split", default=d["split"], choices=["train", "all"], help="data set part (default: %(default)s)"
     )
     p.add_argument("--subjects", help="train on these subjects / recordings, e.g. 1-8")
-    p.add_argument("--fps", type=float, help="frame rate of pose files that do not state one")
+    p.add_argument("--fps", type=positive_float, help="frame rate of pose files that do not state one")
     p.add_argument(
         "--individual",
         default=d["individual"],
         help="pose files: train on these individuals (tracks) only, e.g. 0 or 0,2 (default: all)",
     )
     lib = [  # (flag, type, help): the default is the library's
-        ("--window", length, "window length: frames or a duration (1s, 500ms)"),
-        ("--stride", length, "step between window centres when predicting"),
-        ("--fit-stride", length, "step between training windows (None: the stride)"),
-        ("--context-folds", int, "second (context) stage with k folds; 0 = off"),
+        ("--window", positive_length, "window length: frames or a duration (1s, 500ms)"),
+        ("--stride", positive_length, "step between window centres when predicting"),
+        ("--fit-stride", positive_length, "step between training windows (None: the stride)"),
+        ("--context-folds", non_negative_int, "second (context) stage with k folds; 0 = off"),
         ("--median", length, "median filter over frame probabilities (frames or a duration; 0 = off)"),
         ("--min-bout", length, "minimum bout length (frames or a duration; 0 = off)"),
-        ("--threads", int, "threads in this process (n_jobs)"),
+        ("--threads", threads, "threads in this process (n_jobs)"),
         ("--random-state", int, "random seed"),
     ]
     for flag, kind, text in lib:
@@ -134,6 +169,11 @@ def run(args: argparse.Namespace) -> int:
     from ..datasets import get_dataset_spec
     from ..workflows import fit_model, is_dataset
 
+    check_output_file(args.out, "--out")
+    if args.root is not None and not Path(args.root).is_dir():
+        raise ParameterError(f"--root {args.root}: no such folder")
+    if args.labels:
+        _check_labels(args.source, args.labels, args.label_column)
     one = args.source[0] if len(args.source) == 1 and not args.labels else None
     # a single name that is no file is a data set (an unknown name says which names are known)
     src = one if one is not None and (is_dataset(one) or not Path(one).exists()) else args.source

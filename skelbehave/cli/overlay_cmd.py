@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import library_default
+from . import library_default, positive_float, positive_int
 
 EPILOG = """\
 examples:
@@ -48,12 +48,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("poses", metavar="POSES", help="image-coordinate pose file (<name>.image.pose.csv)")
     p.add_argument("--out", required=True, metavar="PATH", help="output video file, or a folder for PNGs")
     p.add_argument("--predictions", metavar="FILE", default=None, help="labels per frame (.parquet or .csv)")
-    p.add_argument("--max-frames", type=int, default=d["max_frames"], metavar="N", help="stop after N frames")
+    p.add_argument(
+        "--max-frames", type=positive_int, default=d["max_frames"], metavar="N", help="stop after N frames"
+    )
     p.add_argument(
         "--min-confidence", type=float, default=d["min_confidence"], help="hide joints below this confidence"
     )
     p.add_argument(
-        "--fps", type=float, default=d["fps"], help="frame rate of the output (default: the input's)"
+        "--fps", type=positive_float, default=d["fps"], help="frame rate of the output (default: the input's)"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import length, library_default
+from . import check_output_folder, library_default, positive_float, positive_int, positive_length, threads
 
 EPILOG = """examples:
   skelbehave score rat.skb ../shared/data/rat_social_dlc/dlc_csv --out predictions --fps 30
@@ -57,9 +57,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("model", help="model file (.skb): frame-level or clip-level")
     p.add_argument("inputs", nargs="+", help="pose files, folders or glob patterns")
     p.add_argument("--out", "-o", required=True, help="output folder")
-    p.add_argument("--jobs", "-j", type=int, default=d["jobs"], help="processes (default: %(default)s)")
     p.add_argument(
-        "--threads", type=int, default=d["threads"], help="threads in each process (default: %(default)s)"
+        "--jobs", "-j", type=positive_int, default=d["jobs"], help="processes (default: %(default)s)"
+    )
+    p.add_argument(
+        "--threads", type=threads, default=d["threads"], help="threads in each process (default: %(default)s)"
     )
     p.add_argument("--scheduler", help="Dask scheduler address (runs on that cluster)")
     p.add_argument("--format", default=d["format"], help="pose file format (default: %(default)s: detect)")
@@ -71,17 +73,19 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--window",
-        type=length,
+        type=positive_length,
         default=d["window"],
         help="clip-level models: score segments this long, frames or a duration (2s, 500ms)",
     )
     p.add_argument(
         "--stride",
-        type=length,
+        type=positive_length,
         default=d["stride"],
         help="clip-level models: step between segments (default: the window)",
     )
-    p.add_argument("--fps", type=float, help="frame rate of files that do not state one (times, durations)")
+    p.add_argument(
+        "--fps", type=positive_float, help="frame rate of files that do not state one (times, durations)"
+    )
     p.add_argument(
         "--individual",
         default=d["individual"],
@@ -103,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
     """One library call: :func:`skelbehave.batch.score_files`; exit 1 if a file failed."""
     from ..batch import score_files
 
+    check_output_folder(args.out, "--out")
     df = score_files(
         args.model,
         args.inputs,

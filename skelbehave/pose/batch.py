@@ -11,15 +11,18 @@ from typing import Any
 
 import pandas as pd
 
-from .._util.fs import atomic_write, output_names, remove_stale_temps
+from .._util.fs import atomic_write, folder_lock, output_names, regular_file_problem, remove_stale_temps
 from .._util.parallel import read_manifest, run_batch
-from ..errors import BatchItemError, PoseDataError
+from ..errors import BatchItemError, ModelFileError, PoseDataError
 from .landmarker import VideoReadError, extract
 from .models import resolve_model
 
-__all__ = ["VIDEO_SUFFIXES", "extract_many", "find_videos"]
+__all__ = ["POSE_MODEL_MEMBERS", "VIDEO_SUFFIXES", "check_pose_model", "extract_many", "find_videos"]
 
 logger = logging.getLogger(__name__)
+
+#: Members every MediaPipe Pose Landmarker bundle (``.task``, a zip file) holds.
+POSE_MODEL_MEMBERS = ("pose_detector.tflite", "pose_landmarks_detector.tflite")
 
 #: File name endings taken as videos when a folder is given.
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
@@ -68,6 +71,58 @@ def _names_taken(manifest: Path) -> dict[str, str]:
     return taken
 
 
+def check_pose_model(model: str | os.PathLike | bytes) -> None:
+    """Check a Pose Landmarker bundle once, before a batch: a zip holding :data:`POSE_MODEL_MEMBERS`, intact.
+
+    A truncated or damaged ``.task`` file then fails once, with one message,
+    instead of once per video.
+
+    Raises
+    ------
+    ModelFileError
+        Not a zip file, a member missing, or a member whose checksum (CRC) is wrong.
+
+    Examples
+    --------
+    >>> check_pose_model("../shared/models/pose_landmarker_full.task")  # doctest: +SKIP
+    >>> try:
+    ...     check_pose_model(b"not a model")
+    ... except ModelFileError as e:
+    ...     print(str(e).split(" (")[1])
+    not a zip file; truncated or another kind of file?)
+    """
+    import io
+    import zipfile
+
+    where = "the pose model bytes given" if isinstance(model, (bytes, bytearray)) else f"pose model {model}"
+    src = io.BytesIO(bytes(model)) if isinstance(model, (bytes, bytearray)) else model
+    bad = f"{where}: not a MediaPipe Pose Landmarker bundle"
+    if not isinstance(src, io.BytesIO):
+        problem = regular_file_problem(src)
+        if problem is not None:
+            raise ModelFileError(f"{where}: {problem}")
+    try:
+        with zipfile.ZipFile(src) as z:
+            names = set(z.namelist())
+            missing = [m for m in POSE_MODEL_MEMBERS if m not in names]
+            if missing:
+                raise ModelFileError(f"{bad} (no {', '.join(missing)} inside; truncated or another model?)")
+            for m in POSE_MODEL_MEMBERS:
+                info = z.getinfo(m)
+                if info.file_size > 1 << 30:
+                    raise ModelFileError(f"{bad} ({m} claims {info.file_size} bytes)")
+                with z.open(info) as fh:  # reading to the end checks the member's CRC
+                    while fh.read(1 << 20):
+                        pass
+    except zipfile.BadZipFile as exc:
+        detail = "not a zip file" if "not a zip file" in str(exc).lower() else str(exc)
+        raise ModelFileError(f"{bad} ({detail}; truncated or another kind of file?)") from None
+    except (OSError, EOFError, ValueError, NotImplementedError) as exc:
+        if isinstance(exc, ModelFileError):
+            raise
+        raise ModelFileError(f"{bad} ({' '.join(str(exc).split()) or type(exc).__name__})") from None
+
+
 def _warm_up() -> None:
     """Per-process initialiser: import MediaPipe and OpenCV once, before the first video."""
     import cv2  # noqa: F401
@@ -79,6 +134,10 @@ def _extract_one(item: dict) -> dict:
     from ..io import write_poses
 
     video = item["video"]
+    problem = regular_file_problem(video)  # a FIFO named .mp4 would block the video reader for ever
+    if problem is not None:
+        reason = "unreadable" if problem == "no such file" else "not_a_regular_file"
+        raise BatchItemError(reason, f"{video}: {problem}")
     if item.get("image_output"):  # run_batch clears the main output's; this one is ours
         remove_stale_temps(item["image_output"])
     try:
@@ -190,6 +249,7 @@ def extract_many(
     if not paths:
         raise PoseDataError(f"no videos given (or none found with suffixes {', '.join(VIDEO_SUFFIXES)})")
     model_src = resolve_model(model, variant=variant)
+    check_pose_model(model_src)  # once, here: not once per video
     if isinstance(model_src, bytes):  # ship a path, not megabytes per task
         tag = hashlib.sha256(model_src).hexdigest()[:12]
         mpath = out_dir / f".pose_model-{tag}.task"
@@ -199,8 +259,20 @@ def extract_many(
         model_src = mpath
     model_str = str(Path(model_src).resolve())
     options = dict(extract_options, num_poses=num_poses)
-    items = []
     manifest = Path(manifest) if manifest is not None else out_dir / "manifest.csv"
+    # one run per output folder: names are chosen and outputs written under the lock
+    with folder_lock(manifest.parent):
+        return _extract_locked(
+            paths, out_dir, manifest, model_str, options, image_landmarks,
+            jobs=jobs, scheduler=scheduler, progress=progress, retry_failed=retry_failed,
+        )  # fmt: skip
+
+
+def _extract_locked(
+    paths, out_dir, manifest, model_str, options, image_landmarks, *, jobs, scheduler, progress, retry_failed
+) -> pd.DataFrame:
+    """:func:`extract_many` once it holds the output folder."""
+    items = []
     resolved = [p.resolve() for p in paths]
     for p, name in zip(paths, output_names(resolved, taken=_names_taken(manifest)), strict=True):
         items.append(
