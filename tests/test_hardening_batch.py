@@ -161,8 +161,9 @@ def test_folder_lock_waits_takes_over_a_dead_owner_and_can_refuse(tmp_path):
             pass
     # held by a live process: wait=False refuses with the owner's pid, the default waits until it ends
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from skelbehave._util.fs import folder_lock\n"
-         f"with folder_lock({str(tmp_path)!r}):\n    print('held', flush=True); time.sleep(3)"],
+        [sys.executable, "-c", "import pathlib, time; from skelbehave._util.fs import folder_lock\n"
+         f"with folder_lock({str(tmp_path)!r}):\n    print('held', flush=True); time.sleep(3)\n"
+         f"    pathlib.Path({str(tmp_path / 'finished')!r}).write_text('x')"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert holder.stdout.readline().strip() == "held"
@@ -170,7 +171,7 @@ def test_folder_lock_waits_takes_over_a_dead_owner_and_can_refuse(tmp_path):
         with folder_lock(tmp_path, wait=False):
             pass
     with folder_lock(tmp_path):
-        assert holder.poll() is not None  # got it only once the holder ended
+        assert (tmp_path / "finished").exists()  # got it only once the holder was done
     holder.wait()
 
 

@@ -368,7 +368,9 @@ def _run_locked(
         else:
             _run_processes(func, todo, jobs, initializer, initargs, max_in_flight, record, start_method)
     except KeyboardInterrupt as exc:
-        # the manifest already holds every finished item: the same call again resumes
+        # every finished item goes into the manifest (the interrupt may have hit while it was being
+        # rewritten): the same call again resumes
+        write_manifest(manifest, rows)
         mine = {it["key"] for it in items}
         n_done = sum(r.get("status") == "done" for k, r in rows.items() if k in mine)
         exc.batch_progress = (n_done, len(items))
