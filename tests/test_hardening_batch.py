@@ -109,6 +109,20 @@ def test_two_runs_over_same_named_files_keep_both(model_path, two_folders, refer
     _check_outputs(read_manifest(out / "manifest.csv"), reference)
 
 
+def test_a_run_without_resume_keeps_the_outputs_of_other_folders(
+    model_path, two_folders, reference, tmp_path
+):
+    a, b = two_folders
+    out = tmp_path / "out"
+    kw = {"output_format": "csv", "fps": 30, "progress": False}
+    score_files(model_path, a, out, **kw)
+    score_files(model_path, b, out, resume=False, **kw)
+    score_files(model_path, a, out, resume=False, **kw)
+    man = read_manifest(out / "manifest.csv")
+    assert len(man) == 4 and man["output"].nunique() == 4
+    _check_outputs(man, reference)
+
+
 def test_an_overwritten_output_is_detected_and_repaired(model_path, two_folders, reference, tmp_path):
     """What an older version did (b/rat.csv written over a/rat.csv's output): re-running a/ repairs it."""
     a, b = two_folders

@@ -25,7 +25,14 @@ from .._util.fs import (
 )
 from .._util.parallel import read_manifest, resolve_start_method, run_batch, write_manifest
 from .._util.threads import limit_threads
-from ..errors import BatchItemError, ModelFileError, ParameterError, PoseDataError, SkelbehaveError
+from ..errors import (
+    BatchItemError,
+    ManifestError,
+    ModelFileError,
+    ParameterError,
+    PoseDataError,
+    SkelbehaveError,
+)
 from .tables import _write_ethogram, _write_table, is_frame_level, score_file
 
 log = logging.getLogger(__name__)
@@ -161,7 +168,8 @@ def score_files(
         each scored on its own.
     resume : bool
         Skip files already scored by this model (same input bytes) whose
-        output exists. ``False`` scores everything again.
+        output exists. ``False`` scores these inputs again (the rows and
+        outputs of other inputs in the manifest are kept, and keep their names).
     n_jobs : int or None
         Threads inside each worker process (numba, BLAS, torch; see
         :func:`skelbehave._util.threads.limit_threads`); also the model's
@@ -283,7 +291,7 @@ def _score_files_locked(
     paths = expand_inputs(inputs)
     manifest = out_dir / "manifest.csv"
     if not resume:
-        manifest.unlink(missing_ok=True)
+        _forget(manifest, {str(q.resolve()) for q in paths})
     suffix = ".predictions.parquet" if output_format == "parquet" else ".predictions.csv"
     names = output_names([p.resolve() for p in paths], taken=_names_taken(manifest))
     options = _options_tag(window=window, stride=stride, fps=fps, individual=individual)
@@ -399,6 +407,27 @@ def _options_tag(**options: Any) -> str:
     'window=2s;fps=30.0'
     """
     return ";".join(f"{k}={v}" for k, v in options.items() if v is not None)
+
+
+def _forget(manifest: Path, keys: set[str]) -> None:
+    """Drop the rows of ``keys`` (scored again) and keep the others, whose outputs keep their names.
+
+    Deleting the whole manifest would let this run take an earlier run's output names (and
+    overwrite its files); a damaged manifest is removed (the caller asked to start afresh).
+    """
+    try:
+        old = read_manifest(manifest)
+    except ManifestError:
+        manifest.unlink(missing_ok=True)
+        return
+    if old.empty:
+        return
+    rows = {
+        str(r["key"]): {k: v for k, v in r.items() if not _isna(v)}
+        for r in old.to_dict("records")
+        if str(r["key"]) not in keys
+    }
+    write_manifest(manifest, rows)
 
 
 def _names_taken(manifest: Path) -> dict[str, str]:
