@@ -220,6 +220,9 @@ def _cli_cases(w: Path, model: str, pose: str) -> list[tuple[str, list[str], dic
         ("score --ethogram on clip model with --window abc", [*s, out, "--ethogram", "--window", "1x"]),
     ]
     quick = ["--subjects", "1"]  # an accepted mistake then fits on one subject, not the whole data set
+    cases = [
+        (n, [f"{out}{i}" if x == out else x for x in a]) for i, (n, a) in enumerate(cases)
+    ]  # fresh --out
     return [
         (n, a + quick if a[:2] == ["fit", "precog"] and "--subjects" not in a else a, {}) for n, a in cases
     ]
@@ -294,7 +297,49 @@ def _manifest_done(out: Path) -> Counter:
     return Counter(m["status"].astype(str))
 
 
-def batch_cases(w: Path, model: str, n_kill: int, seed: int, env) -> list[dict]:
+def _wait_outputs(p, out: Path, n: int, timeout: float) -> None:
+    """Until ``out`` holds ``n`` prediction files (or the run ends)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and p.poll() is None:
+        if n == 0 or (out.exists() and len(list(out.glob("*.predictions.*"))) >= n):
+            return
+        time.sleep(0.05)
+
+
+def _rat_model(w: Path, env) -> Path:
+    """A tiny frame-level model fitted on rat recording 1 (for DeepLabCut inputs)."""
+    model = w / "rat_tiny.skb"
+    if not model.exists():
+        subprocess.run(
+            [
+                *SKB,
+                "fit",
+                "rat_social",
+                "--root",
+                str(A.DATA),
+                "--subjects",
+                "1",
+                "--window",
+                "15",
+                "--fit-stride",
+                "4",
+                "--classifier-params",
+                "n_estimators=3",
+                "--context-folds",
+                "0",
+                "--no-progress",
+                "--out",
+                str(model),
+            ],
+            capture_output=True,
+            env=env,
+            timeout=600,
+            check=True,
+        )
+    return model
+
+
+def batch_cases(w: Path, model: str, n_kill: int, seed: int, env, n_rat: int = 6) -> list[dict]:
     """kill -9 during ``skelbehave score`` and re-run; same stem in two folders; two runs at once; FIFO input;
     Ctrl-C."""
     from skelbehave.datasets import load_precog
@@ -307,35 +352,61 @@ def batch_cases(w: Path, model: str, n_kill: int, seed: int, env) -> list[dict]:
     seqs = [s for s in pre.sequences if Path(s.meta["source"]).name.endswith(("_2.csv", "_3.csv"))][:10]
     for s in seqs:
         write_poses(src / Path(s.meta["source"]).name, s)
-    base = ["score", model, str(src), "--no-progress", "--output-format", "csv", "--out"]
-    ref_out = w / "batch_ref"
-    t0 = time.monotonic()
-    subprocess.run(SKB + base + [str(ref_out)], capture_output=True, env=env, timeout=600, check=True)
-    ref = _outputs(ref_out)
-    t0 = time.monotonic()  # a second, warm run: how long scoring takes once numba's cache is filled
+    # kill -9 and Ctrl-C on long real recordings (rat DLC files, 13-16k frames each) so they land mid-run
+    rat_model = _rat_model(w, env)
+    rat = w / "batch_rat"
+    rat.mkdir(exist_ok=True)
+    for f in sorted((A.DATA / "rat_social_dlc" / "dlc_csv").glob("*.csv"))[:n_rat]:
+        if not (rat / f.name).exists():
+            shutil.copy(f, rat / f.name)
+    kbase = [
+        "score",
+        str(rat_model),
+        str(rat),
+        "--fps",
+        "30",
+        "--no-progress",
+        "--output-format",
+        "csv",
+        "--out",
+    ]
     subprocess.run(
-        [*SKB, *base, str(w / "batch_ref2")], capture_output=True, env=env, timeout=600, check=True
+        [*SKB, *kbase, str(w / "batch_rat_ref")], capture_output=True, env=env, timeout=900, check=True
     )
-    t_ref = time.monotonic() - t0
+    kref = _outputs(w / "batch_rat_ref")
+    base = [
+        "score",
+        model,
+        str(src),
+        "--no-progress",
+        "--output-format",
+        "csv",
+        "--out",
+    ]  # short PRECOG inputs
+    subprocess.run([*SKB, *base, str(w / "batch_ref")], capture_output=True, env=env, timeout=600, check=True)
+    ref = _outputs(w / "batch_ref")
     res = []
     for k in range(n_kill):
         out = w / f"batch_kill{k}"
         p = subprocess.Popen(
-            SKB + base + [str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+            [*SKB, *kbase, str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
         )
-        at = rng.uniform(0.2, max(0.5, 0.9 * t_ref))
-        time.sleep(at)
+        target, extra = rng.randrange(0, len(kref)), rng.uniform(0.0, 1.0)
+        _wait_outputs(p, out, target, 600)
+        time.sleep(extra)
         n_before = len(list(out.glob("*.predictions.*"))) if out.exists() else 0
         finished = p.poll() is not None
         p.send_signal(signal.SIGKILL)
         p.wait()
-        r = subprocess.run(SKB + base + [str(out)], capture_output=True, text=True, env=env, timeout=600)
-        same, why = _same_outputs(_outputs(out), ref)
+        r = subprocess.run([*SKB, *kbase, str(out)], capture_output=True, text=True, env=env, timeout=900)
+        same, why = _same_outputs(_outputs(out), kref)
         ok = r.returncode == 0 and same
+        when = f"after {n_before} of {len(kref)} outputs + {extra:.1f} s" + (
+            " (run had ended)" if finished else ""
+        )
         res.append(
             {
-                "id": f"kill -9 at {at:.1f}s ({n_before} of {len(ref)} outputs written"
-                + (", run had already ended)" if finished else ")"),
+                "id": f"kill -9 {when}",
                 "outcome": A.OK if ok else A.LOST,
                 "detail": why or (r.stderr.strip().splitlines() or [""])[-1][:160],
             }
@@ -419,14 +490,12 @@ def batch_cases(w: Path, model: str, n_kill: int, seed: int, env) -> list[dict]:
     res.append({"id": "FIFO as input", **r})
     # Ctrl-C: message, exit 130, then resume to the reference
     out = w / "sigint_out"
-    p = subprocess.Popen(SKB + base + [str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    deadline = time.monotonic() + 3 * t_ref + 30  # interrupt once the first output is written (mid-run)
-    while time.monotonic() < deadline and p.poll() is None and not list(out.glob("*.predictions.*")):
-        time.sleep(0.05)
+    p = subprocess.Popen([*SKB, *kbase, str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _wait_outputs(p, out, 1, 600)  # interrupt once the first output is written (mid-run)
     p.send_signal(signal.SIGINT)
     err = p.communicate(timeout=120)[1].decode(errors="replace")
-    subprocess.run(SKB + base + [str(out)], capture_output=True, env=env, timeout=600)
-    same, why = _same_outputs(_outputs(out), ref)
+    subprocess.run([*SKB, *kbase, str(out)], capture_output=True, env=env, timeout=900)
+    same, why = _same_outputs(_outputs(out), kref)
     good = p.returncode == 130 and "interrupted" in err and "Traceback" not in err
     res.append(
         {
@@ -445,34 +514,7 @@ def _growing_file(w: Path, env) -> dict:
 
     import pandas as pd
 
-    model = w / "rat_tiny.skb"
-    if not model.exists():
-        subprocess.run(
-            [
-                *SKB,
-                "fit",
-                "rat_social",
-                "--root",
-                str(A.DATA),
-                "--subjects",
-                "1",
-                "--window",
-                "15",
-                "--fit-stride",
-                "4",
-                "--classifier-params",
-                "n_estimators=3",
-                "--context-folds",
-                "0",
-                "--no-progress",
-                "--out",
-                str(model),
-            ],
-            capture_output=True,
-            env=env,
-            timeout=600,
-            check=True,
-        )
+    model = _rat_model(w, env)
     src = sorted((A.DATA / "rat_social_dlc" / "dlc_csv").glob("2DLC*.csv"))[0]
     lines = src.read_bytes().splitlines(keepends=True)
     d = w / "grow"
@@ -807,7 +849,9 @@ def main(argv=None) -> int:
             rows["CLI arguments"].append({"id": n, **run_cli(n, a, 180, env)})
     if "batch" in only:
         _progress("batch: kill -9, collisions", (2 if q else 5) + 5, t0)
-        rows["batch: kill -9, collisions"] = batch_cases(work, models["frame"], 2 if q else 5, args.seed, env)
+        rows["batch: kill -9, collisions"] = batch_cases(
+            work, models["frame"], 2 if q else 5, args.seed, env, n_rat=3 if q else 6
+        )
     if "video" in only:
         _progress("bad videos, pose models", 9, t0)
         rows["bad videos, pose models"] = video_cases(work, env)
