@@ -402,3 +402,17 @@ def test_ctrl_c_says_how_far_it_got_and_exits_130(jobs, model_path, rat_csvs, tm
     assert again.returncode == 0, again.stderr
     man = read_manifest(out / "manifest.csv")
     assert len(man) == 12 and (man["status"] == "done").all()
+
+
+def test_an_unreachable_scheduler_is_reported_even_when_all_is_done(
+    model_path, two_folders, tmp_path, monkeypatch, capsys
+):
+    a, _ = two_folders
+    out = tmp_path / "out"
+    argv = ["score", str(model_path), str(a / "rat.csv"), "--out", str(out), "--fps", "30", "--no-progress"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("SKELBEHAVE_SCHEDULER_TIMEOUT", "1")
+    assert main([*argv, "--scheduler", "tcp://127.0.0.1:9"]) == 1
+    lines = message_lines(capsys.readouterr().err)
+    assert len(lines) == 1 and "cannot reach the Dask scheduler" in lines[0]

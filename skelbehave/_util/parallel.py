@@ -338,8 +338,9 @@ def _run_locked(
         logger.info("%s: %d of %d items already finished, skipping them", manifest, n_skip, len(items))
     write_manifest(manifest, rows)
 
-    # reach the cluster before anything is shown: an unreachable scheduler is one message
-    client, own = _get_client(scheduler) if scheduler is not None and todo else (None, False)
+    # reach the cluster before anything is shown (also when all is done: an unreachable scheduler
+    # is a mistake to report, whatever is left to do)
+    client, own = _get_client(scheduler) if scheduler is not None else (None, False)
     bar = tqdm(total=len(items), initial=n_skip, desc=desc, disable=not progress, unit="item")
 
     def record(item: dict, result: Mapping[str, Any]) -> None:
@@ -361,7 +362,7 @@ def _run_locked(
         if not todo:
             pass
         elif scheduler is not None:
-            _run_dask(func, todo, client, own, initializer, initargs, max_in_flight, record)
+            _run_dask(func, todo, client, initializer, initargs, max_in_flight, record)
         elif jobs == 1:
             for it in todo:
                 record(it, _call(func, it, initializer, initargs))
@@ -377,6 +378,8 @@ def _run_locked(
         raise
     finally:
         bar.close()
+        if own:
+            client.close()
     df = pd.DataFrame(list(rows.values()))
     cols = list(MANIFEST_COLUMNS) + [c for c in df.columns if c not in MANIFEST_COLUMNS]
     return df.reindex(columns=cols)
@@ -494,37 +497,33 @@ def _pool_round(ex, func, queue, suspects, isolating, limit, initializer, initar
     return queue, suspects
 
 
-def _run_dask(func, todo, client, own, initializer, initargs, max_in_flight, record) -> None:
+def _run_dask(func, todo, client, initializer, initargs, max_in_flight, record) -> None:
     from dask.distributed import as_completed
 
-    try:
-        if max_in_flight is None:
-            try:
-                nthreads = sum(client.nthreads().values())
-            except Exception:
-                nthreads = 1
-            max_in_flight = max(2, 2 * nthreads)
-        queue = list(reversed(todo))
-        pending: dict[Any, dict] = {}
+    if max_in_flight is None:
+        try:
+            nthreads = sum(client.nthreads().values())
+        except Exception:
+            nthreads = 1
+        max_in_flight = max(2, 2 * nthreads)
+    queue = list(reversed(todo))
+    pending: dict[Any, dict] = {}
 
-        def submit():
-            it = queue.pop()
-            fut = client.submit(_call, func, it, initializer, initargs, pure=False)
-            pending[fut] = it
-            return fut
+    def submit():
+        it = queue.pop()
+        fut = client.submit(_call, func, it, initializer, initargs, pure=False)
+        pending[fut] = it
+        return fut
 
-        while queue and len(pending) < max_in_flight:
-            submit()
-        ac = as_completed(list(pending))
-        for fut in ac:
-            it = pending.pop(fut)
-            try:
-                res = fut.result()
-            except Exception as exc:  # worker died, task lost
-                res = {"status": "failed", "reason": type(exc).__name__, "error": str(exc)}
-            record(it, res)
-            if queue:
-                ac.add(submit())
-    finally:
-        if own:
-            client.close()
+    while queue and len(pending) < max_in_flight:
+        submit()
+    ac = as_completed(list(pending))
+    for fut in ac:
+        it = pending.pop(fut)
+        try:
+            res = fut.result()
+        except Exception as exc:  # worker died, task lost
+            res = {"status": "failed", "reason": type(exc).__name__, "error": str(exc)}
+        record(it, res)
+        if queue:
+            ac.add(submit())
