@@ -297,6 +297,10 @@ def _manifest_done(out: Path) -> Counter:
     return Counter(m["status"].astype(str))
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _wait_outputs(p, out: Path, n: int, timeout: float) -> None:
     """Until ``out`` holds ``n`` prediction files (or the run ends)."""
     deadline = time.monotonic() + timeout
@@ -490,7 +494,13 @@ def batch_cases(w: Path, model: str, n_kill: int, seed: int, env, n_rat: int = 6
     res.append({"id": "FIFO as input", **r})
     # Ctrl-C: message, exit 130, then resume to the reference
     out = w / "sigint_out"
-    p = subprocess.Popen([*SKB, *kbase, str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    p = subprocess.Popen(
+        [*SKB, *kbase, str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        preexec_fn=_default_sigint,  # a background shell leaves SIGINT ignored, and children inherit that
+    )
     _wait_outputs(p, out, 1, 600)  # interrupt once the first output is written (mid-run)
     p.send_signal(signal.SIGINT)
     err = p.communicate(timeout=120)[1].decode(errors="replace")
