@@ -85,12 +85,17 @@ def _digest(*paths: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def kth_poses(shared_dir, request) -> dict[str, PoseSequence]:
+def kth_poses(shared_dir, request, tmp_path_factory) -> dict[str, PoseSequence]:
     """MediaPipe (full model) poses of the three KTH clips, cached by video and model content."""
     from skelbehave.pose import extract
 
     model = shared_dir / "models" / "pose_landmarker_full.task"
-    cache = Path(request.config.cache.mkdir("skelbehave_kth_poses"))
+    cache_provider = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    cache = (
+        Path(cache_provider.mkdir("skelbehave_kth_poses"))
+        if cache_provider is not None
+        else tmp_path_factory.mktemp("kth_poses")
+    )
     out = {}
     for label, clip in KTH.items():
         video = shared_dir / "videos" / clip
