@@ -341,3 +341,21 @@ def test_dlc_and_ntu_values_beyond_float32_range_are_refused(tmp_path, shared_da
     with pytest.raises(PoseDataError, match="beyond"):
         read_ntu_skeleton(g)
     assert MAX_COORDINATE == 1e30
+
+
+def test_wrong_argument_types_are_package_errors(tmp_path):
+    """read_poses / write_poses given no file name, a folder or no sequences (robustness benchmark cases)."""
+    from skelbehave.errors import ParameterTypeError, PoseDataError
+    from skelbehave.io import read_poses, write_poses
+
+    seq = PoseSequence(np.zeros((2, 20, 3)), "msr20", fps=15)
+    for bad in (None, 123):
+        with pytest.raises(ParameterTypeError, match="file name"):
+            read_poses(bad)
+        with pytest.raises(ParameterTypeError, match="file name"):
+            write_poses(bad, seq)
+    with pytest.raises(PoseDataError, match="is a folder"):
+        write_poses(tmp_path, seq)
+    with pytest.raises(ParameterTypeError, match="PoseSequence"):
+        write_poses(tmp_path / "a.csv", None)
+    assert not (tmp_path / "a.csv").exists()

@@ -374,6 +374,8 @@ def test_tampered_cnn_gives_model_file_error(tmp_path, msr):
         ],
         "classes do not match outputs": _set_array("classes", lambda a: a[:3]),
         "state version 9": _set("params/version", 9),
+        "fusion weight 2**63": _set("params/fusion_weights", {"position": 2.0**63, "motion": 0.7}),
+        "fusion weight of no stream": _set("params/fusion_weights", {"colour": 0.5}),
     }
     for case, change in cases.items():
         bad = _rewrite(path, tmp_path / f"bad_{len(case)}.skb", change)

@@ -22,7 +22,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import PoseDataError
+from ..errors import ParameterTypeError, PoseDataError
 from ..poses import PoseSequence
 from .dlc import read_dlc_csv
 from .files import check_path, open_regular
@@ -106,6 +106,8 @@ def read_poses(path, format: str = "auto", **kw) -> list[PoseSequence]:
     >>> read_poses(f)[0].n_frames
     4
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterTypeError(f"path must be a file name (str or path-like), got {type(path).__name__}")
     fmt = detect_format(path) if format == "auto" else format
     if fmt == "pose_csv":
         return read_pose_csv(path, **kw)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._util.fs import atomic_write
-from ..errors import LayoutError, PoseDataError
+from ..errors import LayoutError, ParameterTypeError, PoseDataError
 from ..layouts import JointLayout, get_layout, list_layouts
 from ..poses import PoseSequence
 from ._pose_csv_body import RowReader, iter_chunks
@@ -107,8 +107,19 @@ def write_pose_csv(
     >>> bool(np.array_equal(back.position, seq.position)), back.fps, back.meta["units"]
     (True, 30.0, 'm')
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterTypeError(f"path must be a file name (str or path-like), got {type(path).__name__}")
     path = Path(os.fspath(path))
-    seqs = [sequences] if isinstance(sequences, PoseSequence) else list(sequences)
+    if path.is_dir():
+        raise PoseDataError("is a folder; give the name of the pose CSV file to write", path=path)
+    if isinstance(sequences, PoseSequence):
+        seqs = [sequences]
+    elif isinstance(sequences, Iterable) and not isinstance(sequences, (str, bytes)):
+        seqs = list(sequences)
+    else:
+        raise ParameterTypeError(
+            f"sequences must be a PoseSequence or a list of them, got {type(sequences).__name__}"
+        )
     if not seqs:
         raise PoseDataError("nothing to write: no sequences given", path=path)
     for i, s in enumerate(seqs):

@@ -183,8 +183,7 @@ def cnn_from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]):
         clf.classes_ = classes
         clf.root_ = root
         clf.bones_ = bones
-        fw = params.get("fusion_weights")
-        clf.fusion_weights_ = {str(k): float(v) for k, v in fw.items()} if fw else None
+        clf.fusion_weights_ = _fusion_weights(params.get("fusion_weights"), streams)
         clf.input_mean_ = means
         clf.input_std_ = stds
         net = build_from_description(arch)
@@ -236,3 +235,19 @@ def _check_architecture(arch: dict[str, Any], arrays: dict[str, np.ndarray]) -> 
         raise ModelFileError(
             f"architecture asks for about {est} weights but the file holds {n_weights}: refused"
         )
+
+
+def _fusion_weights(fw: Any, streams: list[str]) -> dict[str, float] | None:
+    """The stored stream weights, checked: one per stream at most, each finite and in [0, 1]."""
+    if fw is None or fw == {}:
+        return None
+    if not isinstance(fw, dict):
+        raise ModelFileError(f"fusion_weights must be an object, got {type(fw).__name__}")
+    out = {}
+    for k, v in fw.items():
+        if k not in streams:
+            raise ModelFileError(f"fusion_weights: unknown stream {k!r} (streams {streams})")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0.0 <= float(v) <= 1.0):
+            raise ModelFileError(f"fusion_weights[{k!r}] must be a number in [0, 1], got {v!r}")
+        out[str(k)] = float(v)
+    return out
