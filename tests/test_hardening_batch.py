@@ -416,3 +416,31 @@ def test_an_unreachable_scheduler_is_reported_even_when_all_is_done(
     assert main([*argv, "--scheduler", "tcp://127.0.0.1:9"]) == 1
     lines = message_lines(capsys.readouterr().err)
     assert len(lines) == 1 and "cannot reach the Dask scheduler" in lines[0]
+
+
+def test_settled_stamp_sees_a_writer_between_two_appends(tmp_path):
+    """A file read between two appends of its writer is not trusted (benchmark: a DLC file being written)."""
+    import threading
+    import time
+
+    from skelbehave._util.fs import file_stamp, settled_stamp
+
+    f = tmp_path / "growing.csv"
+    f.write_text("a,b\n1,2\n")
+    before = file_stamp(f)  # what a reader saw just after the last append
+
+    def append_later():
+        time.sleep(0.3)  # the writer's next append comes after the read has finished
+        with open(f, "a") as fh:
+            fh.write("3,4\n")
+
+    t = threading.Thread(target=append_later)
+    t.start()
+    after = settled_stamp(f, settle=1.0)
+    t.join()
+    assert after != before and after == file_stamp(f)
+    # a file left alone is stamped at once and unchanged
+    old = tmp_path / "old.csv"
+    old.write_text("x\n")
+    os.utime(old, (time.time() - 10, time.time() - 10))
+    assert settled_stamp(old) == file_stamp(old)

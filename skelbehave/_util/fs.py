@@ -24,6 +24,7 @@ import os
 import secrets
 import stat
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -38,6 +39,7 @@ __all__ = [
     "expand_inputs",
     "file_sha256",
     "file_stamp",
+    "settled_stamp",
     "folder_lock",
     "output_names",
     "regular_file_problem",
@@ -262,6 +264,37 @@ def file_stamp(path: str | os.PathLike) -> tuple[int, int]:
     3
     """
     st = os.stat(path)
+    return st.st_size, st.st_mtime_ns
+
+
+#: seconds a file must have gone unmodified before what was read from it is trusted
+SETTLE_SECONDS = 1.0
+
+
+def settled_stamp(path: str | os.PathLike, settle: float = SETTLE_SECONDS) -> tuple[int, int]:
+    """:func:`file_stamp` once the file has gone ``settle`` seconds without a change.
+
+    A file modified less than ``settle`` seconds ago may still be growing
+    between two writes of its writer (a tracker appending every few hundred
+    milliseconds): wait until ``settle`` seconds have passed since its
+    modification time, then stamp it. Compared with the stamp taken before
+    reading, a writer that wrote at any time during the read or the wait is
+    caught; one that pauses longer than ``settle`` is not. Waits at most
+    ``settle`` seconds, and not at all for files older than that.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "a.csv")
+    >>> _ = open(p, "w").write("abc")
+    >>> settled_stamp(p, settle=0.05) == file_stamp(p)
+    True
+    """
+    st = os.stat(path)
+    age = time.time() - st.st_mtime
+    if 0.0 <= age < settle:
+        time.sleep(settle - age)
+        st = os.stat(path)
     return st.st_size, st.st_mtime_ns
 
 

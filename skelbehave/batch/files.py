@@ -21,6 +21,7 @@ from .._util.fs import (
     output_names,
     regular_file_problem,
     remove_stale_temps,
+    settled_stamp,
     temp_path,
 )
 from .._util.parallel import read_manifest, resolve_start_method, run_batch, write_manifest
@@ -90,8 +91,8 @@ def _score_item(item: dict) -> dict:
         )  # fmt: skip
     except SkelbehaveError as exc:
         raise BatchItemError("bad_input", str(exc)) from None
-    try:
-        after = file_stamp(src)
+    try:  # waits until the file has been still for a moment, so a writer between two appends is seen
+        after = settled_stamp(src)
     except OSError:
         after = None
     if after != before:  # e.g. a tracker still writing it: what was read is not the whole file
