@@ -204,3 +204,26 @@ def test_score_with_a_clip_model_per_file_and_per_segment(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["score", str(model), str(poses), "--out", str(out), "--window", "two seconds"])
     assert exc.value.code == 2 and "not a length" in capsys.readouterr().err
+
+
+def test_fit_encoding_flag_reaches_the_frame_level_model(tmp_path, monkeypatch, capsys):
+    """`fit --encoding vlad` trains the method's VLAD windows; a bad choice is one line, exit 2."""
+    import functools
+
+    import skelbehave.workflows as wf
+    from skelbehave.cli import main
+
+    seen = {}
+
+    @functools.wraps(wf.fit_model)  # keeps the signature the CLI takes its defaults from
+    def fake_fit_model(source, out, **kw):
+        seen.update(kw)
+        raise wf.PoseDataError("stop here")  # a package error: the CLI reports it and exits 1
+
+    monkeypatch.setattr(wf, "fit_model", fake_fit_model)
+    assert main(["fit", "precog", "--out", str(tmp_path / "m.skb"), "--encoding", "vlad"]) == 1
+    assert seen["encoding"] == "vlad"
+    with pytest.raises(SystemExit) as exc:
+        main(["fit", "precog", "--out", str(tmp_path / "m.skb"), "--encoding", "fisher"])
+    assert exc.value.code == 2
+    assert "--encoding" in capsys.readouterr().err

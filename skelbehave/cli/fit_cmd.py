@@ -33,7 +33,9 @@ BehaviorModel), so `skelbehave fit` and Python train the same model.
 """
 
 #: options that only frame-level models (FrameLevelModel) take
-FRAME_ONLY = ("window", "stride", "fit_stride", "context_folds", "median", "min_bout", "classifier_params")
+FRAME_ONLY = (
+    "window", "stride", "fit_stride", "context_folds", "median", "min_bout", "classifier_params", "encoding",
+)  # fmt: skip
 
 
 def library_params() -> dict[str, tuple[Any, str]]:
@@ -52,6 +54,7 @@ def library_params() -> dict[str, tuple[Any, str]]:
         "median": (FrameLevelModel, "median"),
         "min_bout": (FrameLevelModel, "min_bout"),
         "classifier_params": (FrameLevelModel, "classifier_params"),
+        "encoding": (FrameLevelModel, "encoding"),
         "threads": (FrameLevelModel, "n_jobs"),
         "random_state": (FrameLevelModel, "random_state"),
     }
@@ -150,6 +153,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         default=None,
         help=f"head from the head registry (default: {library_default(FrameLevelModel, 'classifier')} for "
         f"frame-level, {library_default(BehaviorModel, 'classifier')} for clip-level models)",
+    )
+    from ..pipeline.frame import ENCODINGS
+
+    p.add_argument(
+        "--encoding",
+        choices=ENCODINGS,
+        default=d["encoding"],
+        help="window descriptors of frame-level models: window statistics, the per-group VLAD of the "
+        "window (the method), or both (default: %(default)s, chosen by grouped CV on training subjects)",
     )
     p.add_argument(
         "--classifier-params",
