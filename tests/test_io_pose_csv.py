@@ -95,16 +95,12 @@ def test_hand_written_minimal_file(tmp_path):
     assert s.missing.tolist() == [[False, False], [True, False], [False, False]]
 
 
-def test_read_15000_frames_is_fast(tmp_path):
-    import time
-
+def test_read_15000_frames_round_trip(tmp_path):
+    """A long recording reads back exactly (its read time is in benchmarks/timings.py)."""
     s = _seq(T=15000, layout="mediapipe33", seed=3)
     f = write_poses(tmp_path / "long.csv", s)
-    t0 = time.perf_counter()
     back = read_poses(f)[0]
-    elapsed = time.perf_counter() - t0
     _same(s, back)
-    assert elapsed < 10, f"reading 15,000 frames x 33 joints took {elapsed:.1f} s"
 
 
 def test_writer_refuses_what_it_cannot_write(tmp_path):

@@ -56,13 +56,11 @@ def test_sliding_windows_match_loop(lengths, length, stride):
     assert covered.all()
 
 
-def test_sliding_windows_long_recording_is_vectorised_and_fast():
-    import time
-
-    t = time.perf_counter()
+def test_sliding_windows_long_recording():
+    """3.5 M windows as index arrays (the time it takes is in benchmarks/timings.py)."""
     w = sliding_windows([2_000_000, 1_500_000], length=61, stride=1)
     assert len(w) == 3_500_000
-    assert time.perf_counter() - t < 2.0
+    assert w.center[-1] == 1_499_999 and (w.stop - w.start).max() == 61
 
 
 def test_window_length_in_seconds():
