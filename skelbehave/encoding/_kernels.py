@@ -196,6 +196,35 @@ def fisher_accumulate(Z, means, sigmas, log_weights, offsets, rel_time, levels):
     return S0, S1, S2, rows
 
 
+@njit(cache=True)
+def _normalise_into(V, power, intra, l2, scale, out, s, col0):
+    """Power, intra and L2 normalisation of one item's residual sums ``V`` (cells, l, k) into ``out[s]``."""
+    cells, l, k = V.shape
+    for cell in range(cells):
+        tot = 0.0
+        for c in range(l):
+            nrm = 0.0
+            for j in range(k):
+                x = V[cell, c, j]
+                if power:
+                    x = math.sqrt(x) if x >= 0 else -math.sqrt(-x)
+                    V[cell, c, j] = x
+                nrm += x * x
+            if intra and nrm > 0:
+                inv = 1.0 / math.sqrt(nrm)
+                for j in range(k):
+                    V[cell, c, j] *= inv
+                nrm = 1.0
+            tot += nrm
+        f = scale
+        if l2 and tot > 0:
+            f = scale / math.sqrt(tot)
+        o = col0 + cell * l * k
+        for c in range(l):
+            for j in range(k):
+                out[s, o + c * k + j] = V[cell, c, j] * f
+
+
 @njit(cache=True, parallel=True)
 def vlad_encode(Z, centres, offsets, rel_time, levels, power, intra, l2, scale, out, col0):
     """VLAD with its normalisations in one pass, written into ``out[:, col0:col0 + cells*l*k]``.
@@ -224,29 +253,7 @@ def vlad_encode(Z, centres, offsets, rel_time, levels, power, intra, l2, scale, 
                 for j in range(k):
                     V[cell, c, j] += Z[r, j] - centres[c, j]
                 base += 1 << v
-        for cell in range(cells):
-            tot = 0.0
-            for c in range(l):
-                nrm = 0.0
-                for j in range(k):
-                    x = V[cell, c, j]
-                    if power:
-                        x = math.sqrt(x) if x >= 0 else -math.sqrt(-x)
-                        V[cell, c, j] = x
-                    nrm += x * x
-                if intra and nrm > 0:
-                    inv = 1.0 / math.sqrt(nrm)
-                    for j in range(k):
-                        V[cell, c, j] *= inv
-                    nrm = 1.0
-                tot += nrm
-            f = scale
-            if l2 and tot > 0:
-                f = scale / math.sqrt(tot)
-            o = col0 + cell * l * k
-            for c in range(l):
-                for j in range(k):
-                    out[s, o + c * k + j] = V[cell, c, j] * f
+        _normalise_into(V, power, intra, l2, scale, out, s, col0)
     return out
 
 
@@ -299,29 +306,7 @@ def vlad_encode_windows(Z, assign, centres, starts, stops, levels, power, intra,
                 for j in range(k):
                     V[cell, c, j] += Z[r, j] - centres[c, j]
                 base += 1 << v
-        for cell in range(cells):
-            tot = 0.0
-            for c in range(l):
-                nrm = 0.0
-                for j in range(k):
-                    x = V[cell, c, j]
-                    if power:
-                        x = math.sqrt(x) if x >= 0 else -math.sqrt(-x)
-                        V[cell, c, j] = x
-                    nrm += x * x
-                if intra and nrm > 0:
-                    inv = 1.0 / math.sqrt(nrm)
-                    for j in range(k):
-                        V[cell, c, j] *= inv
-                    nrm = 1.0
-                tot += nrm
-            f = scale
-            if l2 and tot > 0:
-                f = scale / math.sqrt(tot)
-            o = col0 + cell * l * k
-            for c in range(l):
-                for j in range(k):
-                    out[s, o + c * k + j] = V[cell, c, j] * f
+        _normalise_into(V, power, intra, l2, scale, out, s, col0)
     return out
 
 
