@@ -480,36 +480,40 @@ def _npz(arrays: dict[str, np.ndarray]) -> bytes:
     return b.getvalue()
 
 
+#: zip-level attacks on a model file (see apply_model_mutation), in the order the benchmark cycles through
+#: zip-level attacks on a model file (see :func:`zip_attack`), in the order the benchmark cycles through
+ZIP_OPS = (
+    "truncate",
+    "flip",
+    "bomb_member",
+    "bomb_npz",
+    "size_small",
+    "size_huge",
+    "dup_member",
+    "cut_central",
+    "extra_member",
+    "missing_member",
+    "stored",
+    "reorder",
+    "not_zip",
+    "manifest_list",
+    "format_version",
+    "npz_header",
+    "npz_pickle",
+    "crc",
+    "unsealed",
+)
+
+
 def model_mutations(n: int, seed: int, doc: dict, array_names: list[str]) -> list[dict]:
     """``n`` mutation specs for one model file: zip-level, JSON fields, arrays (in that mix)."""
     rng = random.Random(seed)
-    zip_ops = [
-        "truncate",
-        "flip",
-        "bomb_member",
-        "bomb_npz",
-        "size_small",
-        "size_huge",
-        "dup_member",
-        "cut_central",
-        "extra_member",
-        "missing_member",
-        "stored",
-        "reorder",
-        "not_zip",
-        "manifest_list",
-        "format_version",
-        "npz_header",
-        "npz_pickle",
-        "crc",
-        "unsealed",
-    ]
     paths = [p for p, _ in _paths(doc) if p]
     specs = []
     for i in range(n):
         r = i % 10
         if r < 3:
-            op = zip_ops[(i // 10 * 3 + r) % len(zip_ops)]
+            op = ZIP_OPS[(i // 10 * 3 + r) % len(ZIP_OPS)]
             specs.append({"op": op, "x": rng.random(), "k": rng.randrange(1 << 30)})
         elif r < 7:
             p = rng.choice(paths)

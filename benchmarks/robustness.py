@@ -806,6 +806,9 @@ def main(argv=None) -> int:
     ap.add_argument("--json", default=None, help="write every case's outcome to this file")
     args = ap.parse_args(argv)
     only = set(args.only.split(","))
+    unknown = only - {"pose", "model", "api", "cli", "batch", "video", "long"}
+    if unknown:
+        ap.error(f"--only: unknown areas {sorted(unknown)}; known: pose, model, api, cli, batch, video, long")
     q = args.quick
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="skb_attack_"))
     work.mkdir(parents=True, exist_ok=True)
