@@ -29,16 +29,18 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import ParameterError, PoseDataError
+from ..errors import ParameterError, PoseDataError, PoseFileNotFoundError
 
 __all__ = [
     "LOCK_NAME",
     "POSE_SUFFIXES",
     "atomic_path",
     "atomic_write",
+    "check_regular",
     "expand_inputs",
     "file_sha256",
     "file_stamp",
+    "open_regular",
     "settled_stamp",
     "folder_lock",
     "output_names",
@@ -196,12 +198,7 @@ def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     'ba7816bf8f01'
     """
     h = hashlib.sha256()
-    # O_NONBLOCK + fstat: a FIFO or device is refused at once instead of blocking the process
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with open(fd, "rb", closefd=True) as fh:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise PoseDataError(f"expected a regular file, found {_kind(mode)}", path=os.fspath(path))
+    with open_regular(path) as fh:  # a FIFO or device is refused at once instead of blocking
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
@@ -217,6 +214,78 @@ def _kind(mode: int) -> str:
     if stat.S_ISSOCK(mode):
         return "a socket"
     return "not a regular file"
+
+
+def check_regular(path: str | os.PathLike) -> Path:
+    """A path that names an existing regular file, checked without opening it.
+
+    ``os.stat`` never blocks, so a FIFO is refused before anything opens it.
+
+    Raises
+    ------
+    PoseFileNotFoundError
+        The path does not exist.
+    PoseDataError
+        The path is a directory, FIFO, device or socket.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> try:
+    ...     check_regular(d)
+    ... except PoseDataError as e:
+    ...     print(str(e).split(": ", 1)[1])
+    expected a regular file, found a directory
+    """
+    p = Path(os.fspath(path))
+    problem = regular_file_problem(p)
+    if problem == "no such file":
+        raise PoseFileNotFoundError(problem, path=p)
+    if problem is not None:
+        raise PoseDataError(problem, path=p)
+    return p
+
+
+def open_regular(path: str | os.PathLike) -> IO[bytes]:
+    """Open a regular file for binary reading; never blocks on a FIFO or device.
+
+    The file is opened with ``O_NONBLOCK`` and checked with ``fstat`` on the
+    open descriptor, so a path swapped for a FIFO after any earlier check is
+    still refused at once.
+
+    Raises
+    ------
+    PoseFileNotFoundError
+        The path does not exist.
+    PoseDataError
+        The path cannot be opened, or is a directory, FIFO, device or socket.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "a.txt")
+    >>> _ = open(f, "w").write("abc")
+    >>> with open_regular(f) as fh:
+    ...     fh.read()
+    b'abc'
+    """
+    p = check_regular(path)  # stat first: a device is never opened
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(p, flags)
+    except OSError as exc:  # removed or replaced since the check
+        raise PoseDataError(f"cannot open: {exc.strerror or exc}", path=p) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise PoseDataError(f"expected a regular file, found {_kind(mode)}", path=p)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def regular_file_problem(path: str | os.PathLike) -> str | None:
