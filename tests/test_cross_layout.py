@@ -161,11 +161,6 @@ def test_kth_clips_labelled_from_mediapipe_poses(model, kth_poses, caplog):
     assert proba.shape == (3, len(UTD_CLASSES)) and np.allclose(proba.sum(axis=1), 1)
     pred = dict(zip(kth_poses, model.classes_[proba.argmax(axis=1)], strict=True))
     assert pred["jogging"] == "jogging"
-    # Known misses of this method (MediaPipe's depth on a 60-pixel side-on boxer puts the jabs
-    # along the shoulder axis; see benchmarks/cross_layout.py): boxing and clapping are confused.
-    # If one of these starts to pass, update the test and the report.
-    assert pred["boxing"] != "boxing"
-    assert pred["handclapping"] != "handclapping"
     logged = [r for r in caplog.records if "from layout 'mediapipe33' to 'common15'" in r.getMessage()]
     assert len(logged) == 1  # once, not once per call
 
@@ -213,3 +208,17 @@ def test_saved_common_skeleton_model_scores_mediapipe(model, kth_poses, tmp_path
     for key, value in [("common", {"neck": ["nape"]}), ("common", ["neck"]), ("convention", {"x": "up"})]:
         with pytest.raises(ModelFileError, match="layout"):
             state_layout({"layout": {**d, key: value}})
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known miss (issue 13): MediaPipe's depth on a 60-pixel side-on boxer puts the jabs along the "
+    "shoulder axis, and boxing and handclapping come out as each other; see benchmarks/cross_layout.py. "
+    "strict: when this starts to pass, remove the mark and update the report",
+)
+def test_kth_boxing_and_handclapping_labelled_from_mediapipe_poses(model, kth_poses):
+    """What the issue asks for: all three KTH clips labelled right from MediaPipe poses alone."""
+    seqs = [seen_frames(s) for s in kth_poses.values()]
+    pred = dict(zip(kth_poses, model.predict(seqs), strict=True))
+    assert pred["boxing"] == "boxing"
+    assert pred["handclapping"] == "handclapping"
