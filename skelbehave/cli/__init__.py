@@ -54,7 +54,7 @@ __all__ = [
 EXIT_INTERRUPTED = 130
 
 # order shown in --help
-COMMANDS = ("demo", "extract", "overlay", "fit", "score", "evaluate", "info", "ablate")
+COMMANDS = ("demo", "extract", "overlay", "watch", "fit", "score", "evaluate", "export", "info", "ablate")
 
 
 def library_default(obj: Any, name: str) -> Any:
