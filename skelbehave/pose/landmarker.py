@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MissingDependencyError, PoseDataError, VideoReadError
+from .._util.optional import require
+from ..errors import PoseDataError, VideoReadError
 from ..poses import PoseSequence
 from .identities import track_poses
 from .models import resolve_model
@@ -37,13 +38,7 @@ _GAP_BETWEEN_SOURCES_MS = 10_000
 
 
 def _cv2():
-    try:
-        import cv2
-    except ImportError as exc:  # pragma: no cover - mediapipe depends on OpenCV
-        raise MissingDependencyError(
-            "video decoding needs OpenCV; install it with: pip install opencv-contrib-python"
-        ) from exc
-    return cv2
+    return require("cv2", "video", "video decoding")
 
 
 # ----------------------------------------------------------------------------- frame sources
@@ -240,10 +235,8 @@ def get_landmarker(
     )
     handle = None if fresh else _LANDMARKERS.get(key)
     if handle is None:
-        try:
-            from mediapipe.tasks.python import BaseOptions, vision
-        except ImportError as exc:  # pragma: no cover - mediapipe is a dependency
-            raise MissingDependencyError("pose extraction needs mediapipe: pip install mediapipe") from exc
+        require("mediapipe.tasks.python", "video", "pose extraction")
+        from mediapipe.tasks.python import BaseOptions, vision
         base = (
             BaseOptions(model_asset_buffer=model)
             if isinstance(model, bytes)
@@ -470,6 +463,7 @@ def extract(
 
     if num_poses < 1:
         raise ValueError(f"num_poses must be >= 1, got {num_poses}")
+    require("mediapipe", "video", "pose extraction")
     model_src = resolve_model(model, variant=variant)
     src = _open(source, fps, bgr)
     try:
@@ -484,7 +478,7 @@ def extract(
     except BaseException:
         getattr(src.frames, "close", lambda: None)()
         raise
-    import mediapipe as mp
+    mp = require("mediapipe", "video", "pose extraction")
 
     lm = handle.landmarker
     step_ms = 1000.0 / (src.fps or NOMINAL_FPS)
