@@ -297,7 +297,7 @@ def test_missing_dependency_gives_install_hint(monkeypatch, missing):
     import skelbehave.models.cnn as cnn
 
     monkeypatch.setitem(sys.modules, missing, None)  # makes "import <missing>" raise ImportError
-    with pytest.raises(MissingDependencyError, match=r"pip install 'skelbehave\[cnn\]'") as info:
+    with pytest.raises(MissingDependencyError, match=r"pip install [\"']skelbehave\[cnn\][\"']") as info:
         cnn.CNNClassifier  # noqa: B018
     assert missing in str(info.value)
 

@@ -33,8 +33,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import BatchItemError, ManifestError, MissingDependencyError, ParameterError, ParameterTypeError
+from ..errors import BatchItemError, ManifestError, ParameterError, ParameterTypeError
 from .fs import atomic_write, file_sha256, folder_lock, remove_stale_temps
+from .optional import require
 
 __all__ = ["MANIFEST_COLUMNS", "read_manifest", "resolve_start_method", "run_batch", "write_manifest"]
 
@@ -148,13 +149,7 @@ def _call(func: Callable, item: dict, initializer: Callable | None, initargs: tu
 
 
 def _get_client(scheduler: Any):
-    try:
-        from dask.distributed import Client
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise MissingDependencyError(
-            "a Dask scheduler was given but dask.distributed is not installed; "
-            "install it with: pip install 'skelbehave[dask]'"
-        ) from exc
+    Client = require("dask.distributed", "dask", "a Dask scheduler").Client
     if isinstance(scheduler, Client):
         return scheduler, False
     if isinstance(scheduler, str):

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from .._util.fs import atomic_write, folder_lock, output_names, regular_file_problem, remove_stale_temps
+from .._util.optional import require
 from .._util.parallel import read_manifest, run_batch
 from ..errors import BatchItemError, ModelFileError, PoseDataError
 from .landmarker import VideoReadError, extract
@@ -243,6 +244,7 @@ def extract_many(
     ...                      model="pose_landmarker_full.task")  # doctest: +SKIP
     >>> table[["key", "status", "reason"]]  # doctest: +SKIP
     """
+    require("mediapipe", "video", "pose extraction")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = find_videos(videos)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from ...errors import MissingDependencyError
+from ..._util.optional import require
 
 __all__ = [
     "CNNClassifier",
@@ -48,13 +48,7 @@ _LAZY = {
 
 def _require(name: str) -> ModuleType:
     """Import an optional dependency of the CNN or raise a helpful error."""
-    try:
-        return importlib.import_module(name)
-    except ImportError as exc:
-        raise MissingDependencyError(
-            f"the CNN classifier needs {name!r}, which is not installed ({exc}); "
-            f"install it with: {INSTALL_HINT}"
-        ) from exc
+    return require(name, "cnn", "the CNN classifier")
 
 
 def __getattr__(name: str):
