@@ -12,16 +12,20 @@ __all__ = ["label_codes", "read_frame_label_csv"]
 
 
 def read_frame_label_csv(
-    path, columns: tuple[str, ...], optional: tuple[str, ...] = ()
+    path, columns: tuple[str, ...] | None = None, optional: tuple[str, ...] = ()
 ) -> dict[str, np.ndarray]:
     """A per-frame label CSV: a ``frame`` column 0, 1, 2, ... then ``columns`` (and maybe ``optional``).
+
+    This is the package's one reader of per-frame label CSVs (the data sets'
+    loaders and :func:`skelbehave.io.annotations.read_annotations` use it).
 
     Parameters
     ----------
     path : path-like
         The file.
-    columns : tuple of str
-        Required label columns after ``frame``, in order.
+    columns : tuple of str, optional
+        Required label columns after ``frame``, in order. None: any columns
+        (at least one) after a first column ``frame``.
     optional : tuple of str
         Columns that may follow the required ones.
 
@@ -46,6 +50,14 @@ def read_frame_label_csv(
         raise
     except Exception as exc:
         raise PoseDataError(f"not a readable CSV: {exc}", path=path) from None
+    if columns is None:
+        if list(df.columns[:1]) != ["frame"] or len(df.columns) < 2:
+            raise PoseDataError(
+                f"expected a first column 'frame' and at least one label column, found {list(df.columns)}",
+                path=path,
+                line=1,
+            )
+        columns = tuple(df.columns[1:])
     expected = ["frame", *columns]
     if list(df.columns) != expected and list(df.columns) != [*expected, *optional]:
         raise PoseDataError(
