@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError, PoseDataError, PoseFileNotFoundError
+from ..io.annotations import read_annotations
 from ..io.dlc import read_dlc_csv
 from ..io.filenames import ids_from_name
 from ..io.frame_labels import label_codes, read_frame_label_csv
@@ -245,6 +246,27 @@ def _combine(seqs: list[PoseSequence], name: str, src: str, meta: dict) -> PoseS
     return PoseSequence(pos, layout, fps=seqs[0].fps, confidence=conf, meta={"source": src, **meta})
 
 
+def _rat_labels(folder: Path, n: int) -> tuple[dict[str, np.ndarray], Path]:
+    """Labels of recording ``n``: the per-frame CSV when the folder has one, else the Caltech annotation."""
+    csv = folder / "labels_per_frame" / f"{n}_labels.csv"
+    if csv.exists():
+        return read_frame_label_csv(csv, ("S1",), optional=("S2",)), csv
+    txt = folder / "annotations" / f"{n}_annot.txt"
+    if not txt.exists():
+        raise PoseFileNotFoundError(
+            f"no labels for recording {n}: neither {csv.name} in labels_per_frame/ nor {txt.name} in "
+            "annotations/",
+            path=txt,
+        )
+    ann = read_annotations(txt, format="caltech", fill="")
+    cols = {c: ann[c].to_numpy(dtype=str) for c in ann.columns}
+    for c, v in cols.items():
+        if (v == "").any():
+            r = int(np.flatnonzero(v == "")[0])
+            raise PoseDataError(f"stream {c}: frame {r + 1} (1-based) is in no annotated range", path=txt)
+    return cols, txt
+
+
 def load_rat_social(root=None, *, stream: str = "S1", fps: float = RAT_FPS) -> Dataset:
     """Rat dyadic social behaviour: 12 DeepLabCut recordings with frame labels.
 
@@ -255,7 +277,10 @@ def load_rat_social(root=None, *, stream: str = "S1", fps: float = RAT_FPS) -> D
     Parameters
     ----------
     root : path-like, optional
-        The ``rat_social_dlc`` folder or its parent.
+        The ``rat_social_dlc`` folder or its parent: ``dlc_csv/`` and the
+        labels, from ``labels_per_frame/N_labels.csv`` where present, else from
+        the Caltech Behavior Annotator files ``annotations/N_annot.txt`` as the
+        data set's authors publish them (see :mod:`skelbehave.io.annotations`).
     stream : {"S1", "S2"}
         Behaviour stream: S1 (base, social, nonsocial, aggression) or S2
         (base, lateralthreat, keepdown, clinch, uprightposture, freezing, bite,
@@ -272,7 +297,11 @@ def load_rat_social(root=None, *, stream: str = "S1", fps: float = RAT_FPS) -> D
         data set defines none): train recordings 1-8, test 9-12. Where the
         label file stops one frame before the pose file (recordings 1, 7 and
         10), the unlabelled last pose frame is dropped
-        (``meta["dropped_unlabelled_frames"]``).
+        (``meta["dropped_unlabelled_frames"]``). Read from the Caltech files,
+        those three keep their last frame (the annotation covers it), and
+        annotated frames past the pose file's end are cut
+        (``meta["dropped_unposed_label_frames"]``, recording 8: 7 frames).
+        ``meta["labels_from"]`` names the label file.
 
     Examples
     --------
@@ -293,19 +322,26 @@ def load_rat_social(root=None, *, stream: str = "S1", fps: float = RAT_FPS) -> D
     seqs, labels, subjects, skipped = [], [], [], []
     for n in sorted(csvs):
         animals = read_dlc_csv(csvs[n], fps=fps)
-        lab_path = folder / "labels_per_frame" / f"{n}_labels.csv"
-        cols = read_frame_label_csv(lab_path, ("S1",), optional=("S2",))
+        cols, lab_path = _rat_labels(folder, n)
         if stream not in cols:
             logger.warning("%s has no %s labels: recording %d left out", lab_path, stream, n)
             skipped.append(n)
             continue
         y = label_codes(cols[stream], RAT_STREAMS[stream], lab_path, stream)
         meta = {"recording": n, "subject": n, "animals": [a.meta["person"] for a in animals], "units": "px"}
+        meta["labels_from"] = str(lab_path)
         for other, vals in cols.items():
             if other != stream:
                 meta[f"labels_{other}"] = label_codes(vals, RAT_STREAMS[other], lab_path, other)
         seq = _combine(animals, "rat_dyad", str(csvs[n]), meta)
         extra = seq.n_frames - len(y)
+        if extra < 0 and lab_path.suffix == ".txt":
+            # the annotator's ranges may run past the tracked frames: labels without a pose are cut
+            y = y[: seq.n_frames]
+            for k in [k for k in seq.meta if k.startswith("labels_")]:
+                seq.meta[k] = seq.meta[k][: seq.n_frames]
+            seq.meta["dropped_unposed_label_frames"] = -extra
+            extra = 0
         if extra < 0 or extra > 1:
             raise PoseDataError(
                 f"{lab_path.name} labels {len(y)} frames, the pose file has {seq.n_frames}", path=lab_path
