@@ -40,6 +40,8 @@ __all__ = [
     "frame_f1",
     "frame_report",
     "segment_f1",
+    # predictions
+    "summarize_predictions",
 ]
 
 
@@ -465,3 +467,102 @@ def frame_report(
     table[["frames", "bouts"]] = table[["frames", "bouts"]].astype(int)
     table.attrs["accuracy"] = frame_accuracy(yt, yp, ignore=ignore)
     return table
+
+
+# ============================================================================ bouts and time budgets
+def _named_tables(tables) -> list[tuple[str, pd.DataFrame]]:
+    """``{name: table}``, tables, or predictions files (``.parquet`` / ``.csv``) -> ``[(name, table)]``."""
+    import os
+
+    if isinstance(tables, pd.DataFrame):
+        tables = [tables]
+    items = list(tables.items()) if isinstance(tables, dict) else list(enumerate(tables))
+    out = []
+    for key, t in items:
+        if isinstance(t, (str, os.PathLike)):
+            name = os.path.basename(os.fspath(t)).split(".predictions")[0]
+            t = pd.read_parquet(t) if os.fspath(t).endswith(".parquet") else pd.read_csv(t)
+        elif isinstance(key, int):
+            name = (
+                str(t["input"].iloc[0]) if "input" in t.columns and len(t) else str(t.attrs.get("name", key))
+            )
+        else:
+            name = str(key)
+        if not isinstance(t, pd.DataFrame) or not {"frame", "label"} <= set(t.columns):
+            found = list(t.columns) if isinstance(t, pd.DataFrame) else type(t).__name__
+            raise ParameterError(
+                f"{name}: a frame-level predictions table (frame, label, ...) is needed, got {found}"
+            )
+        out.append((name, t))
+    return out
+
+
+def _fps_of(table: pd.DataFrame) -> float | None:
+    """Frame rate from a table's ``frame`` and ``time`` columns (None when times are empty)."""
+    if "time" not in table.columns or len(table) < 2:
+        return None
+    f, t = table["frame"].to_numpy(dtype=float), pd.to_numeric(table["time"], errors="coerce").to_numpy()
+    ok = np.isfinite(t)
+    if ok.sum() < 2 or np.ptp(t[ok]) <= 0:
+        return None
+    return float(np.ptp(f[ok]) / np.ptp(t[ok]))
+
+
+def summarize_predictions(tables, *, fps: float | None = None, classes=None) -> pd.DataFrame:
+    """Bouts and time budget per file, individual and label, from frame-level predictions tables.
+
+    Parameters
+    ----------
+    tables : DataFrame, list of DataFrame, dict of name to DataFrame, or list of paths
+        Frame-level predictions (``frame``, ``label``, and ``individual`` when
+        a table holds several individuals, as :func:`skelbehave.batch.score_files`
+        writes them; ``.parquet`` / ``.csv`` files are read).
+    fps : float, optional
+        Frame rate; default: from each table's ``time`` column (seconds are NaN without one).
+    classes : sequence, optional
+        Labels to list (absent ones get 0 rows); default: the ``proba_<class>``
+        columns, then any other label seen.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per file x individual x label: ``bouts``, ``frames``,
+        ``seconds``, ``mean_bout_s``, ``fraction`` (time budget: the share of
+        the frames where the individual is present, so the fractions of one
+        file and individual sum to 1), ``present_frames`` and ``absent_frames``.
+        Frames without a pose (``no_pose``) form no bout and count in no budget.
+        Bouts are :func:`skelbehave.temporal.segments` runs.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"frame": range(6), "time": np.arange(6) / 2.0,
+    ...                   "label": ["sit", "sit", "no_pose", "sit", "walk", "walk"]})
+    >>> s = summarize_predictions({"a": t})
+    >>> s[["label", "bouts", "frames", "seconds", "fraction"]].values.tolist()
+    [['sit', 2, 3, 1.5, 0.6], ['walk', 1, 2, 1.0, 0.4]]
+    """
+    from .temporal.segments import bout_table
+
+    rows = []
+    for name, t in _named_tables(tables):
+        cls = list(classes) if classes is not None else [c[6:] for c in t.columns if c.startswith("proba_")]
+        seen = t["label"].astype(object).where(t["label"].notna(), None).to_numpy()
+        extra = sorted({v for v in seen[~absent_labels(seen)]} - set(cls), key=str)
+        rate = fps if fps is not None else _fps_of(t)
+        groups = list(t.groupby("individual", sort=False)) if "individual" in t.columns else [(None, t)]
+        for who, part in groups:
+            part = part.sort_values("frame")
+            y = part["label"].astype(object).where(part["label"].notna(), None).to_numpy()
+            absent = absent_labels(y)
+            tab = bout_table(y, fps=rate, classes=cls + extra).reset_index()
+            tab.insert(0, "individual", "" if who is None else str(who))
+            tab.insert(0, "file", name)
+            tab["present_frames"] = int((~absent).sum())
+            tab["absent_frames"] = int(absent.sum())
+            rows.append(tab)
+    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    for col in ("seconds", "mean_bout_s"):
+        if col not in out.columns:
+            out[col] = np.nan
+    cols = ["file", "individual", "label", "bouts", "frames", "seconds", "mean_bout_s", "fraction"]
+    return out[[*cols, "present_frames", "absent_frames"]] if len(out) else out
