@@ -128,16 +128,20 @@ def load_labelled(
     fps: float | None = None,
     individual: int | str | list | None = None,
 ) -> tuple[list[list[Any]], list[np.ndarray]]:
-    """Pose files and their per-frame label CSVs (``frame`` + one label column).
+    """Pose files and their per-frame labels (label CSV, Caltech Behavior Annotator or BORIS events).
 
-    The label column is ``label_column``, else ``label``, else the only
-    column besides ``frame``. Returns recordings (lists of PoseSequence, one
-    per individual) and label arrays; a label file one frame shorter than
-    its pose file drops the pose file's last frame. ``individual`` keeps only
+    Label files are read by :func:`skelbehave.io.annotations.read_annotations`.
+    The label column (stream, subject) is ``label_column``, else ``label``,
+    else the only one. Returns recordings (lists of PoseSequence, one
+    per individual) and label arrays; a label CSV one frame shorter than
+    its pose file drops the pose file's last frame; Caltech and BORIS
+    intervals are cut or padded to the pose file's frames (uncovered frames:
+    ``"other"``). ``individual`` keeps only
     those individuals of each file (see
     :func:`skelbehave.pose.tracking.select_individuals`).
     """
     from .io import read_poses
+    from .io.annotations import detect_annotation_format, read_annotations
 
     if len(poses) != len(labels):
         raise PoseDataError(f"got {len(poses)} pose files but {len(labels)} label files")
@@ -148,18 +152,19 @@ def load_labelled(
             from .pose.tracking import select_individuals
 
             seqs = select_individuals(seqs, individual, path=p)
-        df = pd.read_csv(lab, dtype=str, keep_default_na=False)
-        cols = [c for c in df.columns if c != "frame"]
+        T = seqs[0].n_frames
+        per_frame = detect_annotation_format(lab) == "frame_csv"
+        df = read_annotations(lab, n_frames=None if per_frame else T, fps=fps or seqs[0].fps)
+        cols = list(df.columns)
         col = label_column or ("label" if "label" in cols else (cols[0] if len(cols) == 1 else None))
         if col is None or col not in df.columns:
             raise PoseDataError(
                 f"cannot tell the label column: expected {label_column or 'label'!r}, found columns "
-                f"{list(df.columns)}; pass label_column=...",
+                f"{cols}; pass label_column=...",
                 path=lab,
                 line=1,
             )
         y = df[col].to_numpy(dtype=str)
-        T = seqs[0].n_frames
         if len(y) == T - 1:
             seqs = [s[: len(y)] for s in seqs]
         elif len(y) != T:

@@ -25,6 +25,8 @@ EPILOG = """examples:
   skelbehave fit precog --subjects 1-8 --context-folds 4 --out precog.skb
   skelbehave fit rat_social --root ../shared/data --out rat.skb     # train recordings 1-8, S1
   skelbehave fit poses/*.csv --labels labels/*.csv --label-column S1 --fps 30 --out mine.skb
+  skelbehave fit poses/*.csv --labels annot/*_annot.txt --label-column S1 --fps 30 --out mine.skb  # Caltech
+  skelbehave fit poses/*.csv --labels boris/*.tsv --fps 30 --out mine.skb     # BORIS events exports
   skelbehave fit msr_action3d --root ../shared/data --out msr.skb  # clip-level BehaviorModel
   skelbehave fit precog --window 1s --classifier hgb --classifier-params max_iter=100 --out p.skb
 
@@ -72,10 +74,13 @@ def _param(text: str) -> tuple[str, Any]:
 
 
 def _check_labels(source: list[str], labels: list[str], label_column: str | None) -> None:
-    """``--labels`` files exist, one per pose file, each with the ``--label-column`` asked for."""
-    import pandas as pd
+    """``--labels`` files exist, one per pose file, each with the ``--label-column`` asked for.
 
+    Label files may be per-frame label CSVs, Caltech Behavior Annotator ``.txt``
+    files or BORIS events exports (:mod:`skelbehave.io.annotations`).
+    """
     from .._util.fs import expand_inputs
+    from ..io.annotations import annotation_streams
 
     for lab in labels:
         check_input_file(lab, "--labels")
@@ -85,14 +90,16 @@ def _check_labels(source: list[str], labels: list[str], label_column: str | None
         raise ParameterError(f"pose files: {exc}") from None
     if n_poses != len(labels):
         raise ParameterError(f"--labels: got {len(labels)} label files for {n_poses} pose files (one each)")
-    if label_column is None:
-        return
     for lab in labels:
         try:
-            cols = list(pd.read_csv(lab, nrows=0).columns)
-        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-            raise ParameterError(f"--labels {lab}: not a CSV table ({' '.join(str(exc).split())})") from None
-        if label_column not in cols:
+            cols = annotation_streams(lab)
+        except SkelbehaveError as exc:
+            raise ParameterError(f"--labels {exc}") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ParameterError(
+                f"--labels {lab}: not a label table ({' '.join(str(exc).split())})"
+            ) from None
+        if label_column is not None and label_column not in cols:
             raise ParameterError(f"--label-column {label_column!r}: {lab} has no such column (it has {cols})")
 
 
@@ -115,8 +122,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("source", nargs="+", help="a data set name, or pose files")
     p.add_argument("--out", "-o", required=True, help="model file to write (.skb)")
-    p.add_argument("--labels", nargs="+", help="per-frame label CSVs (frame,label), one per pose file")
-    p.add_argument("--label-column", help="label column of the label CSVs (default: 'label' or the only one)")
+    p.add_argument(
+        "--labels",
+        nargs="+",
+        help="label files, one per pose file: per-frame label CSVs (frame,label), Caltech Behavior Annotator "
+        ".txt or BORIS events exports (CSV/TSV)",
+    )
+    p.add_argument(
+        "--label-column",
+        help="label column, stream (S1) or BORIS subject of the label files (default: 'label' or the only "
+        "one)",
+    )
     p.add_argument("--root", help="data folder (default $SKELBEHAVE_DATA or ../shared/data)")
     p.add_argument(
         "--split", default=d["split"], choices=["train", "all"], help="data set part (default: %(default)s)"
