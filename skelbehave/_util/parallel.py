@@ -185,6 +185,7 @@ def run_batch(
     retry_failed: bool = True,
     max_in_flight: int | None = None,
     start_method: str = "spawn",
+    pool: cf.ProcessPoolExecutor | None = None,
 ) -> pd.DataFrame:
     """Run ``func`` over many items, resumably, in this process, local processes or Dask.
 
@@ -236,6 +237,9 @@ def run_batch(
         in milliseconds with everything this process has already imported
         and loaded, safe when ``func`` uses no library threads that were
         running here (POSIX only). ``"auto"``: see :func:`resolve_start_method`.
+    pool : concurrent.futures.ProcessPoolExecutor, optional
+        Worker processes started (and warmed) beforehand by :func:`start_pool`: used
+        instead of starting ``jobs`` new ones (also when ``jobs == 1``), and left running.
 
     Returns
     -------
@@ -276,7 +280,7 @@ def run_batch(
     with folder_lock(manifest.parent):
         return _run_locked(
             func, items, manifest, jobs, scheduler, progress, desc, initializer, initargs,
-            retry_failed, max_in_flight, start_method,
+            retry_failed, max_in_flight, start_method, pool,
         )  # fmt: skip
 
 
@@ -295,7 +299,7 @@ def _output_intact(row: Mapping[str, Any], output: str) -> bool:
 
 def _run_locked(
     func, items, manifest, jobs, scheduler, progress, desc, initializer, initargs,
-    retry_failed, max_in_flight, start_method,
+    retry_failed, max_in_flight, start_method, pool=None,
 ) -> pd.DataFrame:  # fmt: skip
     """:func:`run_batch` once it holds the output folder."""
     from tqdm.auto import tqdm
@@ -358,11 +362,13 @@ def _run_locked(
             pass
         elif scheduler is not None:
             _run_dask(func, todo, client, initializer, initargs, max_in_flight, record)
-        elif jobs == 1:
+        elif jobs == 1 and pool is None:
             for it in todo:
                 record(it, _call(func, it, initializer, initargs))
         else:
-            _run_processes(func, todo, jobs, initializer, initargs, max_in_flight, record, start_method)
+            _run_processes(
+                func, todo, jobs, initializer, initargs, max_in_flight, record, start_method, pool
+            )
     except KeyboardInterrupt as exc:
         # every finished item goes into the manifest (the interrupt may have hit while it was being
         # rewritten): the same call again resumes
@@ -413,7 +419,7 @@ def _fresh_worker() -> None:
 
 
 def _run_processes(
-    func, todo, jobs, initializer, initargs, max_in_flight, record, start_method: str = "spawn"
+    func, todo, jobs, initializer, initargs, max_in_flight, record, start_method: str = "spawn", pool=None
 ) -> None:
     """Local process pool; a worker crash (segfault, os._exit) never stops the run.
 
@@ -435,7 +441,11 @@ def _run_processes(
             logger.info("a worker process died; running %d suspect items one at a time", len(queue))
         workers = 1 if isolating else min(jobs, len(queue))
         limit = 1 if isolating else (max_in_flight or 2 * jobs)
-        ex = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_fresh_worker)
+        given = pool is not None and not isolating  # a pool started beforehand (start_pool)
+        if given:
+            ex = pool
+        else:
+            ex = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_fresh_worker)
         try:
             queue, suspects = _pool_round(
                 ex, func, queue, suspects, isolating, limit, initializer, initargs, record
@@ -443,7 +453,11 @@ def _run_processes(
         except BaseException:  # Ctrl-C or an error in the driver: end the workers now, not after their items
             _stop_pool(ex)
             raise
-        ex.shutdown(wait=True)
+        if given:
+            if queue or suspects:  # it broke: fresh pools from here on
+                pool = None
+        else:
+            ex.shutdown(wait=True)
         # a broken pool: the loop starts a fresh one for what is left
 
 

@@ -4,200 +4,34 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import itertools
 import logging
 import math
 import os
 import threading
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._util.optional import require
-from ..errors import PoseDataError, VideoReadError
+from ..errors import ParameterError, VideoReadError
 from ..poses import PoseSequence
 from .identities import track_poses
 from .models import resolve_model
+from .quiet import native_logs_silenced, prepare_environment
+from .video import IMAGE_SUFFIXES, NOMINAL_FPS, _cv2, _open, iter_frames
 
-__all__ = ["NOMINAL_FPS", "IMAGE_SUFFIXES", "VideoReadError", "extract", "iter_frames"]
+__all__ = ["NOMINAL_FPS", "IMAGE_SUFFIXES", "VideoReadError", "extract", "get_landmarker", "iter_frames"]
+# _cv2 and iter_frames are imported from here by overlay.py (kept importable after the split)
+_REEXPORTED = (_cv2, iter_frames)
 
 logger = logging.getLogger(__name__)
-
-#: Frame rate used for MediaPipe's internal timestamps when a source has no
-#: known frame rate (image folders and frame iterables without ``fps=``).
-#: Only MediaPipe's frame-to-frame tracking sees it; the sequences returned
-#: then have ``fps=None``.
-NOMINAL_FPS = 30.0
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 WORLD_COORDINATES = (
     "mediapipe world landmarks: x image-right, y down, z away from the camera; origin between the hips"
 )
 _GAP_BETWEEN_SOURCES_MS = 10_000
-
-
-def _cv2():
-    return require("cv2", "video", "video decoding")
-
-
-# ----------------------------------------------------------------------------- frame sources
-@dataclass
-class _Source:
-    frames: Iterator[np.ndarray]  # RGB uint8 (H, W, 3)
-    name: str
-    fps: float | None  # frame rate of the output sequences (None = unknown)
-    expected: int | None  # frame count declared by the container
-    kind: str  # "video" | "images" | "frames"
-    info: dict = field(default_factory=dict)
-
-
-def _to_rgb(frame: Any, bgr: bool, index: int, name: str) -> np.ndarray:
-    cv2 = _cv2()
-    a = np.asarray(frame)
-    if a.dtype != np.uint8:
-        if np.issubdtype(a.dtype, np.floating) and a.size and np.nanmax(a) <= 1.0:
-            a = np.clip(a * 255.0, 0, 255)
-        a = np.clip(a, 0, 255).astype(np.uint8)
-    if a.ndim == 2:
-        return cv2.cvtColor(a, cv2.COLOR_GRAY2RGB)
-    if a.ndim != 3 or a.shape[2] not in (3, 4):
-        raise PoseDataError(
-            f"frame {index}: expected an image (H, W), (H, W, 3) or (H, W, 4), found {a.shape}", path=name
-        )
-    if a.shape[2] == 4:
-        a = cv2.cvtColor(a, cv2.COLOR_BGRA2RGB if bgr else cv2.COLOR_RGBA2RGB)
-    elif bgr:
-        a = cv2.cvtColor(a, cv2.COLOR_BGR2RGB)
-    return np.ascontiguousarray(a)
-
-
-def _open_video(path: Path, fps: float | None) -> _Source:
-    cv2 = _cv2()
-    if not path.exists():
-        raise VideoReadError("unreadable", "no such file", path=path)
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        cap.release()
-        raise VideoReadError(
-            "unreadable", "cannot be opened as a video (not a video file, or a codec OpenCV lacks)", path=path
-        )
-    container_fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-    width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
-    height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
-    if fps is None:
-        if not (math.isfinite(container_fps) and 0 < container_fps < 10_000):
-            cap.release()
-            raise PoseDataError(
-                f"the video container reports no usable frame rate (found {container_fps}); pass fps=... "
-                "(skelbehave never guesses it)",
-                path=path,
-            )
-        fps = container_fps
-
-    def frames() -> Iterator[np.ndarray]:
-        try:
-            while True:
-                ok, bgr = cap.read()
-                if not ok:
-                    return
-                yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        finally:
-            cap.release()
-
-    return _Source(
-        frames(),
-        str(path),
-        fps,
-        count if count > 0 else None,
-        "video",
-        {"container_fps": container_fps, "width": width, "height": height},
-    )
-
-
-def _open_folder(path: Path, fps: float | None) -> _Source:
-    cv2 = _cv2()
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not files:
-        raise VideoReadError(
-            "zero_frames", f"no image files ({', '.join(IMAGE_SUFFIXES)}) in the folder", path=path
-        )
-
-    def frames() -> Iterator[np.ndarray]:
-        for f in files:
-            bgr = cv2.imread(str(f), cv2.IMREAD_COLOR)
-            if bgr is None:
-                raise VideoReadError("unreadable", "cannot be read as an image", path=f)
-            yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-    return _Source(frames(), str(path), fps, len(files), "images", {"files": [f.name for f in files]})
-
-
-def iter_frames(
-    source: Any, *, fps: float | None = None, bgr: bool = False
-) -> tuple[Iterator[np.ndarray], dict]:
-    """Open a video file, an image folder or an iterable of frames; yield RGB frames.
-
-    Parameters
-    ----------
-    source : path or iterable of arrays
-        A video file, a folder of images (read in sorted file-name order),
-        or frames (``(H, W, 3)`` RGB uint8; ``bgr=True`` for OpenCV's order).
-    fps : float, optional
-        Frame rate; overrides the container's.
-    bgr : bool
-        Frames given as an iterable are BGR (OpenCV order).
-
-    Returns
-    -------
-    frames : iterator of ndarray
-        RGB uint8 frames.
-    info : dict
-        ``name``, ``fps`` (None when unknown), ``expected`` (declared frame
-        count or None), ``kind`` and source-specific fields.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> frames, info = iter_frames([np.zeros((4, 6, 3), np.uint8)] * 2, fps=10)
-    >>> [f.shape for f in frames], info["fps"], info["kind"]
-    ([(4, 6, 3), (4, 6, 3)], 10.0, 'frames')
-    """
-    src = _open(source, fps, bgr)
-    return src.frames, {
-        "name": src.name,
-        "fps": src.fps,
-        "expected": src.expected,
-        "kind": src.kind,
-        **src.info,
-    }
-
-
-def _open(source: Any, fps: float | None, bgr: bool) -> _Source:
-    if fps is not None:
-        fps = float(fps)
-        if not (math.isfinite(fps) and fps > 0):
-            raise PoseDataError(f"fps must be a positive number, got {fps}")
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if path.is_dir():
-            return _open_folder(path, fps)
-        return _open_video(path, fps)
-    if isinstance(source, np.ndarray):  # (T, H, W[, C]): frames along the first axis
-        source = list(source)
-    if not isinstance(source, Iterable):
-        raise TypeError(
-            f"source must be a video path, an image folder or an iterable of frames, got {source!r}"
-        )
-    name = "<frames>"
-    return _Source(
-        (_to_rgb(f, bgr, i, name) for i, f in enumerate(source)),
-        name,
-        fps,
-        len(source) if hasattr(source, "__len__") else None,
-        "frames",
-    )
 
 
 # ----------------------------------------------------------------------------- landmarker cache
@@ -235,6 +69,7 @@ def get_landmarker(
     )
     handle = None if fresh else _LANDMARKERS.get(key)
     if handle is None:
+        prepare_environment()  # before MediaPipe is first imported
         require("mediapipe.tasks.python", "video", "pose extraction")
         from mediapipe.tasks.python import BaseOptions, vision
         base = (
@@ -251,7 +86,8 @@ def get_landmarker(
             min_tracking_confidence=float(min_tracking_confidence),
         )
         try:
-            lm = vision.PoseLandmarker.create_from_options(opts)
+            with native_logs_silenced():
+                lm = vision.PoseLandmarker.create_from_options(opts)
         except (RuntimeError, ValueError) as exc:
             from ..errors import ModelFileError
 
@@ -289,7 +125,8 @@ def _close_landmarkers() -> None:
     while _LANDMARKERS:
         _, h = _LANDMARKERS.popitem()
         try:
-            h.landmarker.close()
+            with native_logs_silenced():
+                h.landmarker.close()
         except Exception:  # pragma: no cover - interpreter shutting down
             pass
 
@@ -342,12 +179,101 @@ def _frames(value: int | float | str | None, fps: float, name: str, *, default: 
     return round(seconds * fps)
 
 
+
+#: What becomes of the frames ``pose_fps`` sampling skips (see :func:`extract`).
+FILL_SKIPPED = ("interpolate", "absent")
+
+
+def _check_pose_fps(pose_fps: float | None) -> float | None:
+    if pose_fps is None:
+        return None
+    try:
+        v = float(pose_fps)
+    except (TypeError, ValueError):
+        v = math.nan
+    if isinstance(pose_fps, bool) or not (math.isfinite(v) and v > 0):
+        raise ParameterError(f"pose_fps must be a positive number of frames per second, got {pose_fps!r}")
+    return v
+
+
+def _detect_all(handle, src, max_frames, reuse_landmarker, progress, tqdm):
+    """Run the landmarker over a source's frames (the sampled ones); close what :func:`extract` opened.
+
+    Returns ``(frames read, indices of the frames the model ran on, detections of those frames,
+    (width, height))``; a detection is (image landmarks (k, 33, 3), world landmarks
+    (k, 33, 3), confidence (k, 33)).
+    """
+    mp = require("mediapipe", "video", "pose extraction")
+    lm = handle.landmarker
+    step_ms = 1000.0 / (src.fps or NOMINAL_FPS)
+    base = handle.last_ts + _GAP_BETWEEN_SOURCES_MS
+    last = handle.last_ts
+    empty = np.empty((0, 33, 3))
+    detections: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    sampled: list[int] = []
+    width = height = None
+    n = 0
+    bar = tqdm(total=src.expected, desc=Path(src.name).name, unit="frame", disable=not progress, leave=False)
+    try:
+        for rgb in src.frames:
+            if max_frames is not None and n >= max_frames:
+                break
+            if rgb is not None:  # None: a frame pose_fps skips
+                if width is None:
+                    height, width = rgb.shape[:2]
+                ts = max(base + round(n * step_ms), last + 1)
+                last = ts
+                res = lm.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), ts)
+                if res.pose_landmarks:
+                    img, vis, pres = _landmarks(res.pose_landmarks)
+                    world, _, _ = _landmarks(res.pose_world_landmarks)
+                    conf = np.nan_to_num(vis, nan=1.0) * np.nan_to_num(pres, nan=1.0)
+                    detections.append((img, world, conf))
+                else:
+                    detections.append((empty, empty, np.empty((0, 33))))
+                sampled.append(n)
+            n += 1
+            bar.update(1)
+    finally:
+        handle.last_ts = last
+        if not reuse_landmarker:
+            handle.landmarker.close()
+        bar.close()
+        close = getattr(src.frames, "close", None)
+        if close is not None:
+            close()
+    return n, sampled, detections, (width, height)
+
+
+def _interpolate_skipped(rows, sampled, arrays) -> int:
+    """Fill the frames sampling skipped between two sampled frames where this person was seen.
+
+    Linear in time, for every array (positions, image landmarks, confidence); never across a
+    sampled frame where the person was not found. Returns how many frames were filled.
+    """
+    filled = 0
+    for (j0, _), (j1, _) in itertools.pairwise(rows):
+        if j1 != j0 + 1:
+            continue
+        t0, t1 = sampled[j0], sampled[j1]
+        if t1 - t0 < 2:
+            continue
+        w = (np.arange(t0 + 1, t1) - t0) / (t1 - t0)
+        for a in arrays:
+            shape = (-1,) + (1,) * (a.ndim - 1)
+            a[t0 + 1 : t1] = a[t0] + (a[t1] - a[t0]) * w.reshape(shape)
+        filled += t1 - t0 - 1
+    return filled
+
+
 def extract(
     source: Any,
     model: str | os.PathLike | bytes | None = None,
     *,
     num_poses: int = 1,
     fps: float | None = None,
+    pose_fps: float | None = None,
+    fill_skipped: str = "interpolate",
     variant: str = "full",
     min_pose_detection_confidence: float = 0.5,
     min_pose_presence_confidence: float = 0.5,
@@ -393,6 +319,22 @@ def extract(
         when the container reports none. Image folders and frame iterables:
         without it the sequences get ``fps=None`` and MediaPipe is fed
         timestamps at ``NOMINAL_FPS`` (30).
+    pose_fps : float, optional
+        Run the pose model at about this rate instead of on every frame
+        (frames are picked evenly: with a 25 fps video and ``pose_fps=12.5``
+        every second frame). The frames skipped are still frames of the
+        returned sequences; ``fill_skipped`` says what they hold. Identities
+        are tracked over the frames the model ran on, so ``max_track_gap``,
+        ``stitch_gap`` and ``min_track_frames`` given in frames count those
+        frames (durations are converted at ``pose_fps``). Default: every frame.
+    fill_skipped : {"interpolate", "absent"}
+        Frames skipped by ``pose_fps``: ``"interpolate"`` (default) fills a
+        person's skipped frames linearly (positions, image landmarks and
+        confidence) between two consecutive sampled frames where that person
+        was found, so the gaps filled are never longer than one sampling
+        step; frames after the last sampled one, and skipped frames next to a
+        sampled frame where the person was not found, stay absent.
+        ``"absent"`` leaves every skipped frame absent.
     variant : {"lite", "full", "heavy"}
         Official model used when ``model`` is not given.
     min_pose_detection_confidence, min_pose_presence_confidence, min_tracking_confidence : float
@@ -438,7 +380,9 @@ def extract(
         (T, 33) = visibility x presence (the chance the joint is in view and
         not occluded; 0 in frames where the person was not found); ``fps``;
         ``meta`` with ``source``, ``person`` (the individual: 0, 1, ... in
-        order of first appearance), ``frames_seen``, ``tracking`` (with
+        order of first appearance), ``frames_seen`` (sampled frames where the
+        person was found), ``frames_processed`` (frames the pose model ran on),
+        ``pose_fps`` (None: every frame), ``frames_interpolated``, ``tracking`` (with
         ``num_poses > 1``: fragments, stitched pairs, dropped and kept track
         lengths), ``image_landmarks`` (T, 33, 3: x, y normalised to the image width and
         height, z relative depth), ``width``, ``height``, ``n_frames``,
@@ -463,59 +407,32 @@ def extract(
 
     if num_poses < 1:
         raise ValueError(f"num_poses must be >= 1, got {num_poses}")
+    if fill_skipped not in FILL_SKIPPED:
+        raise ParameterError(f"fill_skipped must be one of {FILL_SKIPPED}, got {fill_skipped!r}")
+    pose_fps = _check_pose_fps(pose_fps)
     require("mediapipe", "video", "pose extraction")
     model_src = resolve_model(model, variant=variant)
     src = _open(source, fps, bgr)
-    try:
-        handle = get_landmarker(
-            model_src,
-            num_poses=num_poses,
-            min_pose_detection_confidence=min_pose_detection_confidence,
-            min_pose_presence_confidence=min_pose_presence_confidence,
-            min_tracking_confidence=min_tracking_confidence,
-            fresh=not reuse_landmarker,
+    rate = src.fps or NOMINAL_FPS
+    ratio = 1.0 if pose_fps is None else min(1.0, pose_fps / rate)
+    if ratio < 1.0:
+        src.only(lambda i: i == 0 or math.floor(i * ratio + 1e-9) > math.floor((i - 1) * ratio + 1e-9))
+    with native_logs_silenced():
+        try:
+            handle = get_landmarker(
+                model_src,
+                num_poses=num_poses,
+                min_pose_detection_confidence=min_pose_detection_confidence,
+                min_pose_presence_confidence=min_pose_presence_confidence,
+                min_tracking_confidence=min_tracking_confidence,
+                fresh=not reuse_landmarker,
+            )
+        except BaseException:
+            getattr(src.frames, "close", lambda: None)()
+            raise
+        n, sampled, detections, (width, height) = _detect_all(
+            handle, src, max_frames, reuse_landmarker, progress, tqdm
         )
-    except BaseException:
-        getattr(src.frames, "close", lambda: None)()
-        raise
-    mp = require("mediapipe", "video", "pose extraction")
-
-    lm = handle.landmarker
-    step_ms = 1000.0 / (src.fps or NOMINAL_FPS)
-    base = handle.last_ts + _GAP_BETWEEN_SOURCES_MS
-    last = handle.last_ts
-    # per frame: image landmarks (k, 33, 3), world landmarks (k, 33, 3), confidence (k, 33)
-    empty = np.empty((0, 33, 3))
-    detections: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    width = height = None
-    n = 0
-    bar = tqdm(total=src.expected, desc=Path(src.name).name, unit="frame", disable=not progress, leave=False)
-    try:
-        for rgb in src.frames:
-            if max_frames is not None and n >= max_frames:
-                break
-            if width is None:
-                height, width = rgb.shape[:2]
-            ts = max(base + round(n * step_ms), last + 1)
-            last = ts
-            res = lm.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), ts)
-            if res.pose_landmarks:
-                img, vis, pres = _landmarks(res.pose_landmarks)
-                world, _, _ = _landmarks(res.pose_world_landmarks)
-                conf = np.nan_to_num(vis, nan=1.0) * np.nan_to_num(pres, nan=1.0)
-                detections.append((img, world, conf))
-            else:
-                detections.append((empty, empty, np.empty((0, 33))))
-            n += 1
-            bar.update(1)
-    finally:
-        handle.last_ts = last
-        if not reuse_landmarker:
-            handle.landmarker.close()
-        bar.close()
-        close = getattr(src.frames, "close", None)
-        if close is not None:
-            close()
     if n == 0:
         raise VideoReadError("zero_frames", "no frame could be read", path=src.name)
     if (
@@ -531,7 +448,9 @@ def extract(
             "the file is truncated or corrupt (allow_truncated=True keeps what was read)",
             path=src.name,
         )
-    seconds = src.fps or NOMINAL_FPS
+    # identities are found on the frames the pose model ran on, at the rate it ran
+    seconds = rate * ratio
+    m = len(sampled)
     if num_poses == 1:  # MediaPipe gives at most one person a frame: all of them are id 0
         ids = [[0] * len(d[0]) for d in detections]
         report = None
@@ -549,7 +468,7 @@ def extract(
             max_distance=max_track_distance,
             max_gap=_frames(max_track_gap, seconds, "max_track_gap", default=1.0),
             stitch_gap=_frames(stitch_gap, seconds, "stitch_gap", default=10.0),
-            min_track_frames=min(min_track_frames, n),
+            min_track_frames=min(min_track_frames, m),
         )
         logger.info(
             "%s: %d track fragment(s) -> %d identit%s (%d stitch(es), %d short track(s) dropped)",
@@ -560,11 +479,11 @@ def extract(
             len(report.stitched),
             len(report.dropped),
         )
-    tracks: dict[int, list[tuple[int, int]]] = {}  # identity -> [(frame, detection index)]
-    for t, frame_ids in enumerate(ids):
+    tracks: dict[int, list[tuple[int, int]]] = {}  # identity -> [(index among sampled frames, detection)]
+    for j, frame_ids in enumerate(ids):
         for k, tid in enumerate(frame_ids):
             if tid is not None:
-                tracks.setdefault(tid, []).append((t, k))
+                tracks.setdefault(tid, []).append((j, k))
     out = []
     for tid in sorted(tracks):
         rows = tracks[tid]
@@ -572,8 +491,12 @@ def extract(
         pos = np.full((n, 33, 3), np.nan)
         img = np.full((n, 33, 3), np.nan)
         conf = np.zeros((n, 33))
-        for t, k in rows:
-            img[t], pos[t], conf[t] = (d[k] for d in detections[t])
+        for j, k in rows:
+            t = sampled[j]
+            img[t], pos[t], conf[t] = (d[k] for d in detections[j])
+        filled = 0
+        if fill_skipped == "interpolate" and ratio < 1.0:
+            filled = _interpolate_skipped(rows, sampled, (pos, img, conf))
         meta = {
             "source": src.name,
             "person": len(out),
@@ -582,6 +505,9 @@ def extract(
             "height": int(height),
             "n_frames": int(n),
             "frames_seen": len(rows),
+            "frames_processed": m,
+            "pose_fps": None if ratio >= 1.0 else rate * ratio,
+            "frames_interpolated": filled,
             "units": "m",
             "coordinates": WORLD_COORDINATES,
         }
