@@ -29,6 +29,7 @@ __all__ = [
     "render_overlay",
     "resolve_model",
     "select_individuals",
+    "stream",
     "track_poses",
 ]
 
@@ -36,6 +37,7 @@ _WHERE = {
     "extract": "landmarker",
     "VideoReadError": "landmarker",
     "extract_many": "batch",
+    "stream": "live",
     "render_overlay": "overlay",
     "PoseTracker": "tracking",
     "select_individuals": "tracking",
