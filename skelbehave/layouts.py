@@ -238,17 +238,22 @@ class JointLayout:
 
     # ------------------------------------------------------------ construction
     @classmethod
-    def from_names(cls, joints, name: str = "custom", root=None) -> JointLayout:
+    def from_names(cls, joints, name: str = "custom", root=None, bones=()) -> JointLayout:
         """A layout for a file that names its own keypoints (DeepLabCut).
 
         Every joint forms one group; the root is the mean of all joints unless
-        ``root`` names joints.
+        ``root`` names joints. ``bones`` (joint-name pairs, e.g. a DeepLabCut
+        project's skeleton) are optional; the clip model's body-part groups
+        for such a layout are derived when it is fitted (along the bones when
+        given; :func:`skelbehave.features.auto_groups.derive_groups`).
 
         Examples
         --------
         >>> lay = JointLayout.from_names(["nose", "body", "tail"], name="rat")
         >>> lay.n_joints, lay.partition(1)
         (3, [['nose', 'body', 'tail']])
+        >>> JointLayout.from_names(["nose", "body", "tail"], bones=[("nose", "body")]).bones
+        (('nose', 'body'),)
         """
         joints = tuple(str(j) for j in joints)
         if not joints:
@@ -257,6 +262,7 @@ class JointLayout:
         return cls(
             name=name,
             joints=joints,
+            bones=tuple((str(a), str(b)) for a, b in bones),
             root=root_t,
             groups={"all": joints},
             partitions={1: (("all",),)},

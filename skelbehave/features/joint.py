@@ -46,6 +46,12 @@ Missing joints
     rows; ``fill_value=None`` keeps NaN.
 Groups
     ``layout.partition(n)`` gives ``n`` non-overlapping body-part groups.
+    A layout without body-part groups (built from keypoint names: DeepLabCut
+    files, user skeletons) gets them at ``fit`` from
+    :func:`~skelbehave.features.auto_groups.derive_groups` (``auto_groups``):
+    by clustering the joints on their scale-free distances in the training
+    poses, merges constrained by the bones where the layout has them; the
+    fitted ``layout_`` carries them (and is saved with the model).
     With ``overlapping=True`` each group also takes every joint joined to one
     of its joints by a bone of ``layout.bones`` (one bone of overlap).
 """
@@ -64,6 +70,7 @@ from ..layouts import JointLayout, get_layout
 from ..poses import PoseSequence, as_sequences
 from . import _kernels as K
 from ._base import TransformerBase
+from .auto_groups import AUTO_GROUPS, derive_groups, effective_count, needs_groups
 from .descriptors import BlockInfo, LocalDescriptors
 from .ragged import _check_backend, _layout_arrays, _run_fused, keyframe_indices
 
@@ -177,6 +184,14 @@ class JointFeatures(TransformerBase):
         Up axis for the rotation of 3-D poses.
     backend : {"numba", "numpy"}
         The fused kernel, or its NumPy reference (for testing/benchmarks).
+    auto_groups : {"auto", "trajectories", "bones", "order"} or None
+        How a layout without body-part groups (one partition, e.g. from
+        :meth:`~skelbehave.JointLayout.from_names`) gets the group counts
+        asked for (see :func:`~skelbehave.features.auto_groups.derive_groups`):
+        ``"auto"`` clusters the joints on the training poses (merges along
+        bones where the layout has them). A count above the joint count
+        gives one joint per group. None: such a layout raises
+        :class:`~skelbehave.errors.LayoutError` for a count above 1.
 
     Attributes
     ----------
@@ -228,6 +243,7 @@ class JointFeatures(TransformerBase):
         fps: float | None = None,
         vertical_axis: int = 1,
         backend: str = "numba",
+        auto_groups: str | None = "auto",
     ) -> None:
         self.layout = layout
         self.n_position_groups = n_position_groups
@@ -248,6 +264,7 @@ class JointFeatures(TransformerBase):
         self.fps = fps
         self.vertical_axis = vertical_axis
         self.backend = backend
+        self.auto_groups = auto_groups
 
     # ----------------------------------------------------------------- fit
     def _check_params(self) -> None:
@@ -263,6 +280,19 @@ class JointFeatures(TransformerBase):
         for name in ("n_position_groups", "n_displacement_groups"):
             if int(getattr(self, name)) < 0:
                 raise ParameterError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.auto_groups is not None and self.auto_groups not in AUTO_GROUPS:
+            raise ParameterError(
+                f"auto_groups must be one of {AUTO_GROUPS} or None, got {self.auto_groups!r}"
+            )
+
+    def _default_counts(self) -> list[int]:
+        """Group counts taken from the layout (kinds without user-given groups)."""
+        out = []
+        if self.position_groups is None:
+            out.append(int(self.n_position_groups))
+        if self.displacement_groups is None:
+            out.append(int(self.n_displacement_groups))
+        return [c for c in out if c > 0]
 
     def _plan(self, lay: JointLayout, C: int):
         infos: list[BlockInfo] = []
@@ -284,7 +314,7 @@ class JointFeatures(TransformerBase):
             elif count == 0:
                 continue
             else:
-                gnames, gjoints = joint_groups(lay, count, self.overlapping)
+                gnames, gjoints = joint_groups(lay, effective_count(lay, count), self.overlapping)
             for gname, g in zip(gnames, gjoints, strict=True):
                 idx = [int(i) for i in lay.indices(g)]
                 if kind == "position":
@@ -314,6 +344,10 @@ class JointFeatures(TransformerBase):
         if not seqs:
             raise PoseDataError("fit needs at least one sequence")
         lay = get_layout(self.layout) if self.layout is not None else seqs[0].layout
+        counts = self._default_counts()
+        if self.auto_groups is not None and needs_groups(lay, counts):
+            positions = [s.position for s in seqs]
+            lay = derive_groups(lay, positions, method=self.auto_groups, max_groups=max(counts))
         self.layout_ = lay
         self.n_dims_ = seqs[0].n_dims
         self.block_info_, self.groups_, self._ops, self.dims_ = self._plan(lay, self.n_dims_)
@@ -473,6 +507,10 @@ class JointFeatures(TransformerBase):
             state_int(p, "vertical_axis", 0, 2)
         if p.get("fill_value") is not None:
             state_float(p, "fill_value")
+        if p.get("auto_groups") is not None and p["auto_groups"] not in AUTO_GROUPS:
+            raise ModelFileError(
+                f"auto_groups must be one of {AUTO_GROUPS} or null, got {p['auto_groups']!r}"
+            )
         layout = state_layout(params, "layout", max_joints=1000)
         if p.get("layout") is not None:
             p = {**p, "layout": layout}
