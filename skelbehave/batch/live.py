@@ -184,6 +184,10 @@ class LiveScorer:
         Score an individual once its poses span at least this share of the window.
     source : str, optional
         Named in the sequences' ``meta["source"]``.
+    warm_up : bool
+        Run the model once on a made-up ``mediapipe33`` window at once: compiles
+        the numba kernels (so the first event is not late) and fails early, with
+        the model's own message, when it cannot take MediaPipe poses.
 
     Examples
     --------
@@ -217,6 +221,7 @@ class LiveScorer:
         leave_after: float | int | str = "1s",
         min_coverage: float = 0.5,
         source: str | None = None,
+        warm_up: bool = True,
     ) -> None:
         self.model = _load(model)
         self.frame_level = is_frame_level(self.model)
@@ -243,6 +248,8 @@ class LiveScorer:
         self._next: float | None = None
         self.n_events = 0
         self.n_scorings = 0
+        if warm_up:
+            self._warm_up()
 
     # ------------------------------------------------------------------ public
     def labels(self) -> dict[int, str]:
@@ -282,7 +289,18 @@ class LiveScorer:
         self.n_events += len(events)
         return events
 
+    def buffered(self) -> dict[int, int]:
+        """Poses held per individual (bounded by the window)."""
+        return {i: len(b) for i, b in self._buffers.items()}
+
     # ------------------------------------------------------------------ internals
+    def _warm_up(self) -> None:
+        n = max(4, round(self.window * self.grid_fps))
+        rng = np.random.default_rng(0)
+        pos = rng.normal(scale=0.3, size=(1, 33, 3)) + np.cumsum(rng.normal(scale=0.01, size=(n, 33, 3)), 0)
+        seq = PoseSequence(pos, "mediapipe33", fps=self.grid_fps, confidence=np.ones((n, 33)))
+        self.model.predict_proba([seq])
+
     def _latency(self, record, model_s: float) -> dict:
         lat = getattr(record, "latency", None) or {}
         captured = getattr(record, "captured", None)

@@ -184,7 +184,8 @@ class PoseStream:
         if fps is None and self.kind == "file":
             self._cap.release()
             raise VideoReadError(
-                "unreadable", "the video reports no usable frame rate; pass fps=... (never guessed)",
+                "unreadable",
+                "the video reports no usable frame rate; pass fps=... (never guessed)",
                 path=self.name,
             )
         self.fps = fps
@@ -272,7 +273,8 @@ class PoseStream:
         if self.stats["ended"] is None:
             self.stats["ended"] = "closed"
         if self._handle is not None:
-            self._handle.landmarker.close()
+            with native_logs_silenced():
+                self._handle.landmarker.close()
             self._handle = None
         if self._cap is not None:
             self._cap.release()
@@ -397,7 +399,9 @@ class PoseStream:
         while self.stats["reconnects"] < self.reconnect:
             self.stats["reconnects"] += 1
             logger.warning(
-                "%s: the stream stopped; reconnecting (%d of %d)", self.name, self.stats["reconnects"],
+                "%s: the stream stopped; reconnecting (%d of %d)",
+                self.name,
+                self.stats["reconnects"],
                 self.reconnect,
             )
             time.sleep(self.reconnect_delay)

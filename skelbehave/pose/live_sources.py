@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -22,7 +23,16 @@ import numpy as np
 from .._util.optional import require
 from ..errors import ParameterError, VideoReadError
 
-__all__ = ["LatestFrame", "PALETTE", "Sampler", "draw_record", "open_capture", "parse_source"]
+__all__ = [
+    "LatestFrame",
+    "LiveWindow",
+    "PALETTE",
+    "Sampler",
+    "draw_record",
+    "open_capture",
+    "open_window",
+    "parse_source",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -234,3 +244,54 @@ def draw_record(
         org = (round(float(top[0])), max(12, round(float(top[1]) - 6 * scale)))
         cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.45 * max(scale, 0.6), colour, max(1, th - 1))
     return img
+
+
+class LiveWindow:
+    """An OpenCV window showing records as they come (see :func:`open_window`)."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+
+    def show(self, record, labels: dict | None = None) -> bool:
+        """Draw ``record``; False once the user pressed q / Esc or closed the window."""
+        cv2 = _cv2()
+        cv2.imshow(self.title, draw_record(record, labels))
+        key = cv2.waitKey(1) & 0xFF
+        if key in (27, ord("q")):
+            return False
+        try:
+            return cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) >= 1
+        except cv2.error:  # pragma: no cover - backends without the property
+            return True
+
+    def close(self) -> None:
+        cv2 = _cv2()
+        try:
+            cv2.destroyWindow(self.title)
+            cv2.waitKey(1)
+        except cv2.error:  # pragma: no cover - already gone
+            pass
+
+
+def open_window(title: str = "skelbehave watch") -> tuple[LiveWindow | None, str | None]:
+    """A window to show records in, or ``(None, why not)`` when there is no display or no GUI.
+
+    Examples
+    --------
+    >>> import os
+    >>> if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+    ...     print(open_window()[1])
+    ... else:
+    ...     print("no display (DISPLAY is not set)")
+    no display (DISPLAY is not set)
+    """
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return None, "no display (DISPLAY is not set)"
+    cv2 = _cv2()
+    try:
+        cv2.namedWindow(title, cv2.WINDOW_NORMAL)
+    except cv2.error:
+        return None, "this OpenCV build has no GUI support (a headless build)"
+    return LiveWindow(title), None
