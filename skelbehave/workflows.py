@@ -270,6 +270,7 @@ def evaluate_model(
     background: Sequence[str] | None = None,
     iou_thresholds: Sequence[float] = (0.1, 0.25, 0.5),
     out: str | os.PathLike | None = None,
+    report_dir: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """Score a model (object or saved path) on a data set split or on labelled pose files.
 
@@ -279,11 +280,15 @@ def evaluate_model(
     are predicted but left out of the average); ``attrs`` hold the frame
     accuracy and the number of sequences. Clip-level models: per-class
     precision, recall, F1 with ``attrs["accuracy"]`` and ``attrs["macro_f1"]``.
-    With ``out`` the table is also written there (CSV, atomically).
+    With ``out`` the table is also written there (CSV, atomically). With
+    ``report_dir`` (a folder) the figures and tables people look at are written
+    there (:func:`skelbehave.plots.reports.write_evaluation_report`: confusion
+    matrix, an ethogram per recording, per-class precision / recall / F1, bouts
+    and time budgets, this table as ``metrics.csv``).
 
     Examples
     --------
-    >>> # evaluate_model("precog.skb", "precog", subjects="9-12")
+    >>> # evaluate_model("precog.skb", "precog", subjects="9-12", report_dir="precog_report")
     """
     from .evaluation import frame_report
     from .pipeline import FrameLevelModel, load
@@ -311,6 +316,15 @@ def evaluate_model(
         rep = frame_report(y, pred, labels=classes, ignore=ign, iou_thresholds=iou_thresholds)
         rep.attrs["n_sequences"] = len(X)
         rep.attrs["background"] = sorted(bg)
+        if report_dir is not None:
+            from .plots.reports import recording_names, write_evaluation_report
+
+            first = X[0][0] if isinstance(X[0], (list, tuple)) else X[0]
+            rate = getattr(model, "fps", None) or (fps if fps is not None else getattr(first, "fps", None))
+            names, classes_ = recording_names(X), model.classes_.tolist()
+            write_evaluation_report(
+                report_dir, y, pred, names=names, classes=classes_, fps=rate, ignore=ign, metrics=rep
+            )
         return _written(rep, out)
     from .evaluation import evaluate
 
@@ -319,6 +333,10 @@ def evaluate_model(
     table.attrs["accuracy"] = getattr(report, "accuracy", float("nan"))
     table.attrs["macro_f1"] = getattr(report, "macro_f1", float("nan"))
     table.attrs["n_sequences"] = len(X)
+    if report_dir is not None:
+        from .plots.reports import write_clip_report
+
+        write_clip_report(report_dir, report)
     return _written(table, out)
 
 

@@ -6,12 +6,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from . import library_default, positive_float
+from . import check_output_file, check_output_folder, library_default, positive_float
 
 EPILOG = """examples:
-  skelbehave evaluate precog.skb precog --subjects 9-12
+  skelbehave evaluate precog.skb precog --subjects 9-12 --out precog_report   # + figures and tables
   skelbehave evaluate rat.skb rat_social --root ../shared/data          # test recordings 9-12
   skelbehave evaluate mine.skb poses/*.csv --labels labels/*.csv --label-column S1 --fps 30
+  skelbehave evaluate mine.skb poses/*.csv --labels annot/*_annot.txt --label-column S1 --fps 30
+  skelbehave evaluate mine.skb poses/*.csv --labels boris/*.tsv --fps 30 --out report/
   skelbehave evaluate msr.skb msr_action3d --root ../shared/data        # clip-level model
 """
 
@@ -38,8 +40,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("model", help="model file (.skb)")
     p.add_argument("source", nargs="+", help="a data set name, or pose files")
-    p.add_argument("--labels", nargs="+", help="per-frame label CSVs, one per pose file")
-    p.add_argument("--label-column", help="label column of the label CSVs")
+    p.add_argument(
+        "--labels",
+        nargs="+",
+        help="label files, one per pose file: per-frame label CSVs, Caltech Behavior Annotator .txt or BORIS "
+        "events exports (CSV/TSV)",
+    )
+    p.add_argument("--label-column", help="label column, stream (S1) or BORIS subject of the label files")
     p.add_argument("--root", help="data folder (default $SKELBEHAVE_DATA or ../shared/data)")
     p.add_argument(
         "--split",
@@ -56,7 +63,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         metavar="LABEL",
         help="labels left out of scoring (default: the model's, else the data set's)",
     )
-    p.add_argument("--out", help="also write the table to this CSV")
+    p.add_argument(
+        "--out",
+        help="report folder: confusion_matrix.png, ethogram_<recording>.png per recording, per_class.csv, "
+        "bouts.csv (bouts and time budgets), metrics.csv; a name ending in .csv writes only the table",
+    )
     p.set_defaults(func=run)
     return p
 
@@ -64,6 +75,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """One library call: :func:`skelbehave.workflows.evaluate_model`."""
     from ..workflows import evaluate_model, is_dataset
+    from .fit_cmd import _check_labels
+
+    if args.labels:
+        _check_labels(args.source, args.labels, args.label_column)
+    table_only = args.out is not None and args.out.lower().endswith(".csv")
+    if args.out is not None:
+        (check_output_file if table_only else check_output_folder)(args.out, "--out")
 
     one = args.source[0] if len(args.source) == 1 and not args.labels else None
     # a single name that is no file is a data set (an unknown name says which names are known)
@@ -78,8 +96,11 @@ def run(args: argparse.Namespace) -> int:
         root=args.root,
         fps=args.fps,
         ignore_labels=args.ignore_labels,
-        out=args.out,
+        out=args.out if table_only else None,
+        report_dir=None if table_only else args.out,
     )
     print(table.round(4).to_string())
     print(", ".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}" for k, v in table.attrs.items()))
+    if args.out is not None and not table_only:
+        print(f"report written to {args.out}/")
     return 0

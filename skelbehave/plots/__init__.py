@@ -1,4 +1,4 @@
-"""Plots: ablation curves, confusion matrices, ethograms, skeletons.
+"""Plots: ablation curves, confusion matrices, ethograms, skeletons; report folders (:mod:`.reports`).
 
 Every function draws on ``ax`` (a new figure's axes when ``ax=None``) and
 returns the :class:`matplotlib.axes.Axes`, with axis labels (units in
@@ -26,6 +26,7 @@ from .ablation import (
     plot_fusion,
     plot_pruning_tradeoff,
 )
+from .reports import write_clip_report, write_evaluation_report, write_prediction_reports
 from .results import plot_confusion_matrix, plot_ethogram, plot_skeleton
 
 __all__ = [
@@ -37,4 +38,7 @@ __all__ = [
     "plot_fusion",
     "plot_pruning_tradeoff",
     "plot_skeleton",
+    "write_clip_report",
+    "write_evaluation_report",
+    "write_prediction_reports",
 ]

@@ -22,6 +22,8 @@ def plot_confusion_matrix(
     normalize: bool = True,
     annotate: bool | None = None,
     cmap: str = "Blues",
+    title: str | None = None,
+    unit: str = "sequences",
     ax: Axes | None = None,
 ) -> Axes:
     """A confusion matrix (rows: true, columns: predicted), row-normalised to % by default.
@@ -37,6 +39,9 @@ def plot_confusion_matrix(
     annotate : bool, optional
         Write the values into the cells (default: when there are at most 20 classes).
     cmap : str
+    title : str, optional
+    unit : str
+        What the counts count (colour bar label without ``normalize``), e.g. ``"frames"``.
     ax : Axes, optional
 
     Returns
@@ -65,7 +70,9 @@ def plot_confusion_matrix(
         vals = cm
     im = ax.imshow(vals, cmap=cmap, vmin=0, vmax=100 if normalize else None)
     cb = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    cb.set_label("share of true class [%]" if normalize else "sequences")
+    cb.set_label("share of true class [%]" if normalize else unit)
+    if title:
+        ax.set_title(title)
     ax.set_xticks(range(n), labels, rotation=90, fontsize="x-small" if n > 10 else "small")
     ax.set_yticks(range(n), labels, fontsize="x-small" if n > 10 else "small")
     ax.set_xlabel("predicted label")
@@ -252,7 +259,7 @@ def plot_ethogram(
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 0.45 * len(rows) + 1.4))
     scale = 1.0 / fps if fps else 1.0
-    # tab10 without its grey (grey marks the legend's "predicted"), then tab20 for many rows
+    # tab10 without its grey (black-ish bars mark the annotation), then tab20 for many rows
     palette = [plt.get_cmap("tab10")(i) for i in range(10) if i != 7]
     if len(rows) > len(palette):
         palette = [plt.get_cmap("tab20")(i) for i in range(20)]
@@ -290,16 +297,19 @@ def plot_ethogram(
     ax.set_xlabel("time [s]" if fps else "frame")
     ax.set_ylabel("behaviour")
     if yt is not None:
+        from matplotlib.legend_handler import HandlerTuple
         from matplotlib.patches import Patch
 
+        # the predicted bars take their row's colour: the legend's swatch shows those colours
+        shown = [palette[r % len(palette)] for r in range(min(len(rows), 8))]
         ax.legend(
-            handles=[
-                Patch(color="grey", label="predicted"),
-                Patch(color="black", alpha=0.6, label="annotated"),
-            ],
+            handles=[tuple(Patch(color=c) for c in shown), Patch(color="black", alpha=0.6)],
+            labels=["predicted (colour of its row)", "annotated"],
+            handler_map={tuple: HandlerTuple(ndivide=None, pad=0)},
             loc="upper right",
             fontsize="small",
             ncol=2,
+            handlelength=max(2.0, 0.6 * len(shown)),
         )
     if title:
         ax.set_title(title)
