@@ -41,6 +41,8 @@ __all__ = [
     "frame_report",
     "segment_f1",
     # predictions
+    "fps_from_times",
+    "prediction_tables",
     "summarize_predictions",
 ]
 
@@ -470,8 +472,14 @@ def frame_report(
 
 
 # ============================================================================ bouts and time budgets
-def _named_tables(tables) -> list[tuple[str, pd.DataFrame]]:
-    """``{name: table}``, tables, or predictions files (``.parquet`` / ``.csv``) -> ``[(name, table)]``."""
+def prediction_tables(tables) -> list[tuple[str, pd.DataFrame]]:
+    """``{name: table}``, tables, or predictions files (``.parquet`` / ``.csv``) -> ``[(name, table)]``.
+
+    Examples
+    --------
+    >>> [n for n, _ in prediction_tables({"a": pd.DataFrame({"frame": [0], "label": ["x"]})})]
+    ['a']
+    """
     import os
 
     if isinstance(tables, pd.DataFrame):
@@ -497,8 +505,14 @@ def _named_tables(tables) -> list[tuple[str, pd.DataFrame]]:
     return out
 
 
-def _fps_of(table: pd.DataFrame) -> float | None:
-    """Frame rate from a table's ``frame`` and ``time`` columns (None when times are empty)."""
+def fps_from_times(table: pd.DataFrame) -> float | None:
+    """Frame rate from a table's ``frame`` and ``time`` columns (None when times are empty).
+
+    Examples
+    --------
+    >>> fps_from_times(pd.DataFrame({"frame": [0, 1, 2], "time": [0.0, 0.5, 1.0]}))
+    2.0
+    """
     if "time" not in table.columns or len(table) < 2:
         return None
     f, t = table["frame"].to_numpy(dtype=float), pd.to_numeric(table["time"], errors="coerce").to_numpy()
@@ -544,11 +558,11 @@ def summarize_predictions(tables, *, fps: float | None = None, classes=None) -> 
     from .temporal.segments import bout_table
 
     rows = []
-    for name, t in _named_tables(tables):
+    for name, t in prediction_tables(tables):
         cls = list(classes) if classes is not None else [c[6:] for c in t.columns if c.startswith("proba_")]
         seen = t["label"].astype(object).where(t["label"].notna(), None).to_numpy()
         extra = sorted({v for v in seen[~absent_labels(seen)]} - set(cls), key=str)
-        rate = fps if fps is not None else _fps_of(t)
+        rate = fps if fps is not None else fps_from_times(t)
         groups = list(t.groupby("individual", sort=False)) if "individual" in t.columns else [(None, t)]
         for who, part in groups:
             part = part.sort_values("frame")
@@ -560,9 +574,9 @@ def summarize_predictions(tables, *, fps: float | None = None, classes=None) -> 
             tab["present_frames"] = int((~absent).sum())
             tab["absent_frames"] = int(absent.sum())
             rows.append(tab)
-    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    for col in ("seconds", "mean_bout_s"):
+    cols = ["file", "individual", "label", "bouts", "frames", "seconds", "mean_bout_s", "fraction"]
+    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=cols)
+    for col in ("seconds", "mean_bout_s", "present_frames", "absent_frames"):
         if col not in out.columns:
             out[col] = np.nan
-    cols = ["file", "individual", "label", "bouts", "frames", "seconds", "mean_bout_s", "fraction"]
-    return out[[*cols, "present_frames", "absent_frames"]] if len(out) else out
+    return out[[*cols, "present_frames", "absent_frames"]]

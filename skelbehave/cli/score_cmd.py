@@ -13,6 +13,7 @@ EPILOG = """examples:
   skelbehave score rat.skb poses/ --out predictions --scheduler tcp://10.0.0.5:8786
   skelbehave score precog.skb a.csv b.csv --out predictions --output-format csv --no-resume
   skelbehave score rat.skb poses/ --out predictions --fps 30 --ethogram   # + ethogram PNG, bout table
+  skelbehave score rat.skb poses/ --out predictions --fps 30 --summary --events boris  # + summary, BORIS
   skelbehave score msr.skb poses/ --out labels                            # clip model: one row per file
   skelbehave score msr.skb poses/ --out segments --window 2s --stride 1s  # clip model: sliding segments
 
@@ -97,6 +98,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         default=d["ethogram"],
         help="also write an ethogram PNG and a bout table",
     )
+    # reports block: aggregated bout / time-budget table and annotation-tool events (plots.reports)
+    p.add_argument(
+        "--summary",
+        action="store_true",
+        help="frame-level models: also write summary.csv (bouts, time budget per file, individual, label)",
+    )
+    p.add_argument(
+        "--events",
+        choices=["boris"],
+        help="frame-level models: also write <name>.boris.csv, BORIS aggregated events (one row per bout)",
+    )
     p.add_argument("--no-resume", action="store_true", help="score every file again")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -125,6 +137,10 @@ def run(args: argparse.Namespace) -> int:
         ethogram=args.ethogram,
         progress=not args.no_progress,
     )
+    if args.summary or args.events:  # reports block (plots.reports)
+        from ..plots.reports import write_prediction_reports
+
+        write_prediction_reports(df, args.out, summary=args.summary, events=args.events, fps=args.fps)
     done = int((df["status"] == "done").sum())
     print(f"{done} of {len(df)} files scored; manifest: {args.out}/manifest.csv")
     for r in df[df["status"] != "done"].itertuples():
