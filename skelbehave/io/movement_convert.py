@@ -10,9 +10,12 @@ written in :mod:`skelbehave.io.movement_io`. xarray and movement come with the
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-from collections.abc import Iterable, Sequence
+import sys
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,6 +32,7 @@ __all__ = [
     "to_movement",
     "check_sequences",
     "require_movement",
+    "quiet_movement",
 ]
 
 #: skelbehave format name -> movement's ``source_software``
@@ -47,8 +51,38 @@ MAX_FRAMES = 50_000_000
 
 
 def require_movement(feature: str):
-    """Import movement (and with it xarray), naming the ``formats`` extra when missing."""
-    return require("movement", "formats", feature)
+    """Import movement (and with it xarray), naming the ``formats`` extra when missing.
+
+    movement sends every warning of the process to its own log when it is
+    first imported (``warnings.showwarning``); the previous handler is put
+    back, so the package's warnings keep their usual form.
+    """
+    first = "movement" not in sys.modules
+    shown = warnings.showwarning
+    module = require("movement", "formats", feature)
+    if first:
+        warnings.showwarning = shown
+    return module
+
+
+@contextlib.contextmanager
+def quiet_movement() -> Iterator[None]:
+    """Silence movement's log (loguru) inside the block.
+
+    movement logs each error it raises to stderr before raising it; the
+    package raises one :class:`~skelbehave.errors.PoseDataError` instead, so
+    the command line prints one line.
+    """
+    try:
+        from loguru import logger
+    except ImportError:  # pragma: no cover - movement depends on loguru
+        yield
+        return
+    logger.disable("movement")
+    try:
+        yield
+    finally:
+        logger.enable("movement")
 
 
 def _dim(da, names: Sequence[str], what: str, source, *, optional: bool = False) -> str | None:

@@ -51,6 +51,7 @@ from .movement_convert import (
     PIXEL_FORMATS,
     check_sequences,
     from_movement,
+    quiet_movement,
     require_movement,
     to_movement,
 )
@@ -153,7 +154,8 @@ def _load(fmt: str, path: Path, fps):
         "nwb": lambda: load_poses.from_nwb_file(path),
     }
     try:
-        return loaders[fmt]()
+        with quiet_movement():
+            return loaders[fmt]()
     except _READ_ERRORS as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if fmt == "nwb" and isinstance(exc, KeyError):
@@ -344,6 +346,12 @@ def write_movement(
     if fmt == "dlc" and suffix == ".h5":
         require("tables", "formats", "writing DeepLabCut .h5 files")
     require_movement(f"writing {MOVEMENT_FORMATS[fmt]} files")
+    with quiet_movement():
+        return _write(path, seqs, fmt, suffix, video)
+
+
+def _write(path: Path, seqs: list[PoseSequence], fmt: str, suffix: str, video: str | None) -> list[Path]:
+    """:func:`write_movement` once the arguments are checked."""
     from movement.io import save_poses
 
     ds = to_movement(seqs, source_software=MOVEMENT_FORMATS[fmt])
