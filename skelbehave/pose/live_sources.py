@@ -73,6 +73,10 @@ def parse_source(source: Any) -> tuple[str, Any, str]:
 
 def open_capture(kind: str, target: Any, name: str, open_timeout: float):
     """An opened ``cv2.VideoCapture`` (OpenCV's own warnings silenced), or VideoReadError."""
+    from .quiet import wants_native_logs
+
+    if not wants_native_logs():  # FFmpeg's own lines ("[tcp @ 0x...] Connection refused"), read once
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     cv2 = _cv2()
     ms = int(max(1.0, open_timeout * 1000))
     params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
