@@ -450,9 +450,10 @@ def read_boris_events(
         elif len(ids) > 1:
             raise ParameterError(f"{p} holds {len(ids)} observations {ids[:5]}: pass observation=... "
                                  "(or export one observation per file)")  # fmt: skip
+    states = _boris_states(df, p)
     rate = _boris_fps(df, fps, p)
     streams: dict[str, list] = {s: [] for s in dict.fromkeys(df["Subject"])}
-    for subject, beh, t0, t1, line in _boris_states(df, p):
+    for subject, beh, t0, t1, line in states:
         if t1 < t0:
             raise PoseDataError(f"stop {t1} s before start {t0} s", path=p, line=line, column="Stop (s)")
         s, e = round(t0 * rate), round(t1 * rate)
