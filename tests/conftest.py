@@ -37,3 +37,37 @@ def shared_dir() -> Path:
 def shared_data(shared_dir: Path) -> Path:
     """``../shared/data``: the real data sets, read in place."""
     return _require(shared_dir / "data", "the shared data folder")
+
+
+#: pytest marker -> (extra, modules it needs): tests marked with it are skipped, with the reason, without them
+EXTRA_MARKERS = {
+    "video": ("video", ("mediapipe", "cv2")),
+    "cnn": ("cnn", ("torch", "torch_pruning")),
+}
+
+
+def _missing(modules: tuple[str, ...]) -> list[str]:
+    import importlib.util
+
+    out = []
+    for name in modules:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            out.append(name)
+    return out
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked ``video`` / ``cnn`` when that extra is not installed (a light install)."""
+    missing = {mark: _missing(mods) for mark, (_, mods) in EXTRA_MARKERS.items()}
+    for item in items:
+        for mark, (extra, _) in EXTRA_MARKERS.items():
+            if missing[mark] and item.get_closest_marker(mark) is not None:
+                reason = (
+                    f"needs the {extra} extra ({', '.join(missing[mark])} not installed): "
+                    f'pip install "skelbehave[{extra}]"'
+                )
+                item.add_marker(pytest.mark.skip(reason=reason))

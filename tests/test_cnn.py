@@ -16,6 +16,8 @@ from skelbehave.models.cnn.blocks import AdaptiveTemporalShift  # noqa: E402
 from skelbehave.models.cnn.doconv import unfold_to_doconv  # noqa: E402
 from skelbehave.models.cnn.network import residual_profile  # noqa: E402
 
+pytestmark = pytest.mark.cnn  # skipped without the cnn extra (tests/conftest.py)
+
 torch.set_num_threads(1)
 
 

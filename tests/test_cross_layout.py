@@ -35,6 +35,8 @@ from skelbehave.pipeline import BehaviorModel
 from skelbehave.pipeline.clip import DEFAULT_FEATURES
 from skelbehave.poses import PoseSequence
 
+pytestmark = pytest.mark.video  # skipped without the video extra (tests/conftest.py)
+
 #: UTD-MHAD action -> label; the first three also occur in the KTH clips
 UTD_CLASSES = {
     13: "boxing",  # front boxing

@@ -268,6 +268,7 @@ def test_a_damaged_manifest_is_a_package_error(model_path, two_folders, tmp_path
     assert df["status"].tolist() == ["done"]
 
 
+@pytest.mark.video
 def test_a_truncated_pose_model_fails_once_before_any_video(shared_dir, tmp_path):
     from skelbehave.pose.batch import extract_many
 
@@ -280,6 +281,7 @@ def test_a_truncated_pose_model_fails_once_before_any_video(shared_dir, tmp_path
     assert not (tmp_path / "poses" / "manifest.csv").exists()  # no video was tried
 
 
+@pytest.mark.video
 def test_a_fifo_named_like_a_video_is_refused_by_extract(shared_dir, tmp_path):
     from skelbehave.pose.batch import extract_many
 

@@ -18,6 +18,8 @@ from skelbehave.io import read_poses
 from skelbehave.pose import PoseTracker, VideoReadError, extract, extract_many, render_overlay
 from skelbehave.poses import PoseSequence
 
+pytestmark = pytest.mark.video  # skipped without the video extra (tests/conftest.py)
+
 BOXING = "person01_boxing_d2_uncomp.mp4"
 CLAPPING = "person01_handclapping_d1_uncomp.avi"
 JOGGING = "person01_jogging_d1_uncomp.avi"

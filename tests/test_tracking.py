@@ -21,6 +21,8 @@ from skelbehave.pose.tracking import select_individuals
 from skelbehave.poses import PoseSequence
 from skelbehave.temporal.presence import present_frames
 
+pytestmark = pytest.mark.video  # skipped without the video extra (tests/conftest.py)
+
 KTH = {
     "boxing": "person01_boxing_d2_uncomp.mp4",
     "handclapping": "person01_handclapping_d1_uncomp.avi",
