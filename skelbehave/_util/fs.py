@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import glob
 import hashlib
 import logging
@@ -25,7 +26,7 @@ import secrets
 import stat
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,6 +34,7 @@ from ..errors import ParameterError, PoseDataError, PoseFileNotFoundError
 
 __all__ = [
     "LOCK_NAME",
+    "NOT_INPUTS",
     "POSE_SUFFIXES",
     "atomic_path",
     "atomic_write",
@@ -457,34 +459,72 @@ def folder_lock(folder: str | os.PathLike, *, wait: bool = True) -> Iterator[Pat
         fh.close()
 
 
-def expand_inputs(inputs: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
-    """Pose files from paths, directories (their ``*.csv`` / ``*.skeleton`` files) and glob patterns.
+#: Files a folder never contributes as inputs: the package's own outputs and temporary files.
+NOT_INPUTS = (
+    "manifest.csv",
+    "*.image.pose.csv",
+    "*.predictions.csv",
+    "*.predictions.parquet",
+    "*.bouts.csv",
+    ".*",
+)
 
-    Order is kept (directories and patterns sorted), duplicates dropped. A
-    path that matches nothing raises :class:`~skelbehave.errors.PoseDataError`.
+
+def expand_inputs(
+    inputs: str | os.PathLike | Iterable[str | os.PathLike],
+    *,
+    suffixes: Iterable[str] = POSE_SUFFIXES,
+    accept: Callable[[Path], bool] | None = None,
+    accept_folder: Callable[[Path], bool] | None = None,
+) -> list[Path]:
+    """Input files from paths, folders (the files directly inside) and glob patterns.
+
+    A file named explicitly is taken as given (a bad one is the batch's to
+    report). A folder or pattern contributes its files whose suffix is in
+    ``suffixes`` (default pose files: ``*.csv`` / ``*.skeleton``), never the
+    package's own outputs (:data:`NOT_INPUTS`: manifests, image-landmark pose
+    files, predictions and bout tables, hidden and temporary files), and,
+    when ``accept`` is given, only those for which ``accept(path)`` is true
+    (e.g. a format detector). A folder that contributes nothing but for which
+    ``accept_folder(folder)`` is true is an input itself (an image sequence).
+    Order is kept (folders and patterns sorted), duplicates dropped. A path
+    that matches nothing raises :class:`~skelbehave.errors.PoseDataError`.
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> for n in ("b.csv", "a.csv", "notes.txt"):
+    >>> for n in ("b.csv", "a.csv", "notes.txt", "manifest.csv", "a.image.pose.csv"):
     ...     _ = (d / n).write_text("x")
     >>> [p.name for p in expand_inputs([d])]
     ['a.csv', 'b.csv']
+    >>> [p.name for p in expand_inputs([d], suffixes=(".csv", ".txt"), accept=lambda p: p.stem != "b")]
+    ['a.csv', 'notes.txt']
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
+    wanted = tuple(x.lower() for x in suffixes)
+
+    def keep(q: Path) -> bool:
+        if not q.is_file() or q.suffix.lower() not in wanted:
+            return False
+        if any(fnmatch.fnmatch(q.name.lower(), pat) for pat in NOT_INPUTS):
+            return False
+        return accept is None or accept(q)
+
     out: list[Path] = []
     seen: set[Path] = set()
     for item in inputs:
         s = os.fspath(item)
         p = Path(s)
         if p.is_dir():
-            found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in POSE_SUFFIXES)
+            found = sorted(q for q in p.iterdir() if keep(q))
+            if not found and accept_folder is not None and accept_folder(p):
+                found = [p]
         elif p.exists():
             found = [p]
         elif glob.has_magic(s):
-            found = sorted(Path(q) for q in glob.glob(s) if Path(q).is_file())
+            found = sorted(Path(q) for q in glob.glob(s) if keep(Path(q)))
         else:
             found = []
         if not found:

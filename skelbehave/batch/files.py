@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from .._util.fs import (
-    expand_inputs,
     file_sha256,
     file_stamp,
     folder_lock,
@@ -35,6 +34,7 @@ from ..errors import (
     SkelbehaveError,
 )
 from .tables import _write_ethogram, _write_table, is_frame_level, score_file
+from .videos import extract_videos, find_inputs, is_video
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,8 @@ def _score_item(item: dict) -> dict:
 
     src = item["input"]
     result: dict[str, Any] = {"package_version": __version__}
+    if item.get("extract_failed"):  # a video whose poses could not be extracted: its reason, as given
+        raise BatchItemError(*item["extract_failed"])
     problem = regular_file_problem(src)  # a FIFO, device or folder is refused before anything opens it
     if problem is not None:
         reason = "missing" if problem == "no such file" else "not_a_regular_file"
@@ -133,8 +135,13 @@ def score_files(
     ethogram: bool = False,
     progress: bool = True,
     start_method: str = "auto",
+    pose_model: str | os.PathLike | bytes | None = None,
+    num_poses: int = 1,
+    pose_fps: float | None = None,
+    min_track_frames: int | str | None = None,
+    stitch_gap: int | str | None = None,
 ) -> pd.DataFrame:
-    """Score many pose files with any model; returns the run manifest.
+    """Score many pose files or videos with any model; returns the run manifest.
 
     Parameters
     ----------
@@ -145,7 +152,17 @@ def score_files(
         models label every frame; clip-level models label each file and
         individual, or each sliding segment (``window``).
     inputs : path, pattern, folder or a list of them
-        Pose files (see :func:`expand_inputs`).
+        Pose files, videos and image-sequence folders, mixed (see
+        :func:`skelbehave.batch.videos.find_inputs`: a folder gives its pose
+        files and videos, never manifests, image-landmark files or other
+        stray files). Videos are extracted first
+        (:func:`skelbehave.pose.extract_many`, with ``jobs``/``scheduler``)
+        into ``out_dir/poses/`` (``<name>.pose.csv`` and its own
+        ``manifest.csv``, resumable), then their pose files are scored like
+        the others, each individual on its own; a video that cannot be used
+        (not a video, no person in it, ...) gets a failed row with the
+        extraction's reason and error, and the run goes on. A video that
+        failed is tried again only with ``resume=False``.
     out_dir : path
         Receives ``<name>.predictions.csv`` (or ``.parquet``) per file and
         ``manifest.csv``.
@@ -181,6 +198,14 @@ def score_files(
         ``<name>.bouts.csv`` (time spent and bout counts per behaviour).
     progress : bool
         Show a progress bar.
+    pose_model : path or {"lite", "full", "heavy"}, optional
+        Videos: the MediaPipe Pose Landmarker bundle (see
+        :func:`skelbehave.pose.models.resolve_model`).
+    num_poses, pose_fps, min_track_frames, stitch_gap
+        Videos: passed to :func:`skelbehave.pose.extract` (most people a
+        frame; run the pose model at this rate, skipped frames interpolated;
+        identities seen in fewer frames dropped; longest loss across which a
+        person's track is joined). Defaults: the library's.
     start_method : {"auto", "fork", "forkserver", "spawn"}
         How local worker processes start (``jobs > 1``). ``"auto"``: for a
         frame-level model ``"fork"`` where available (Linux, macOS excepted),
@@ -194,7 +219,9 @@ def score_files(
     -------
     pandas.DataFrame
         The manifest: ``key, output, status, reason, error, seconds, input,
-        input_sha256, model_sha256, package_version, n_frames, n_rows``.
+        input_sha256, model_sha256, package_version, n_frames, n_rows``; for a
+        video, ``key`` and ``input`` are the video and ``pose_file`` the poses
+        scored (``input_sha256`` is theirs).
 
     Examples
     --------
@@ -210,6 +237,10 @@ def score_files(
             model, inputs, out_dir, jobs=jobs, scheduler=scheduler, format=format,
             output_format=output_format, fps=fps, window=window, stride=stride, individual=individual,
             resume=resume, n_jobs=n_jobs, ethogram=ethogram, progress=progress, start_method=start_method,
+            video_options={
+                "pose_model": pose_model, "num_poses": num_poses, "pose_fps": pose_fps,
+                "min_track_frames": min_track_frames, "stitch_gap": stitch_gap,
+            },
         )  # fmt: skip
 
 
@@ -238,7 +269,7 @@ def _check_arguments(*, jobs, n_jobs, fps, format, output_format) -> None:
 
 def _score_files_locked(
     model, inputs, out_dir: Path, *, jobs, scheduler, format, output_format, fps, window, stride,
-    individual, resume, n_jobs, ethogram, progress, start_method,
+    individual, resume, n_jobs, ethogram, progress, start_method, video_options,
 ) -> pd.DataFrame:  # fmt: skip
     """:func:`score_files` once it holds the output folder."""
     from .._version import __version__
@@ -289,10 +320,17 @@ def _score_files_locked(
             output_format = "csv"
     if output_format not in ("csv", "parquet"):
         raise ParameterError(f"output_format must be 'auto', 'csv' or 'parquet', got {output_format!r}")
-    paths = expand_inputs(inputs)
+    paths = find_inputs(inputs)
     manifest = out_dir / "manifest.csv"
     if not resume:
         _forget(manifest, {str(q.resolve()) for q in paths})
+    videos = [p for p in paths if is_video(p)]
+    extracted: dict[str, dict] = {}
+    if videos:  # poses first, cached in out_dir/poses with their own manifest
+        extracted = extract_videos(
+            videos, out_dir / "poses", jobs=jobs, scheduler=scheduler, progress=progress,
+            retry_failed=not resume, **video_options,
+        )  # fmt: skip
     suffix = ".predictions.parquet" if output_format == "parquet" else ".predictions.csv"
     names = output_names([p.resolve() for p in paths], taken=_names_taken(manifest))
     options = _options_tag(window=window, stride=stride, fps=fps, individual=individual)
@@ -315,6 +353,14 @@ def _score_files_locked(
         }
         for p, n in zip(paths, names, strict=True)
     ]
+    for it in items:  # a video: score its poses, or record why there are none
+        got = extracted.get(it["key"])
+        if got is not None:
+            it["fields"]["pose_file"] = got["pose_file"] or ""
+            if got["pose_file"]:
+                it["input"] = got["pose_file"]
+            else:
+                it["extract_failed"] = (got["reason"], f"{it['key']}: {got['error'] or got['reason']}")
     if manifest.exists():
         _invalidate_changed_inputs(manifest, items)
     # largest files first: the last file to finish is a small one, so workers end together

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from . import check_output_folder, library_default, positive_float, positive_int, positive_length, threads
+from .extract_cmd import add_video_arguments
 
 EPILOG = """examples:
   skelbehave score rat.skb ../shared/data/rat_social_dlc/dlc_csv --out predictions --fps 30
@@ -16,6 +17,7 @@ EPILOG = """examples:
   skelbehave score rat.skb poses/ --out predictions --fps 30 --summary --events boris  # + summary, BORIS
   skelbehave score msr.skb poses/ --out labels                            # clip model: one row per file
   skelbehave score msr.skb poses/ --out segments --window 2s --stride 1s  # clip model: sliding segments
+  skelbehave score kth.skb ../shared/videos --out preds --pose-fps 10      # videos: poses first
 
 Each input gets <name>.predictions.parquet (or .csv). A frame-level model writes one row
 per frame: frame, time, label, proba_<class>. A clip-level model writes one row per
@@ -23,7 +25,12 @@ individual (input, individual, start_frame, stop_frame, start_time, stop_time, l
 proba_<class>), or with --window one row per sliding segment. predictions/manifest.csv
 records every input with its SHA-256, the model checksum, the options, the package version,
 status and error. Running the same command again resumes: finished files are skipped; a bad
-file is recorded as failed and the others are still scored.
+file is recorded as failed and the others are still scored. Videos (.mp4 .avi .mov .mkv ...)
+and image-sequence folders are extracted first (MediaPipe; --pose-model, --pose-fps,
+--num-poses, --min-track-frames, --stitch-gap as for `skelbehave extract`) into
+<out>/poses/ with its own manifest, then scored per individual; a bad video (not a video,
+no person) is recorded as failed with the reason. From a folder only pose files and videos
+are taken, never manifests, .image.pose.csv files or predictions.
 """
 
 
@@ -40,6 +47,12 @@ def library_params() -> dict[str, tuple[Any, str]]:
         "stride": (score_files, "stride"),
         "ethogram": (score_files, "ethogram"),
         "individual": (score_files, "individual"),
+        # videos (pose extraction; extract_cmd.add_video_arguments)
+        "pose_model": (score_files, "pose_model"),
+        "num_poses": (score_files, "num_poses"),
+        "pose_fps": (score_files, "pose_fps"),
+        "min_track_frames": (score_files, "min_track_frames"),
+        "stitch_gap": (score_files, "stitch_gap"),
     }
 
 
@@ -56,7 +69,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("model", help="model file (.skb): frame-level or clip-level")
-    p.add_argument("inputs", nargs="+", help="pose files, folders or glob patterns")
+    p.add_argument("inputs", nargs="+", help="pose files, videos, folders or glob patterns")
     p.add_argument("--out", "-o", required=True, help="output folder")
     p.add_argument(
         "--jobs", "-j", type=positive_int, default=d["jobs"], help="processes (default: %(default)s)"
@@ -98,6 +111,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         default=d["ethogram"],
         help="also write an ethogram PNG and a bout table",
     )
+    add_video_arguments(p, d, model_dest="pose_model")  # videos among the inputs
     # reports block: aggregated bout / time-budget table and annotation-tool events (plots.reports)
     p.add_argument(
         "--summary",
@@ -136,6 +150,11 @@ def run(args: argparse.Namespace) -> int:
         resume=not args.no_resume,
         ethogram=args.ethogram,
         progress=not args.no_progress,
+        pose_model=args.pose_model,
+        num_poses=args.num_poses,
+        pose_fps=args.pose_fps,
+        min_track_frames=args.min_track_frames,
+        stitch_gap=args.stitch_gap,
     )
     if args.summary or args.events:  # reports block (plots.reports)
         from ..plots.reports import write_prediction_reports

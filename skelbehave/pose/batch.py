@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .._util.fs import atomic_write, folder_lock, output_names, regular_file_problem, remove_stale_temps
+from .._util.fs import (
+    atomic_write,
+    file_sha256,
+    folder_lock,
+    output_names,
+    regular_file_problem,
+    remove_stale_temps,
+)
 from .._util.optional import require
 from .._util.parallel import read_manifest, run_batch
-from ..errors import BatchItemError, ModelFileError, PoseDataError
-from .landmarker import VideoReadError, extract
+from ..errors import BatchItemError, ModelFileError, PoseDataError, SkelbehaveError
+from .landmarker import IMAGE_SUFFIXES, NOMINAL_FPS, VideoReadError, extract
 from .models import resolve_model
+from .quiet import prepare_environment
 
-__all__ = ["POSE_MODEL_MEMBERS", "VIDEO_SUFFIXES", "check_pose_model", "extract_many", "find_videos"]
+__all__ = [
+    "POSE_MODEL_MEMBERS",
+    "VIDEO_SUFFIXES",
+    "check_pose_model",
+    "default_threads",
+    "extract_many",
+    "extraction_pool",
+    "find_videos",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +54,10 @@ def find_videos(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[
     """Expand files and folders into a sorted, de-duplicated list of video files.
 
     A folder contributes the files inside it (recursively) whose suffix is in
-    :data:`VIDEO_SUFFIXES`; a file is taken as given, whatever its suffix
-    (a bad one ends up in the manifest with its reason).
+    :data:`VIDEO_SUFFIXES`, or, when it holds no video but images, is itself
+    one source (an image sequence, read in file-name order); a file is taken
+    as given, whatever its suffix (a bad one ends up in the manifest with its
+    reason).
 
     Examples
     --------
@@ -49,7 +69,10 @@ def find_videos(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES))
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_SUFFIXES)
+            if not found and any(f.suffix.lower() in IMAGE_SUFFIXES and f.is_file() for f in p.iterdir()):
+                found = [p]  # an image sequence
+            out.extend(found)
         else:
             out.append(p)
     seen: set[Path] = set()
@@ -124,10 +147,79 @@ def check_pose_model(model: str | os.PathLike | bytes) -> None:
         raise ModelFileError(f"{bad} ({' '.join(str(exc).split()) or type(exc).__name__})") from None
 
 
-def _warm_up() -> None:
-    """Per-process initialiser: import MediaPipe and OpenCV once, before the first video."""
-    import cv2  # noqa: F401
-    import mediapipe  # noqa: F401
+def _warm_up(model: str | None = None, threads: int | None = None) -> None:
+    """Per-process initialiser: imports, thread count and one landmarker run, before the first video.
+
+    Native log lines are silenced (see :mod:`skelbehave.pose.quiet`); OpenCV
+    gets ``threads`` threads (:func:`default_threads`); with ``model``, a
+    landmarker is built and run on a blank frame and closed, so that the first
+    video does not pay the process's first model load.
+    """
+    prepare_environment()
+    cv2 = require("cv2", "video", "pose extraction")
+    require("mediapipe", "video", "pose extraction")
+    if threads is not None:
+        cv2.setNumThreads(int(threads))
+    if model is not None:
+        import numpy as np
+
+        with contextlib.suppress(SkelbehaveError):  # a bad model is reported per video, as before
+            extract([np.zeros((64, 64, 3), np.uint8)], model=model, fps=NOMINAL_FPS)
+
+
+def default_threads(jobs: int) -> int:
+    """Threads each of ``jobs`` extraction processes gives OpenCV: the cores this process may use / jobs.
+
+    MediaPipe's own graph threads cannot be set through its Tasks API; they
+    run one frame at a time, so a process keeps about one core busy.
+
+    Examples
+    --------
+    >>> default_threads(10**6)
+    1
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // max(1, int(jobs)))
+
+
+def extraction_pool(
+    jobs: int,
+    *,
+    model: str | os.PathLike | bytes | None = None,
+    variant: str = "full",
+    threads: int | None = None,
+):
+    """Start ``jobs`` extraction processes now, warmed (imports, a model run), for :func:`extract_many`.
+
+    Pass it as ``extract_many(..., pool=pool)`` (any number of calls, with the same
+    ``model``); the worker start-up is paid here, once. Shut it down after use
+    (``with extraction_pool(2, model=...) as pool:``).
+
+    Examples
+    --------
+    >>> with extraction_pool(2, model="pose_landmarker_full.task") as pool:  # doctest: +SKIP
+    ...     extract_many("videos/", "poses/", model="pose_landmarker_full.task", pool=pool)
+    """
+    from .._util.pools import start_pool
+
+    model_str = _model_path(resolve_model(model, variant=variant), None)
+    return start_pool(jobs, initializer=_warm_up, initargs=(model_str, threads or default_threads(jobs)))
+
+
+def _model_path(model_src: Path | bytes, out_dir: Path | None) -> str:
+    """A model as a path string the workers can open (bytes are written once next to the outputs)."""
+    if isinstance(model_src, bytes):  # ship a path, not megabytes per task
+        tag = hashlib.sha256(model_src).hexdigest()[:12]
+        folder = out_dir if out_dir is not None else Path(tempfile.gettempdir())
+        mpath = folder / f".pose_model-{tag}.task"
+        if not mpath.exists():
+            with atomic_write(mpath, "wb") as fh:
+                fh.write(model_src)
+        model_src = mpath
+    return str(Path(model_src).resolve())
 
 
 def _extract_one(item: dict) -> dict:
@@ -135,7 +227,8 @@ def _extract_one(item: dict) -> dict:
     from ..io import write_poses
 
     video = item["video"]
-    problem = regular_file_problem(video)  # a FIFO named .mp4 would block the video reader for ever
+    # a FIFO named .mp4 would block the video reader for ever (a folder is an image sequence)
+    problem = None if Path(video).is_dir() else regular_file_problem(video)
     if problem is not None:
         reason = "unreadable" if problem == "no such file" else "not_a_regular_file"
         raise BatchItemError(reason, f"{video}: {problem}")
@@ -168,6 +261,7 @@ def _extract_one(item: dict) -> dict:
         "fps": seqs[0].fps,
         "width": seqs[0].meta.get("width"),
         "height": seqs[0].meta.get("height"),
+        "frames_processed": seqs[0].meta.get("frames_processed", n),
     }
 
 
@@ -184,6 +278,9 @@ def extract_many(
     image_landmarks: bool = False,
     progress: bool = True,
     retry_failed: bool = True,
+    pose_fps: float | None = None,
+    threads: int | None = None,
+    pool: Any = None,
     **extract_options: Any,
 ) -> pd.DataFrame:
     """Extract poses from many videos, one pose CSV per video, resumably.
@@ -195,7 +292,8 @@ def extract_many(
     atomically. A manifest CSV records every video's status; a bad video
     (unreadable, truncated, no frames, nobody in it) is recorded with its
     reason and the run goes on. Running the same call again skips the videos
-    already done.
+    already done, unless the video (size, modification time), the model or
+    the extraction options changed.
 
     Parameters
     ----------
@@ -224,6 +322,15 @@ def extract_many(
         Progress bar over videos.
     retry_failed : bool
         Try again the videos that failed in an earlier run (default).
+    pose_fps : float, optional
+        Run the pose model at about this rate (see :func:`skelbehave.pose.extract`;
+        the skipped frames are interpolated, or absent with ``fill_skipped="absent"``).
+    threads : int, optional
+        OpenCV threads in each worker process (default :func:`default_threads`:
+        the cores / the processes). MediaPipe's graph threads are not settable.
+    pool : ProcessPoolExecutor, optional
+        Warm worker processes from :func:`extraction_pool` (started with the same
+        ``model``), used instead of starting ``jobs`` new ones.
     **extract_options
         Passed to :func:`skelbehave.pose.extract` (``fps``, thresholds,
         ``max_frames``, ``reuse_landmarker``, ...).
@@ -235,7 +342,8 @@ def extract_many(
         (``done`` / ``failed``), ``reason`` (``unreadable``, ``corrupt``,
         ``zero_frames``, ``no_person``, ``bad_video``, ``worker_crashed`` or an
         exception name), ``error``, ``seconds``, ``frames``, ``persons``,
-        ``frames_with_person``, ``fps``, ``width``, ``height``.
+        ``frames_with_person``, ``fps``, ``width``, ``height``, ``frames_processed``
+        (frames the pose model ran on), ``options``, ``model_sha256``, ``video_stamp``.
 
     Examples
     --------
@@ -252,27 +360,48 @@ def extract_many(
         raise PoseDataError(f"no videos given (or none found with suffixes {', '.join(VIDEO_SUFFIXES)})")
     model_src = resolve_model(model, variant=variant)
     check_pose_model(model_src)  # once, here: not once per video
-    if isinstance(model_src, bytes):  # ship a path, not megabytes per task
-        tag = hashlib.sha256(model_src).hexdigest()[:12]
-        mpath = out_dir / f".pose_model-{tag}.task"
-        if not mpath.exists():
-            with atomic_write(mpath, "wb") as fh:
-                fh.write(model_src)
-        model_src = mpath
-    model_str = str(Path(model_src).resolve())
+    model_str = _model_path(model_src, out_dir)
     options = dict(extract_options, num_poses=num_poses)
+    if pose_fps is not None:
+        options["pose_fps"] = pose_fps
+    workers = getattr(pool, "_max_workers", None) or jobs
+    # worker processes are warmed (and given their share of the cores); this process is left alone
+    in_workers = pool is not None or jobs > 1
+    warm = (model_str, threads or default_threads(workers)) if in_workers else (None, None)
     manifest = Path(manifest) if manifest is not None else out_dir / "manifest.csv"
+    fields = {"options": _options_tag(options), "model_sha256": file_sha256(model_str)}
     # one run per output folder: names are chosen and outputs written under the lock
     with folder_lock(manifest.parent):
         return _extract_locked(
-            paths, out_dir, manifest, model_str, options, image_landmarks,
-            jobs=jobs, scheduler=scheduler, progress=progress, retry_failed=retry_failed,
+            paths, out_dir, manifest, model_str, options, image_landmarks, fields,
+            jobs=jobs, scheduler=scheduler, progress=progress, retry_failed=retry_failed, pool=pool,
+            warm=warm,
         )  # fmt: skip
 
 
+def _options_tag(options: dict) -> str:
+    """The extraction options as text for the manifest (another value: the video is extracted again).
+
+    Examples
+    --------
+    >>> _options_tag({"num_poses": 1, "pose_fps": 10.0, "fps": None})
+    'num_poses=1;pose_fps=10.0'
+    """
+    return ";".join(f"{k}={options[k]}" for k in sorted(options) if options[k] is not None)
+
+
+def _video_stamp(path: Path) -> str:
+    try:
+        st = path.stat()
+    except OSError:
+        return ""
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
 def _extract_locked(
-    paths, out_dir, manifest, model_str, options, image_landmarks, *, jobs, scheduler, progress, retry_failed
-) -> pd.DataFrame:
+    paths, out_dir, manifest, model_str, options, image_landmarks, fields, *, jobs, scheduler, progress,
+    retry_failed, pool, warm,
+) -> pd.DataFrame:  # fmt: skip
     """:func:`extract_many` once it holds the output folder."""
     items = []
     resolved = [p.resolve() for p in paths]
@@ -285,6 +414,7 @@ def _extract_locked(
                 "video": str(p),
                 "model": model_str,
                 "options": options,
+                "fields": {**fields, "video_stamp": _video_stamp(p)},
             }
         )
     return run_batch(
@@ -296,5 +426,7 @@ def _extract_locked(
         progress=progress,
         desc="videos",
         initializer=_warm_up,
+        initargs=warm,
         retry_failed=retry_failed,
+        pool=pool,
     )

@@ -412,7 +412,8 @@ def extract(
     pose_fps = _check_pose_fps(pose_fps)
     require("mediapipe", "video", "pose extraction")
     model_src = resolve_model(model, variant=variant)
-    src = _open(source, fps, bgr)
+    with native_logs_silenced():  # FFmpeg's complaints about a bad file: the exception says it
+        src = _open(source, fps, bgr)
     rate = src.fps or NOMINAL_FPS
     ratio = 1.0 if pose_fps is None else min(1.0, pose_fps / rate)
     if ratio < 1.0:

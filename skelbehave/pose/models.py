@@ -40,6 +40,7 @@ __all__ = [
     "PoseModelNotFoundError",
     "cache_dir",
     "download_model",
+    "pose_model_choice",
     "resolve_model",
 ]
 
@@ -192,8 +193,9 @@ def resolve_model(
     ----------
     model : path, bytes or None
         A ``.task`` file path, the bundle's bytes, or one of the variant
-        names ``"lite"``, ``"full"``, ``"heavy"``. ``None``: use
-        ``SKELBEHAVE_POSE_MODEL``, else the cached or downloaded ``variant``.
+        names ``"lite"``, ``"full"``, ``"heavy"`` (the cached or downloaded
+        official file; ``SKELBEHAVE_POSE_MODEL`` is then not used). ``None``:
+        use ``SKELBEHAVE_POSE_MODEL``, else the cached or downloaded ``variant``.
     variant : {"lite", "full", "heavy"}
         Which official model to use from the cache or download.
     download : bool
@@ -215,14 +217,15 @@ def resolve_model(
         if not data:
             raise ModelFileError("the pose model bytes given are empty")
         return data
-    if isinstance(model, str) and model in VARIANTS:
+    named = isinstance(model, str) and model in VARIANTS
+    if named:  # a variant asked for by name: that variant, whatever SKELBEHAVE_POSE_MODEL says
         variant, model = model, None
     if model is not None:
         path = Path(model).expanduser()
         if not path.is_file():
             raise PoseModelNotFoundError(f"pose model file {path} does not exist (model= argument)")
         return path
-    env = os.environ.get(ENV_MODEL)
+    env = None if named else os.environ.get(ENV_MODEL)
     if env:
         path = Path(env).expanduser()
         if not path.is_file():
@@ -241,3 +244,34 @@ def resolve_model(
     if not download:
         raise PoseModelNotFoundError(f"no MediaPipe pose model file was found; {_where_to_put(variant)}.")
     return download_model(variant, dest=cached)
+
+
+def pose_model_choice(text: str) -> str:
+    """A ``--pose-model`` value: ``lite``, ``full``, ``heavy`` or the path of an existing ``.task`` file.
+
+    The variants are found or downloaded later (:func:`resolve_model`); a path
+    is checked here, so that a typo is reported before anything runs.
+
+    Raises
+    ------
+    PoseModelNotFoundError
+        Neither a variant name nor an existing file.
+
+    Examples
+    --------
+    >>> pose_model_choice("lite")
+    'lite'
+    >>> try:
+    ...     pose_model_choice("hevy")
+    ... except PoseModelNotFoundError as e:
+    ...     print(str(e))
+    pose model 'hevy': expected lite, full, heavy or the path of a .task file (no such file)
+    """
+    v = str(text).strip()
+    if v in VARIANTS:
+        return v
+    if Path(v).expanduser().is_file():
+        return str(Path(v).expanduser())
+    raise PoseModelNotFoundError(
+        f"pose model {text!r}: expected {', '.join(VARIANTS)} or the path of a .task file (no such file)"
+    )

@@ -1,4 +1,4 @@
-"""MediaPipe's, LiteRT/TFLite's and absl's own log lines, silenced unless asked for.
+"""MediaPipe's, LiteRT/TFLite's, absl's and FFmpeg's own log lines, silenced unless asked for.
 
 MediaPipe 0.10 / 1.x writes its log lines from C++ straight to file
 descriptor 2 ("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",
@@ -33,7 +33,9 @@ NATIVE_LINE = re.compile(
     rb"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.+-]+:\d+\]"  # absl / glog
     rb"|(?:INFO|WARNING|ERROR|VERBOSE|DEBUG): (?:\[[\w./+-]+:\d+\]"  # LiteRT
     rb"|Created TensorFlow Lite|Initialized TensorFlow Lite|Replacing \d+ out of|Logging before InitGoogle)"
-    rb"|WARNING: All log messages before absl::InitializeLog)"
+    rb"|WARNING: All log messages before absl::InitializeLog"
+    rb"|\[[\w,]+ @ 0x[0-9a-f]+\] "  # FFmpeg (through OpenCV): "[mov,mp4,... @ 0x55..] moov atom not found"
+    rb"|\[ ?(?:WARN|ERROR|INFO|DEBUG):\d+@[\d.]+\] )"  # OpenCV's own: "[ WARN:0@0.01] global ..."
 )
 #: Set to 1 to let the native log lines through.
 SHOW_ENV = "SKELBEHAVE_NATIVE_LOGS"
