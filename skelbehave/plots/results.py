@@ -306,11 +306,13 @@ def plot_ethogram(
             handles=[tuple(Patch(color=c) for c in shown), Patch(color="black", alpha=0.6)],
             labels=["predicted (colour of its row)", "annotated"],
             handler_map={tuple: HandlerTuple(ndivide=None, pad=0)},
-            loc="upper right",
+            loc="lower right",  # above the axes, right: never over the bars
+            bbox_to_anchor=(1.0, 1.0),
+            borderaxespad=0.2,
             fontsize="small",
             ncol=2,
             handlelength=max(2.0, 0.6 * len(shown)),
         )
     if title:
-        ax.set_title(title)
+        ax.set_title(title, loc="left" if yt is not None else "center", fontsize="medium")
     return ax
