@@ -248,6 +248,7 @@ class LiveScorer:
         self._next: float | None = None
         self.n_events = 0
         self.n_scorings = 0
+        self.model_s = 0.0  # seconds in features + model, all scorings
         if warm_up:
             self._warm_up()
 
@@ -377,6 +378,7 @@ class LiveScorer:
             proba = np.asarray(self.model.predict_proba(seqs), dtype=float)
         model_s = time.perf_counter() - m0
         self.n_scorings += 1
+        self.model_s += model_s
         events: list[dict] = []
         for ind, p in zip(inds, proba, strict=True):
             if not np.isfinite(p).all():  # no pose in the window: no behaviour
