@@ -115,8 +115,8 @@ def test_writer_refuses_what_it_cannot_write(tmp_path):
         write_poses(tmp_path / "a.csv", a[0:0])
     with pytest.raises(PoseDataError, match="cannot be written"):
         write_poses(tmp_path / "a.csv", a.copy(meta={"person": "a,b"}))
-    with pytest.raises(PoseDataError, match="only 'pose_csv'"):
-        write_poses(tmp_path / "a.csv", a, format="dlc")
+    with pytest.raises(PoseDataError, match="cannot write format 'ntu_skeleton'"):
+        write_poses(tmp_path / "a.csv", a, format="ntu_skeleton")
     assert not (tmp_path / "a.csv").exists()
 
 
