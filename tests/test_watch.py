@@ -114,20 +114,20 @@ def check_events(events: list[dict], classes) -> None:
 
 # ----------------------------------------------------------------------------- the stream
 def test_stream_runs_the_pose_model_at_pose_fps(video, pose_model):
-    n = 60  # 2.4 s of the 25 fps clip
+    n = 40  # 1.6 s of the 25 fps clip
     with stream(video, model=pose_model, max_frames=n) as s:
         every = list(s)
     with stream(video, model=pose_model, max_frames=n, pose_fps=10) as s10:
         sampled = list(s10)
     assert [r.frame for r in every] == list(range(n))
-    assert len(sampled) == 24  # 10 a second of source time
-    assert s10.stats["frames_read"] == n and s10.stats["frames_skipped"] == n - 24
-    assert sum(r.skipped for r in sampled) == sampled[-1].frame + 1 - 24
+    assert len(sampled) == 16  # 10 a second of source time
+    assert s10.stats["frames_read"] == n and s10.stats["frames_skipped"] == n - 16
+    assert sum(r.skipped for r in sampled) == sampled[-1].frame + 1 - 16
     gaps = np.diff([r.time for r in sampled])
     assert gaps.min() >= 0.08 - 1e-9 and gaps.max() <= 0.12 + 1e-9
     assert np.allclose([r.time for r in sampled], [r.frame / 25 for r in sampled])
     seen = [r for r in sampled if r.individuals]
-    assert len(seen) >= 20  # the boxer is found in nearly every frame
+    assert len(seen) >= 13  # the boxer is found in nearly every frame
     for r in seen:
         assert r.individuals == (0,) and r.world.shape == (1, 33, 3) and np.isfinite(r.world).all()
         assert r.confidence.shape == (1, 33) and r.image.shape == (1, 33, 3)
@@ -154,6 +154,40 @@ def test_live_source_drops_frames_it_has_no_time_for(video, pose_model):
     assert len(records) + sum(r.skipped for r in records) <= s.stats["frames_read"]
     frames = [r.frame for r in records]
     assert frames == sorted(frames) and len(set(frames)) == len(frames)
+
+
+@pytest.fixture
+def http_videos(shared_dir):
+    """The shared videos served over HTTP on localhost (a stream URL OpenCV opens)."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(shared_dir / "videos"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_url_plays_in_real_time_by_its_own_timestamps(http_videos, pose_model):
+    """A file served over HTTP arrives faster than real time: held back to its timestamps, not dropped."""
+    t0 = time.monotonic()
+    with stream(f"{http_videos}/{CLIP}", model=pose_model, pose_fps=10, max_frames=50) as s:
+        records = list(s)
+    wall = time.monotonic() - t0
+    assert s.info["kind"] == "url" and s.info["realtime"]
+    assert wall >= 1.8  # 2 s of source time, played at its rate
+    assert 16 <= len(records) <= 21
+    times = np.array([r.time for r in records])
+    assert np.abs(times - np.array([r.frame for r in records]) / 25).max() < 0.05
+    assert sum(bool(r.individuals) for r in records) >= 14
 
 
 class _Breaks:
@@ -285,7 +319,7 @@ def test_cli_watch_writes_json_lines(video, pose_model, clip_model_file, tmp_pat
         "--pose-fps",
         "10",
         "--max-frames",
-        "100",
+        "75",
         "--out",
         str(out),
         "--show",
@@ -293,7 +327,7 @@ def test_cli_watch_writes_json_lines(video, pose_model, clip_model_file, tmp_pat
     assert main(argv) == 0
     err = capfd.readouterr().err
     assert "--show: no display" in err  # no display here: one notice, then on without the window
-    assert "100 frames read, 40 posed" in err
+    assert "75 frames read, 30 posed" in err
     lines = out.read_text().splitlines()
     events = [json.loads(line) for line in lines]
     assert events and all(list(e)[:7] == list(EVENT_FIELDS) for e in events)
@@ -306,41 +340,23 @@ def test_cli_watch_writes_json_lines(video, pose_model, clip_model_file, tmp_pat
 @pytest.mark.parametrize(
     "source, text",
     [
-        ("99", "camera 99: cannot be opened"),
+        ("99", "camera 99: cannot be opened: no such camera"),
         ("rtsp://127.0.0.1:1/x", "rtsp://127.0.0.1:1/x: cannot be opened"),
+        ("{d}/x.mp4", "x.mp4: cannot be opened as a video (not a video file"),
     ],
 )
-def test_cli_watch_bad_source(source, text, clip_model_file, pose_model, capfd):
+def test_cli_watch_bad_source(source, text, clip_model_file, pose_model, tmp_path, capfd):
+    (tmp_path / "x.mp4").write_text("not a video\n")
+    source = source.format(d=tmp_path)
+    t0 = time.monotonic()
     rc = main(["watch", source, "--model", str(clip_model_file), "--pose-model", str(pose_model)])
-    err = capfd.readouterr().err
-    assert rc == 1
-    assert text in err.strip().splitlines()[-1] and "Traceback" not in err
-
-
-def test_cli_watch_text_file_named_mp4_in_a_fresh_process(clip_model_file, pose_model, tmp_path):
-    fake = tmp_path / "x.mp4"
-    fake.write_text("not a video\n")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "skelbehave",
-            "watch",
-            str(fake),
-            "--model",
-            str(clip_model_file),
-            "--pose-model",
-            str(pose_model),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).resolve().parents[1],
-    )
-    assert proc.returncode == 1
-    assert proc.stdout == ""
-    why = "cannot be opened as a video (not a video file, or a codec OpenCV lacks)"
-    assert proc.stderr.strip().splitlines() == [f"skelbehave watch: error: {fake}: {why}"]
+    out, err = capfd.readouterr()
+    assert rc == 1 and out == ""
+    assert time.monotonic() - t0 < 20  # refused at once, never hangs
+    # one line from skelbehave (FFmpeg may add its own only if OpenCV opened a video earlier in this process)
+    ours = [line for line in err.splitlines() if line.startswith("skelbehave")]
+    assert len(ours) == 1 and ours[0].startswith("skelbehave watch: error: ")
+    assert text in ours[0] and "Traceback" not in err
 
 
 def test_cli_watch_defaults_are_the_library_defaults():
@@ -357,3 +373,49 @@ def test_cli_watch_defaults_are_the_library_defaults():
         main(["watch", "0", "--model", "none.skb", "--window", "0"])
     assert exc.value.code == 2
     assert main(["watch", "0", "--model", "none.skb"]) == 1  # the model file is checked first
+
+
+def test_cli_watch_ctrl_c_ends_bouts_and_prints_a_summary(video, pose_model, clip_model_file, tmp_path):
+    """SIGINT while a file plays in real time: the open bout ends, one summary line, exit 130."""
+    import signal
+
+    out = tmp_path / "events.jsonl"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "skelbehave",
+            "watch",
+            str(video),
+            "--model",
+            str(clip_model_file),
+            "--pose-model",
+            str(pose_model),
+            "--pose-fps",
+            "10",
+            "--realtime",
+            "--window",
+            "1s",
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:  # wait for the first events
+        if out.is_file() and len(out.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("interrupted: ") and "frames read" in lines[0]
+    events = [json.loads(line) for line in out.read_text().splitlines()]
+    check_events(events, set(UTD.values()))  # every bout that started has ended
+    assert events[-1]["event"] == "bout_end"

@@ -197,6 +197,8 @@ class PoseStream:
             self._cap.release()
             raise VideoReadError("zero_frames", "opened, but no frame could be read", path=self.name)
         self._first = (bgr, c0, dt)
+        pos = float(self._cap.get(cv2.CAP_PROP_POS_MSEC) or 0.0) / 1000.0
+        self._pos0 = pos if math.isfinite(pos) and pos >= 0 else None  # stream time of frame 0
         height, width = bgr.shape[:2]
         self.info = {
             "name": self.name,
@@ -344,10 +346,18 @@ class PoseStream:
         base_read, base_dropped, base_decode = 1, 0, dt  # totals of the readers before this one
         st["frames_read"], st["decode_s"] = base_read, base_decode
         skipped = 0
+        first_reader = True
         while True:
             reader = LatestFrame(
-                self._cap, first_index=base_read, t0=t0, fps=self.fps if paced else None, paced=paced
+                self._cap,
+                first_index=base_read,
+                t0=t0,
+                clock="fps" if paced else "stream" if self.kind == "url" else "wall",
+                fps=self.fps,
+                pos0=self._pos0 if first_reader else None,
+                tbase=0.0 if first_reader else None,
             )
+            first_reader = False
             seen_drops = 0
             try:
                 while True:

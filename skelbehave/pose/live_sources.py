@@ -132,9 +132,27 @@ class Sampler:
 
 
 class LatestFrame:
-    """A reader thread that keeps only the newest frame of a capture (older ones are dropped)."""
+    """A reader thread that keeps only the newest frame of a capture (older ones are dropped).
 
-    def __init__(self, cap, *, first_index: int, t0: float, fps: float | None, paced: bool) -> None:
+    ``clock`` says where a frame's source time comes from: ``"wall"`` (a
+    camera: seconds since ``t0``), ``"stream"`` (a URL: the stream's own
+    timestamps, and frames that arrive ahead of them, as a file served over
+    HTTP does, are held back until their time, so the source plays in real
+    time; the wall clock where the stream has no usable timestamps) or
+    ``"fps"`` (a file played as if live: frame k at ``k / fps``).
+    """
+
+    def __init__(
+        self,
+        cap,
+        *,
+        first_index: int,
+        t0: float,
+        clock: str,
+        fps: float | None = None,
+        pos0: float | None = None,
+        tbase: float | None = None,
+    ) -> None:
         self.cap = cap
         self.cond = threading.Condition()
         self.slot: tuple | None = None  # (index, time, bgr, captured, decode seconds)
@@ -145,24 +163,46 @@ class LatestFrame:
         self.read = 0
         self._index = first_index
         self._t0 = t0
+        self._clock = clock
         self._fps = fps
-        self._paced = paced
+        self._pos0 = pos0  # stream timestamp (s) of the frame at source time tbase
+        self._tbase = tbase
+        self._last_t = -1.0
         self.thread = threading.Thread(target=self._run, name="skelbehave-stream-reader", daemon=True)
         self.thread.start()
+
+    def _wait_until(self, t: float) -> None:
+        wait = min(1.0, self._t0 + t - time.monotonic())
+        if wait > 0:
+            time.sleep(wait)
+
+    def _time(self) -> float:
+        """Source time of the frame just read (after holding it back to its time, for ``"stream"``)."""
+        now = time.monotonic() - self._t0
+        t = now
+        if self._clock == "stream":
+            cv2 = _cv2()
+            pos = self.cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            if pos == pos and pos >= 0:  # a usable timestamp (NaN fails)
+                if self._pos0 is None or self._tbase is None:  # the first timestamp of a (re)opened stream
+                    self._pos0, self._tbase = pos, now
+                if pos >= self._pos0:
+                    t = self._tbase + (pos - self._pos0)
+                    self._wait_until(t)
+        return max(t, self._last_t + 1e-3)
 
     def _run(self) -> None:
         try:
             while not self.stop:
-                if self._paced:  # a file played as if live: frame k is available at t0 + k / fps
-                    wait = self._t0 + self._index / self._fps - time.monotonic()
-                    if wait > 0:
-                        time.sleep(wait)
+                if self._clock == "fps":  # frame k is available at t0 + k / fps
+                    self._wait_until(self._index / self._fps)
                 c0 = time.perf_counter()
                 ok, bgr = self.cap.read()
                 dt = time.perf_counter() - c0
                 if not ok or bgr is None:
                     break
-                t = self._index / self._fps if self._paced else time.monotonic() - self._t0
+                t = self._index / self._fps if self._clock == "fps" else self._time()
+                self._last_t = t
                 with self.cond:
                     self.read += 1
                     self.decode_s += dt
