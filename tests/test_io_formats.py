@@ -73,6 +73,7 @@ CASES = [
     ("sleap", "rat.slp", "sleap", True, False),
     ("nwb", "rat.nwb", "nwb", False, True),
     ("lightning_pose", "rat_lp.csv", "dlc", False, False),
+    ("movement", "rat.nc", "movement", False, True),
 ]
 
 
@@ -134,7 +135,7 @@ def test_files_are_what_the_tools_read(formats_extra, rat_slice, tmp_path):
         np.testing.assert_array_equal(np.asarray(series.data), seqs[0].position[:, 1])
 
 
-def test_movement_dataset_both_ways(formats_extra, rat_slice):
+def test_movement_dataset_both_ways(formats_extra, rat_slice, tmp_path):
     from movement.io import load_poses
 
     from skelbehave.io import from_movement, to_movement
@@ -149,6 +150,12 @@ def test_movement_dataset_both_ways(formats_extra, rat_slice):
     assert ds2.attrs["fps"] == FPS
     np.testing.assert_array_equal(ds2["position"].values, ds["position"].values)
     np.testing.assert_array_equal(ds2["confidence"].values, ds["confidence"].values)
+    # movement's own way of saving a dataset (netCDF) keeps the first frame too
+    later = [s.copy(meta=dict(s.meta, start_frame=FIRST)) for s in seqs]
+    nc = write_poses(tmp_path / "rat.nc", later, format="movement")
+    back = read_poses(nc)
+    assert [s.meta["start_frame"] for s in back] == [FIRST, FIRST]
+    _assert_same(seqs, back)
     # a gap in the time coordinate becomes missing frames, not a shorter recording
     gap = from_movement(ds.isel(time=[*range(10), *range(20, N)]))
     assert gap[0].n_frames == N and np.isnan(gap[0].position[10:20]).all()
@@ -364,12 +371,12 @@ def test_missing_extra_names_it(rat_slice, tmp_path, monkeypatch):
 def test_import_is_light_and_formats_listed():
     code = (
         "import sys, skelbehave.io as io; "
-        "heavy = ('movement', 'sleap_io', 'xarray', 'h5py', 'pynwb', 'tables'); "
+        "heavy = ('movement', 'sleap_io', 'xarray', 'h5py', 'pynwb', 'tables', 'netCDF4'); "
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
-    for fmt in ("dlc", "sleap", "nwb", "lightning_pose", "anipose", "coco"):
+    for fmt in ("dlc", "sleap", "nwb", "lightning_pose", "anipose", "movement", "coco"):
         assert fmt in FORMATS
 
 

@@ -27,6 +27,8 @@ Formats
     as ``dlc``).
 ``anipose``
     Anipose 3-D triangulation CSV (read only, through movement).
+``movement``
+    A movement poses dataset saved as netCDF (``.nc``, ``ds.to_netcdf``).
 ``coco``
     COCO-style keypoint JSON: per-frame detections or a COCO annotation
     file, with track ids (:mod:`skelbehave.io.coco`, no extra needed).
@@ -59,6 +61,7 @@ from .movement_io import (
     to_movement,
     write_movement,
 )
+from .movement_netcdf import read_movement_netcdf, write_movement_netcdf
 from .ntu import read_ntu_skeleton
 from .pose_csv import FORMAT_NAME, read_pose_csv, write_pose_csv
 
@@ -81,9 +84,9 @@ __all__ = [
 ]
 
 #: every format :func:`read_poses` reads (``format=`` names)
-FORMATS = ("pose_csv", "dlc", "ntu_skeleton", "sleap", "nwb", "lightning_pose", "anipose", "coco")
+FORMATS = ("pose_csv", "dlc", "ntu_skeleton", "sleap", "nwb", "lightning_pose", "anipose", "movement", "coco")
 #: the formats :func:`write_poses` writes
-WRITE_FORMATS = ("pose_csv", "dlc", "sleap", "nwb", "lightning_pose", "coco")
+WRITE_FORMATS = ("pose_csv", "dlc", "sleap", "nwb", "lightning_pose", "movement", "coco")
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 #: Anipose CSV: a header of ``<keypoint>_x`` ... columns and the camera/frame columns
@@ -102,9 +105,9 @@ def detect_format(path) -> str:
     DeepLabCut ``scorer,...``, Anipose ``..._x,...,fnum,...``), HDF5 files
     (``.h5``, ``.slp``, ``.nwb``) by what they hold (a pandas frame:
     DeepLabCut; ``tracks``/``node_names`` or SLEAP labels: SLEAP; an NWB
-    root: NWB), JSON by a ``"keypoints"`` field (COCO-style), NTU by the
-    ``.skeleton`` extension. LightningPose CSVs look like DeepLabCut's and
-    are read as ``dlc``.
+    root: NWB; a netCDF ``position`` variable: movement), JSON by a
+    ``"keypoints"`` field (COCO-style), NTU by the ``.skeleton`` extension.
+    LightningPose CSVs look like DeepLabCut's and are read as ``dlc``.
 
     Parameters
     ----------
@@ -154,7 +157,7 @@ def detect_format(path) -> str:
     raise PoseDataError(
         f"unknown pose file format: expected a first line '# {FORMAT_NAME} v1' (pose CSV), "
         "'scorer,...' (DeepLabCut / LightningPose CSV) or Anipose columns, an HDF5 file "
-        "(DeepLabCut .h5, SLEAP .slp / analysis .h5, NWB), COCO-style JSON with 'keypoints', "
+        "(DeepLabCut .h5, SLEAP .slp / analysis .h5, NWB, movement .nc), COCO-style JSON with 'keypoints', "
         f"or a .skeleton file (NTU RGB+D); found {found!r}",
         path=p,
         line=1,
@@ -168,8 +171,10 @@ def read_poses(path, format: str = "auto", **kw) -> list[PoseSequence]:
     ----------
     path : str or path-like
         The file.
-    format : {"auto", "pose_csv", "dlc", "ntu_skeleton", "sleap", "nwb", "lightning_pose", "anipose", "coco"}
-        ``"auto"`` tells the format from the content (:func:`detect_format`).
+    format : str
+        ``"auto"`` or one of :data:`FORMATS` (``pose_csv``, ``dlc``,
+        ``ntu_skeleton``, ``sleap``, ``nwb``, ``lightning_pose``, ``anipose``,
+        ``movement``, ``coco``). ``"auto"`` tells the format from the content (:func:`detect_format`).
     **kw
         Passed to the reader, e.g. ``fps=30`` (only pose CSV, NWB and COCO
         files written by :func:`write_poses` record the frame rate; without
@@ -208,6 +213,8 @@ def read_poses(path, format: str = "auto", **kw) -> list[PoseSequence]:
         return read_ntu_skeleton(path, **kw)
     if fmt == "coco":
         return read_coco(path, **kw)
+    if fmt == "movement":
+        return read_movement_netcdf(path, **kw)
     if fmt in MOVEMENT_FORMATS:
         return read_movement(path, fmt, **kw)
     raise PoseDataError(f"unknown format {format!r}; known formats: auto, {', '.join(FORMATS)}", path=path)
@@ -229,9 +236,10 @@ def write_poses(
         The file. For ``dlc`` its suffix chooses ``.h5`` or ``.csv``, for
         ``sleap`` ``.h5`` (analysis) or ``.slp``.
     sequences : PoseSequence or list of PoseSequence
-    format : {"pose_csv", "dlc", "sleap", "nwb", "lightning_pose", "coco"}
+    format : {"pose_csv", "dlc", "sleap", "nwb", "lightning_pose", "movement", "coco"}
         ``pose_csv``: :func:`~skelbehave.io.pose_csv.write_pose_csv`;
-        ``coco``: :func:`~skelbehave.io.coco.write_coco`; the others through
+        ``coco``: :func:`~skelbehave.io.coco.write_coco`; ``movement``: netCDF
+        (:func:`~skelbehave.io.movement_netcdf.write_movement_netcdf`); the others through
         movement (:func:`~skelbehave.io.movement_io.write_movement`, the
         ``formats`` extra).
     **kw
@@ -256,6 +264,8 @@ def write_poses(
         return write_pose_csv(path, sequences, **kw)
     if format == "coco":
         return write_coco(path, sequences, **kw)
+    if format == "movement":
+        return write_movement_netcdf(path, sequences, **kw)
     if format in MOVEMENT_FORMATS and format in WRITE_FORMATS:
         written = write_movement(path, sequences, format, **kw)
         return written[0] if len(written) == 1 else written

@@ -77,12 +77,15 @@ _SUFFIXES: dict[str, tuple[str, ...]] = {
 
 
 def hdf5_kind(path) -> str:
-    """Which tool wrote an HDF5 pose file: ``"dlc"``, ``"sleap"`` or ``"nwb"``, from its content.
+    """Which tool wrote an HDF5 pose file: ``"dlc"``, ``"sleap"``, ``"nwb"`` or ``"movement"``.
 
-    A pandas frame (DeepLabCut's ``df_with_missing``) is DeepLabCut; datasets
+    Told from the content:
+
+    a pandas frame (DeepLabCut's ``df_with_missing``) is DeepLabCut; datasets
     ``tracks`` and ``node_names`` (an analysis file) or SLEAP's labels layout
     (``metadata``, ``frames``, ``instances``; a ``.slp``) are SLEAP; a root
-    with ``nwb_version`` is NWB.
+    with ``nwb_version`` is NWB; a netCDF-4 file with a ``position`` variable
+    is a movement dataset (``.nc``).
 
     Raises
     ------
@@ -99,13 +102,15 @@ def hdf5_kind(path) -> str:
     >>> hdf5_kind(write_movement(os.path.join(tempfile.mkdtemp(), "v.h5"), seq, "dlc")[0])
     'dlc'
     """
-    h5py = require("h5py", "formats", "telling HDF5 pose files apart (DeepLabCut, SLEAP, NWB)")
+    h5py = require("h5py", "formats", "telling HDF5 pose files apart (DeepLabCut, SLEAP, NWB, movement)")
     p = check_path(path)
     try:
         with h5py.File(p, "r") as f:
             if "nwb_version" in f.attrs:
                 return "nwb"
             keys = set(f.keys())
+            if "position" in keys and "_NCProperties" in f.attrs:
+                return "movement"
             if {"tracks", "node_names"} <= keys:
                 return "sleap"
             if "metadata" in keys and {"frames", "instances"} <= keys:
@@ -119,7 +124,8 @@ def hdf5_kind(path) -> str:
         raise PoseDataError(f"damaged or truncated HDF5 file: {msg}", path=p) from None
     raise PoseDataError(
         "an HDF5 file that is no pose file: expected DeepLabCut (a pandas 'df_with_missing'), SLEAP "
-        "(analysis 'tracks'/'node_names', or .slp labels) or NWB; found top-level keys "
+        "(analysis 'tracks'/'node_names', or .slp labels), NWB or a movement netCDF dataset "
+        "('position'); found top-level keys "
         f"{sorted(keys)[:10]}",
         path=p,
     )
