@@ -580,3 +580,9 @@ def summarize_predictions(tables, *, fps: float | None = None, classes=None) -> 
         if col not in out.columns:
             out[col] = np.nan
     return out[[*cols, "present_frames", "absent_frames"]]
+
+
+# ============================================================================ abstention
+from .models.calibration import coverage_accuracy  # noqa: E402  (the curve of min_confidence)
+
+__all__ += ["coverage_accuracy"]

@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,66 +57,39 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ..encoding import ENCODERS, encoder_threads, make_encoder
-from ..errors import (
-    NoPoseError,
-    NoPoseWarning,
-    ParameterError,
-    ParameterTypeError,
-    PoseDataError,
-)
+from ..encoding import encoder_threads, make_encoder
+from ..errors import NoPoseError, ParameterError, ParameterTypeError, PoseDataError
 from ..features.frame import check_sequence_list
 from ..layouts import JointLayout, get_layout
+from ..models.calibration import CALIBRATIONS, UNKNOWN, abstain, fit_calibrated, head_scores
 from ..models.heads import head_predict_proba, is_sequence_model, make_head
 from ..poses import PoseSequence, as_sequences, convert_layouts
 from ..temporal.presence import NO_POSE, has_pose
 from . import persist
+from .clip_defaults import (
+    DEFAULT_CALIBRATION,
+    DEFAULT_CLASSIFIER,
+    DEFAULT_ENCODER,
+    DEFAULT_FEATURES,
+    default_features,
+    drop_no_pose,
+    missing_label,
+    split_options,
+)
 from .clip_state import behavior_model_from_state
 
 __all__ = [
     "BehaviorModel",
+    "DEFAULT_CALIBRATION",
+    "DEFAULT_CLASSIFIER",
     "DEFAULT_ENCODER",
     "DEFAULT_FEATURES",
+    "UNKNOWN",
     "fit",
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Default JointFeatures parameters of :class:`BehaviorModel`. Chosen by
-#: leave-one-subject-out CV on the *training* subjects of MSR Action3D and
-#: UTD-MHAD (``python benchmarks/accuracy.py --tune``): 2 body parts (upper
-#: body + arms, legs), each described by its root-relative positions, its
-#: displacement and its acceleration (central differences with ``step`` 2,
-#: :mod:`skelbehave.features.kinematics`), fused into one descriptor per part.
-DEFAULT_FEATURES: dict[str, Any] = {
-    "n_position_groups": 2,
-    "n_displacement_groups": 2,
-    "step": 2,
-    "acceleration": True,
-}
-
-#: Default VLADEncoder parameters of :class:`BehaviorModel`: in each fused
-#: body-part descriptor every block has unit total variance times the weight
-#: of its kind (position 1, displacement 2, acceleration 3).
-DEFAULT_ENCODER: dict[str, Any] = {
-    "n_clusters": 16,
-    "pyramid_levels": 3,
-    "fuse": True,
-    "kind_weights": {"displacement": 2.0, "acceleration": 3.0},
-    "max_fit_samples": 20_000,
-    "dtype": "float32",
-}
-
-#: Default head of :class:`BehaviorModel`: RidgeClassifier(alpha=0.1, balanced)
-#: beat LinearSVC in the same training-subject CV on both data sets.
-DEFAULT_CLASSIFIER = "ridge"
-
-
-def _default_features():
-    from ..features import JointFeatures
-
-    return JointFeatures(**DEFAULT_FEATURES)
-
+persist.register_kind("Calibrator", "skelbehave.models.calibration:Calibrator")
 
 class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
     """Skeleton behaviour classifier: joint features -> encoding -> classifier.
@@ -147,6 +119,14 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
         Seeds every component whose own ``random_state`` is None.
     n_jobs : int or None
         Threads for numba, BLAS and OpenMP (None = 1, -1 = all).
+    calibration : {"temperature", "sigmoid"} or None
+        How :meth:`predict_proba` turns the head's scores into calibrated
+        probabilities (:func:`skelbehave.models.calibration.fit_calibrated`:
+        a map fitted on out-of-fold scores of the training vectors, the head
+        itself fitted on all of them). ``"temperature"`` (default) keeps the
+        head's predictions; None gives the head's own probabilities (a
+        softmax of decision scores for ``"ridge"`` and ``"svm"``).
+        Sequence-level classifiers (the CNN) are not recalibrated.
 
     Attributes
     ----------
@@ -156,6 +136,9 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
         Layout of the training sequences.
     features_, encoder_, classifier_ : fitted components (``features_`` and
         ``encoder_`` are None for sequence-level classifiers).
+    calibrator_ : Calibrator or None
+        The fitted calibration map (None without calibration, for
+        sequence-level classifiers, or when a class has a single example).
     n_features_out_ : int
         Length of the encoded vector (0 for sequence-level classifiers).
     fit_time_ : float
@@ -182,6 +165,7 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
         fps: float | None = None,
         random_state=None,
         n_jobs: int | None = None,
+        calibration: str | None = DEFAULT_CALIBRATION,
     ) -> None:
         self.features = features
         self.encoder = encoder
@@ -190,6 +174,7 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.fps = fps
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.calibration = calibration
 
     # ------------------------------------------------------------ components
     def _make_components(self):
@@ -202,7 +187,7 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
             clf.set_params(random_state=int(seeds[2]))
         if is_sequence_model(clf):
             return None, None, clf
-        feats = _default_features() if self.features is None else clone(self.features)
+        feats = default_features() if self.features is None else clone(self.features)
         if self.encoder is None or isinstance(self.encoder, str):
             name = self.encoder or "vlad"
             enc = make_encoder(name, **(DEFAULT_ENCODER if name == "vlad" else {}))
@@ -263,6 +248,10 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
             Fewer than two classes, a label ``"no_pose"``, or ``y`` not one label per sequence.
         """
         t0 = time.perf_counter()
+        if self.calibration is not None and self.calibration not in CALIBRATIONS:
+            raise ParameterError(
+                f"calibration must be one of {CALIBRATIONS} or None, got {self.calibration!r}"
+            )
         for attr in ("layout_",):
             if hasattr(self, attr):
                 delattr(self, attr)
@@ -273,19 +262,20 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
                 f"y must hold one label per sequence: {len(seqs)} sequences, y of shape {y.shape}"
             )
         for i, (s, v) in enumerate(zip(seqs, y, strict=True)):
-            if _missing_label(v):
+            if missing_label(v):
                 raise PoseDataError(
                     f"item {i}: its label is missing ({v!r}); every label must be given",
                     path=s.meta.get("source"),
                 )
             if isinstance(v, str) and v == NO_POSE:
                 raise ParameterError(f"item {i}: {NO_POSE!r} is reserved for sequences without a pose")
-        seqs, y = _drop_no_pose(seqs, y)
+        seqs, y = drop_no_pose(seqs, y)
         if len(np.unique(y)) < 2:
             raise ParameterError("y needs at least two classes")
         self.layout_ = seqs[0].layout
         self.n_dims_ = seqs[0].n_dims
         feats, enc, clf = self._make_components()
+        self.calibrator_ = None
         with encoder_threads(self.n_jobs):
             if enc is None:
                 self.features_, self.encoder_ = None, None
@@ -297,7 +287,13 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
                 F = enc.fit_transform(D)
                 self.encoder_ = enc
                 self.n_features_out_ = int(F.shape[1])
-                self.classifier_ = clf.fit(F, y)
+                if self.calibration is None:
+                    self.classifier_ = clf.fit(F, y)
+                else:
+                    seed = int(self.random_state) if isinstance(self.random_state, int | np.integer) else 0
+                    self.classifier_, self.calibrator_ = fit_calibrated(
+                        clf, F, y, self.calibration, random_state=seed
+                    )
         self.classes_ = np.asarray(self.classifier_.classes_)
         self.fit_time_ = time.perf_counter() - t0
         logger.info("fitted %s in %.2f s", type(self.classifier_).__name__, self.fit_time_)
@@ -356,6 +352,9 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
             keep = [s for s, k in zip(seqs, ok, strict=True) if k]
             Z = keep if self.encoder_ is None else self._encode(keep)
             with encoder_threads(self.n_jobs):
+                cal = getattr(self, "calibrator_", None)
+                if method == "predict_proba" and cal is not None:
+                    return cal.predict_proba(head_scores(self.classifier_, Z))
                 if method == "predict_proba":
                     return head_predict_proba(self.classifier_, Z)
                 return getattr(self.classifier_, method)(Z)
@@ -375,7 +374,7 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
         out[ok] = part
         return out
 
-    def predict(self, X, no_pose: str = "mark") -> np.ndarray:
+    def predict(self, X, no_pose: str = "mark", min_confidence: float | None = None) -> np.ndarray:
         """Predicted label of every sequence; :data:`~skelbehave.temporal.NO_POSE` for one without a pose.
 
         Parameters
@@ -386,6 +385,12 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
             ``"no_pose"`` (the result then holds strings, or objects when the
             classes are not strings); ``"error"``: raise
             :class:`~skelbehave.errors.NoPoseError`.
+        min_confidence : float in [0, 1], optional
+            Abstain: a sequence whose top (calibrated) probability of
+            :meth:`predict_proba` is below it gets the label
+            :data:`~skelbehave.models.calibration.UNKNOWN` (``"unknown"``).
+            :func:`skelbehave.evaluation.coverage_accuracy` shows the
+            accuracy and the share of sequences kept for each threshold.
 
         Examples
         --------
@@ -396,8 +401,13 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
         ...                   random_state=0).fit(X, ["a", "b", "a", "b"])
         >>> m.predict([X[0], np.zeros((25, 20, 3))]).tolist()
         ['a', 'no_pose']
+        >>> m.predict(X, min_confidence=1.0).tolist()  # no probability reaches 1
+        ['unknown', 'unknown', 'unknown', 'unknown']
         """
         seqs, ok = self._posed(X, no_pose)
+        cal = getattr(self, "calibrator_", None)
+        if min_confidence is not None or (cal is not None and cal.method != "temperature"):
+            return self._predict_from_proba(seqs, ok, min_confidence)
         if ok.all():
             with encoder_threads(self.n_jobs):
                 return self.classifier_.predict(self._encode(seqs) if self.encoder_ is not None else seqs)
@@ -410,12 +420,29 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
                 out[ok] = self.classifier_.predict(self._encode(keep) if self.encoder_ is not None else keep)
         return out
 
+    def _predict_from_proba(self, seqs, ok: np.ndarray, min_confidence: float | None) -> np.ndarray:
+        """Labels of the top (calibrated) probability; ``"unknown"`` below ``min_confidence``."""
+        if min_confidence is not None and UNKNOWN in set(self.classes_.tolist()):
+            raise ParameterError(f"min_confidence: {UNKNOWN!r} is one of this model's classes")
+        P = self._head_rows(seqs, ok, "predict_proba")
+        if ok.all():
+            out = self.classes_[np.argmax(P, axis=1)]
+        else:
+            kind = self.classes_.dtype.kind
+            dtype = np.result_type(self.classes_.dtype, np.array(NO_POSE).dtype) if kind == "U" else object
+            out = np.full(len(seqs), NO_POSE, dtype=dtype)
+            if ok.any():
+                out[ok] = self.classes_[np.argmax(P[ok], axis=1)]
+        return out if min_confidence is None else abstain(out, P, min_confidence)
+
     def predict_proba(self, X, no_pose: str = "mark") -> np.ndarray:
         """Class probabilities, shape ``(n, n_classes)``, columns in :attr:`classes_` order.
 
-        With the ``"ridge"`` (default) and ``"svm"`` heads these are a softmax
-        of the decision scores (they rank classes but are not calibrated);
-        use ``classifier="logreg"`` for calibrated probabilities. A sequence
+        Calibrated (``calibration``, default ``"temperature"``: a softmax of
+        the head's decision scores at the temperature fitted on out-of-fold
+        scores of the training data); with ``calibration=None`` the ``"ridge"``
+        and ``"svm"`` heads give a plain softmax of their scores (they rank
+        classes but are not calibrated). A sequence
         without a pose gets a row of NaN (``no_pose="error"``: raise
         :class:`~skelbehave.errors.NoPoseError`, see :meth:`predict`).
         """
@@ -469,6 +496,8 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
         }
         for role in ("features", "encoder", "classifier"):
             params[role] = persist.nest(role, getattr(self, f"{role}_"), arrays)
+        params["calibration"] = self.calibration
+        params["calibrator"] = persist.nest("calibrator", getattr(self, "calibrator_", None), arrays)
         return params, arrays
 
     @classmethod
@@ -482,72 +511,6 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.input_tags.three_d_array = True
         return tags
-
-
-def _drop_no_pose(seqs: list[PoseSequence], y: np.ndarray) -> tuple[list[PoseSequence], np.ndarray]:
-    """Training sequences without a pose are left out, with a :class:`~skelbehave.errors.NoPoseWarning`."""
-    ok = np.array([has_pose(s) for s in seqs], dtype=bool)
-    if ok.all():
-        return seqs, y
-    bad = np.flatnonzero(~ok)
-    where = ", ".join(
-        f"item {i}" + (f" ({seqs[i].meta['source']})" if seqs[i].meta.get("source") else "") for i in bad[:5]
-    )
-    if not ok.any():
-        raise NoPoseError(f"no training sequence holds a pose (every frame missing or all-zero): {where}...")
-    warnings.warn(
-        f"{len(bad)} of {len(seqs)} training sequences have no valid frame (every frame missing or all-zero) "
-        f"and are left out: {where}{', ...' if len(bad) > 5 else ''}",
-        NoPoseWarning,
-        stacklevel=3,
-    )
-    return [s for s, k in zip(seqs, ok, strict=True) if k], y[ok]
-
-
-def _missing_label(v) -> bool:
-    """A label that is not given: None, NaN or NaT."""
-    if v is None:
-        return True
-    try:
-        return bool(v != v)
-    except (TypeError, ValueError):
-        return False
-
-
-def _split_options(options: dict[str, Any]):
-    """Route ``skelbehave.fit`` keyword options to the model and its components."""
-    from ..features import JointFeatures
-
-    model_keys = {"features", "encoder", "classifier", "random_state", "n_jobs"}
-    model_kw = {k: options.pop(k) for k in list(options) if k in model_keys}
-    enc = model_kw.get("encoder", "vlad")
-    clf = model_kw.get("classifier", DEFAULT_CLASSIFIER)
-    f_names = set(JointFeatures._get_param_names()) - {"n_jobs", "layout", "fps"}
-    e_names = set(ENCODERS[enc].__init__.__code__.co_varnames[1:]) if isinstance(enc, str) else set()
-    e_names -= {"random_state", "n_jobs"}
-    fkw = {k: options.pop(k) for k in list(options) if k in f_names}
-    ekw = {k: options.pop(k) for k in list(options) if k in e_names}
-    ckw = {}
-    if isinstance(clf, str) and options:
-        probe = make_head(clf)
-        c_names = set(probe.get_params()) - {"random_state"}
-        ckw = {k: options.pop(k) for k in list(options) if k in c_names}
-    if options:
-        raise ParameterTypeError(
-            f"unknown option(s) {sorted(options)}; options are BehaviorModel parameters "
-            f"{sorted(model_keys)}, JointFeatures parameters {sorted(f_names)}, "
-            f"encoder parameters {sorted(e_names)} or classifier parameters"
-        )
-    if fkw:
-        if model_kw.get("features") is not None:
-            raise ParameterTypeError(f"give feature options {sorted(fkw)} or features=..., not both")
-        model_kw["features"] = JointFeatures(**{**DEFAULT_FEATURES, **fkw})
-    if ekw:
-        base = DEFAULT_ENCODER if enc == "vlad" else {}
-        model_kw["encoder"] = make_encoder(enc, **{**base, **ekw})
-    if ckw:
-        model_kw["classifier"] = make_head(clf, **ckw)
-    return model_kw
 
 
 def fit(
@@ -592,7 +555,7 @@ def fit(
     >>> model.classes_.tolist()
     ['fast', 'slow']
     """
-    model_kw = _split_options(dict(options))
+    model_kw = split_options(dict(options))
     if layout is not None and not isinstance(layout, JointLayout):
         layout = get_layout(layout).name
     return BehaviorModel(layout=layout, fps=fps, **model_kw).fit(X, y)

@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import LayoutError, ModelFileError
-from ..io.archive import state_classes, state_float, state_int, state_layout
+from ..io.archive import state_classes, state_float, state_int, state_layout, state_str
 from ..layouts import get_layout
+from ..models.calibration import CALIBRATIONS
 from ..models.heads import is_sequence_model
 from . import persist
 
@@ -76,6 +77,18 @@ def behavior_model_from_state(cls, params: dict[str, Any], arrays: dict[str, np.
                 f"n_features_out is {n_out}, the encoder gives {enc.n_features_out_} values and the "
                 f"classifier expects {clf.n_features_in_}"
             )
+    calibration = None
+    if "calibration" in params:
+        calibration = state_str(params, "calibration", CALIBRATIONS, none=True)
+    calibrator = persist.unnest("calibrator", params.get("calibrator"), arrays, ("Calibrator",))
+    if calibrator is not None:
+        if is_sequence_model(clf):
+            raise ModelFileError("calibrator: a sequence classifier is not recalibrated")
+        if not np.array_equal(calibrator.classes_, classes):
+            raise ModelFileError(
+                f"calibrator: its classes {calibrator.classes_.tolist()} differ from the model's "
+                f"{classes.tolist()}"
+            )
     fps = state_float(params, "fps", 1e-3, 1e5, none=True) if "fps" in params else None
     rs = state_int(params, "random_state", 0, 2**32 - 1, none=True) if "random_state" in params else None
     n_jobs = state_int(params, "n_jobs", -1, 1024, none=True) if "n_jobs" in params else None
@@ -87,12 +100,14 @@ def behavior_model_from_state(cls, params: dict[str, Any], arrays: dict[str, np.
         fps=fps,
         random_state=rs,
         n_jobs=n_jobs,
+        calibration=calibration,
     )
     model.layout_ = layout
     model.n_dims_ = n_dims
     model.features_ = fitted["features"]
     model.encoder_ = fitted["encoder"]
     model.classifier_ = clf
+    model.calibrator_ = calibrator
     model.classes_ = classes
     model.n_features_out_ = n_out
     model.fit_time_ = float("nan")
