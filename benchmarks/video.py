@@ -88,7 +88,7 @@ def pin_to_one_core() -> set[int]:
 
 # ----------------------------------------------------------------------------- watch
 def watch_clip(clip: str, model: Path, pose_fps: float | None) -> dict:
-    from skelbehave.batch.live import watch
+    from skelbehave.batch.live_watch import watch
 
     t0 = time.perf_counter()
     w = watch(VIDEOS / clip, model, pose_model=POSE_MODEL, pose_fps=pose_fps, n_jobs=1)
@@ -127,7 +127,7 @@ def section_watch(clips: list[str], model: Path, rates: list[float]) -> None:
         f"{'pose f/s':>8} {'model /s':>8} {'ms/scoring':>10} {'wall s':>7} {'RT factor':>9} "
         f"{'lat med ms':>10} {'lat p95 ms':>10}  labels (share of label events)"
     )
-    from skelbehave.batch.live import watch
+    from skelbehave.batch.live_watch import watch
 
     list(watch(VIDEOS / clips[0], model, pose_model=POSE_MODEL, max_frames=30))  # warm-up: numba, file cache
     print(head)

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skelbehave.batch.live import EVENT_FIELDS, LATENCY_FIELDS, LiveScorer, watch
+from skelbehave.batch.live import EVENT_FIELDS, LATENCY_FIELDS, LiveScorer
+from skelbehave.batch.live_watch import watch
 from skelbehave.cli import main
 from skelbehave.errors import ParameterError, VideoReadError
 from skelbehave.pose import live as live_module

@@ -27,7 +27,8 @@ the model once (cached by path and checksum) and runs ``n_jobs`` threads.
 
 from .._util.fs import expand_inputs, file_sha256
 from .files import score_files
-from .live import LiveScorer, watch
+from .live import LiveScorer
+from .live_watch import watch
 from .tables import is_frame_level, score_file, score_sequences
 
 __all__ = ["expand_inputs", "file_sha256", "is_frame_level", "score_file", "score_files", "score_sequences"]

@@ -36,7 +36,7 @@ Ctrl-C, which ends the open bouts first).
 
 def library_params() -> dict[str, tuple[Any, str]]:
     """CLI option (argparse dest) -> (library callable, parameter) whose default it takes."""
-    from ..batch.live import watch
+    from ..batch.live_watch import watch
     from ..pose.live import stream
 
     return {
@@ -133,11 +133,13 @@ def _summary(w, prefix: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """One library call: :func:`skelbehave.batch.live.watch`, its events written as they come."""
-    from ..batch.live import event_json, watch
+    """One library call: :func:`skelbehave.batch.live_watch.watch`, its events written as they come."""
+    from .._util.optional import require
+    from ..batch.live_watch import event_json, watch
     from ..pose.live_sources import open_window
 
     check_input_file(args.model, "--model")
+    require("mediapipe", "video", "skelbehave watch")  # before the pose model is looked for
     if args.out is not None:
         check_output_file(args.out, "--out")
     window = None
