@@ -275,6 +275,8 @@ def test_watch_with_a_frame_level_model(video, pose_model, frame_model):
     events = list(watch(video, frame_model, pose_model=pose_model, pose_fps=10, max_frames=100, hop="1s"))
     check_events(events, set(frame_model.classes_))
     assert sum(e["event"] == "label" for e in events) >= 2
+    with pytest.raises(ParameterError, match="shorter than the frame-level model's own window"):
+        LiveScorer(frame_model, window="500ms")
 
 
 def test_scorer_ends_the_bout_of_an_individual_who_leaves(clip_model_file):

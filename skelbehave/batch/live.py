@@ -243,6 +243,12 @@ class LiveScorer:
         self.min_coverage = float(min_coverage)
         self.fps = fps
         self.grid_fps = float(self.model.fps_) if self.frame_level and self.model.fps_ else (fps or 30.0)
+        if self.frame_level and self.window < self.model.window_frames_ / self.grid_fps - 1e-9:
+            raise ParameterError(
+                f"window={window!r} ({self.window:g} s) is shorter than the frame-level model's own window "
+                f"({self.model.window_frames_} frames at {self.grid_fps:g} fps); give at least "
+                f"{self.model.window_frames_ / self.grid_fps:.2f} s"
+            )
         self.classes = list(self.model.classes_)
         self.source = source
         # bounded: entries older than the window are dropped at every record, and the length is capped
