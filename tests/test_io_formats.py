@@ -237,6 +237,22 @@ def test_coco_detections_two_tracks(tmp_path):
         np.testing.assert_array_equal(b.confidence, a.confidence)
 
 
+def test_coco_detection_ids_are_not_tracks(tmp_path):
+    """A results list whose 'id' numbers every detection is one untracked person, not 4 tracks."""
+    dets = [_det(t, 0, float(t)) for t in range(4)]
+    for k, d in enumerate(dets):
+        del d["track_id"]
+        d["id"] = 100 + k
+    f = tmp_path / "ids.json"
+    f.write_text(json.dumps(dets))
+    (seq,) = read_poses(f)
+    assert seq.n_frames == 4 and seq.position[3, 0, 0] == 3.0
+    for d in dets:  # the same 'id' in every frame: a track id after all
+        d["id"] = 7
+    f.write_text(json.dumps(dets))
+    assert [s.meta["person"] for s in read_poses(f)] == [7]
+
+
 def test_coco_annotation_file_and_no_track_ids(tmp_path):
     kp = _det(0, 0, 1.0)["keypoints"]
     doc = {

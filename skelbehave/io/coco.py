@@ -7,7 +7,8 @@ Two shapes are read:
   "keypoints": [x, y, v, ...], "score": 0.9, "track_id": 1}, ...]``. The frame
   is ``"frame"`` when present, else ``"image_id"`` (an integer, or a file name
   whose last number is the frame, e.g. ``"000012.jpg"``); the track is
-  ``"track_id"``, else ``"id"``.
+  ``"track_id"``, else ``"id"`` (unless every detection has an ``"id"`` of its
+  own: then it numbers detections, not tracks).
 - a COCO annotation file, an object with ``"annotations"`` (and usually
   ``"images"`` and ``"categories"``): an annotation's frame is its image's
   ``"frame"`` / ``"frame_index"`` / ``"frame_id"`` / ``"id"`` (the first
@@ -277,6 +278,7 @@ def read_coco(
     where = "annotations" if shape == "annotations" else "detection"
     frames, tracks, kps = [], [], []
     has_track: bool | None = None
+    from_id = False
     n_kp = None
     for k, d in enumerate(anns):
         what = f"{where}[{k}]" if shape == "annotations" else f"detection {k}"
@@ -334,7 +336,11 @@ def read_coco(
         elif has_track != (tid_field is not None):
             raise _err(f"{what}: some detections have a track id and some do not", p, "track_id")
         tracks.append(_track_key(d[tid_field], what, p) if tid_field else 0)
+        from_id = tid_field == "id"
     assert n_kp is not None
+    if has_track and from_id and len(set(tracks)) == len(tracks) > 1 and len(set(frames)) > 1:
+        # 'id' numbers each detection (COCO results), not a track: no track ids
+        has_track, tracks = False, [0] * len(tracks)
     try:
         arr = np.asarray(kps, dtype=np.float64).reshape(len(kps), n_kp, 3)
     except (TypeError, ValueError):
