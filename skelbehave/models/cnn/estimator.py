@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,12 +13,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 
 from ..._util.threads import limit_threads
-from ...errors import NoPoseError, NoPoseWarning, ParameterError, PoseDataError
+from ...errors import ParameterError, PoseDataError
 from ...features.frame import check_sequence_list
 from ...poses import as_sequences
 from ...temporal.presence import NO_POSE, has_pose
 from .doconv import fold_doconv
-from .inputs import STREAMS, clean_positions, make_inputs
+from .inputs import STREAMS, clean_positions, make_inputs, with_pose
 from .network import build_stream_nets
 from .state import cnn_from_state, cnn_state
 from .training import FUSION_RULES, TrainingMixin, fuse_probabilities
@@ -148,8 +147,11 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         small; on a shared machine one thread is much faster than several.
     random_state : int or None
         Seed: the same seed on the same machine gives the same model.
-    progress : bool
-        Show a tqdm progress bar over epochs.
+    progress : bool or None
+        A tqdm progress bar per training stage: epoch, training loss and
+        validation accuracy. None (default): shown when standard error is a
+        terminal or the package logs at INFO (CLI ``-v``), so never in
+        captured output (tests, batch logs).
 
     Attributes
     ----------
@@ -230,7 +232,7 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         device: str = "auto",
         n_jobs: int | None = 1,
         random_state: int | None = None,
-        progress: bool = False,
+        progress: bool | None = None,
     ) -> None:
         self.layout = layout
         self.n_frames = n_frames
@@ -369,7 +371,7 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         if self.fusion_rule not in FUSION_RULES:
             raise ParameterError(f"fusion_rule must be one of {FUSION_RULES}, got {self.fusion_rule!r}")
         check_sequence_list(X)
-        X, y = _with_pose(as_sequences(X, layout=self.layout), np.asarray(y))
+        X, y = with_pose(as_sequences(X, layout=self.layout), np.asarray(y))
         positions, root, _ = self._positions(X)
         self.bones_ = self._bone_idx
         if len(y) != len(positions):
@@ -576,24 +578,3 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
             larger than the saved weights, or weights of the wrong dtype, shape or with NaN.
         """
         return cnn_from_state(cls, params, arrays)
-
-
-def _with_pose(seqs: list, y: np.ndarray) -> tuple[list, np.ndarray]:
-    """Training data checked: no missing label; sequences without a pose left out (NoPoseWarning)."""
-    if len(y) != len(seqs):
-        return seqs, y
-    for i, v in enumerate(y.tolist()):
-        if v is None or (isinstance(v, float) and v != v):
-            raise PoseDataError(f"item {i}: its label is missing ({v!r}); every label must be given")
-    ok = np.array([has_pose(s) for s in seqs], dtype=bool)
-    if ok.all():
-        return seqs, y
-    if not ok.any():
-        raise NoPoseError("no training sequence holds a pose (every frame missing or all-zero)")
-    warnings.warn(
-        f"{int((~ok).sum())} of {len(seqs)} training sequences have no valid frame and are left out: items "
-        f"{np.flatnonzero(~ok)[:5].tolist()}",
-        NoPoseWarning,
-        stacklevel=3,
-    )
-    return [s for s, k in zip(seqs, ok, strict=True) if k], y[ok]

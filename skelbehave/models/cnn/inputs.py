@@ -21,16 +21,18 @@ no padding mask is needed.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 
-from ...errors import ParameterError, PoseDataError
+from ...errors import NoPoseError, NoPoseWarning, ParameterError, PoseDataError
 from ...features.kinematics import acceleration, body_scale, root_position, velocity
 from ...layouts import JointLayout
 from ...poses import PoseSequence
+from ...temporal.presence import has_pose
 
-__all__ = ["MOTION_FEATURES", "STREAMS", "clean_positions", "make_inputs"]
+__all__ = ["MOTION_FEATURES", "STREAMS", "clean_positions", "make_inputs", "with_pose"]
 
 STREAMS = ("position", "motion")
 MOTION_FEATURES = ("displacement", "acceleration")
@@ -184,3 +186,24 @@ def make_inputs(
                 chans.append((acceleration(r, step) * (n_frames**2 / scale)).reshape(n_frames, -1))
             out["motion"].append(np.concatenate(chans, axis=1).T)
     return {k: np.stack(v).astype(np.float32) for k, v in out.items()}
+
+
+def with_pose(seqs: list, y: np.ndarray) -> tuple[list, np.ndarray]:
+    """Training data checked: no missing label; sequences without a pose left out (NoPoseWarning)."""
+    if len(y) != len(seqs):
+        return seqs, y
+    for i, v in enumerate(y.tolist()):
+        if v is None or (isinstance(v, float) and v != v):
+            raise PoseDataError(f"item {i}: its label is missing ({v!r}); every label must be given")
+    ok = np.array([has_pose(s) for s in seqs], dtype=bool)
+    if ok.all():
+        return seqs, y
+    if not ok.any():
+        raise NoPoseError("no training sequence holds a pose (every frame missing or all-zero)")
+    warnings.warn(
+        f"{int((~ok).sum())} of {len(seqs)} training sequences have no valid frame and are left out: items "
+        f"{np.flatnonzero(~ok)[:5].tolist()}",
+        NoPoseWarning,
+        stacklevel=3,
+    )
+    return [s for s, k in zip(seqs, ok, strict=True) if k], y[ok]

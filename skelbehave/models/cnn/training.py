@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,7 +26,7 @@ from .doconv import fold_doconv, unfold_to_doconv
 from .network import TwoStreamNet
 from .slimming import bn_l1_penalty, prune_stream, ratio_for_threshold
 
-__all__ = ["FUSION_RULES", "TrainingMixin", "fuse_probabilities"]
+__all__ = ["FUSION_RULES", "TrainingMixin", "fuse_probabilities", "show_progress"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,25 @@ def fuse_probabilities(probs: Sequence[np.ndarray], weights: Sequence[float], ru
         out = np.exp(logp)
         return out / out.sum(axis=1, keepdims=True)
     raise ParameterError(f"fusion rule must be one of {FUSION_RULES}, got {rule!r}")
+
+
+def show_progress(progress: bool | None) -> bool:
+    """Whether training shows its progress bar: ``progress`` when given, else when standard error is a
+    terminal or the package logs at INFO (the CLI's ``-v``); so never in captured output.
+
+    Examples
+    --------
+    >>> show_progress(True), show_progress(False)
+    (True, False)
+    """
+    if progress is not None:
+        return bool(progress)
+    if logging.getLogger("skelbehave").isEnabledFor(logging.INFO):
+        return True
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):  # replaced or closed stream
+        return False
 
 
 def _distill_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
@@ -95,10 +115,10 @@ class TrainingMixin:
         best, best_key, since = None, None, 0
         history: list[dict] = []
         bar = None
-        if self.progress:
+        if show_progress(self.progress):
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=epochs, desc=desc, leave=False)
+            bar = tqdm(total=epochs, desc=f"CNN {desc}", unit="epoch", leave=False)
         n = len(pos_tr)
         try:
             for epoch in range(epochs):
@@ -151,7 +171,10 @@ class TrainingMixin:
                 history.append(rec)
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(loss=f"{rec['train_loss']:.3f}", val=f"{rec.get('val_accuracy', 0):.3f}")
+                    shown = {"loss": f"{rec['train_loss']:.3f}"}
+                    if "val_accuracy" in rec:
+                        shown["val_acc"] = f"{rec['val_accuracy']:.3f}"
+                    bar.set_postfix(shown)
                 if va is not None and since >= self.patience:
                     break
         finally:
