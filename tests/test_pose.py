@@ -369,7 +369,7 @@ def test_video_without_frame_rate_needs_fps(videos, model, monkeypatch):
 
     import cv2
 
-    from skelbehave.pose import landmarker
+    from skelbehave.pose import video as frame_sources  # the frame sources left landmarker.py
 
     class NoRate:  # wraps a real capture; reports fps 0 like some containers do
         def __init__(self, path):
@@ -383,7 +383,7 @@ def test_video_without_frame_rate_needs_fps(videos, model, monkeypatch):
 
     fake = types.SimpleNamespace(**{k: getattr(cv2, k) for k in dir(cv2) if not k.startswith("__")})
     fake.VideoCapture = NoRate
-    monkeypatch.setattr(landmarker, "_cv2", lambda: fake)
+    monkeypatch.setattr(frame_sources, "_cv2", lambda: fake)
     with pytest.raises(PoseDataError, match=r"no usable frame rate .* pass fps="):
         extract(videos / BOXING, model=model, max_frames=3)
     (seq,) = extract(videos / BOXING, model=model, max_frames=10, fps=12.5)

@@ -324,7 +324,8 @@ def _score_files_locked(
     manifest = out_dir / "manifest.csv"
     if not resume:
         _forget(manifest, {str(q.resolve()) for q in paths})
-    videos = [p for p in paths if is_video(p)]
+    # videos (and image-sequence folders) to extract; a FIFO named .mp4 is refused by the worker instead
+    videos = [p for p in paths if is_video(p) and (p.is_dir() or regular_file_problem(p) is None)]
     extracted: dict[str, dict] = {}
     if videos:  # poses first, cached in out_dir/poses with their own manifest
         extracted = extract_videos(

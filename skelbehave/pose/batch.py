@@ -382,12 +382,29 @@ def extract_many(
 def _options_tag(options: dict) -> str:
     """The extraction options as text for the manifest (another value: the video is extracted again).
 
+    Options left at :func:`~skelbehave.pose.extract`'s defaults are not written, so that
+    the same extraction asked for with or without them is recognised as done.
+
     Examples
     --------
-    >>> _options_tag({"num_poses": 1, "pose_fps": 10.0, "fps": None})
-    'num_poses=1;pose_fps=10.0'
+    >>> _options_tag({"num_poses": 2, "pose_fps": 10.0, "fps": None, "fill_skipped": "interpolate"})
+    'num_poses=2;pose_fps=10.0'
     """
-    return ";".join(f"{k}={options[k]}" for k in sorted(options) if options[k] is not None)
+    import inspect
+
+    defaults = {k: p.default for k, p in inspect.signature(extract).parameters.items()}
+    return ";".join(
+        f"{k}={options[k]}"
+        for k in sorted(options)
+        if options[k] is not None and not (k in defaults and _same(options[k], defaults[k]))
+    )
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b) and (type(a) is type(b) or {type(a), type(b)} <= {int, float})
+    except Exception:  # pragma: no cover - odd option values
+        return False
 
 
 def _video_stamp(path: Path) -> str:
