@@ -58,7 +58,15 @@ from .._util.optional import require
 from .._version import __version__
 from ..errors import ModelFileError, ParameterError, ParameterTypeError
 
-__all__ = ["CARD_VERSION", "EXPORT_ATOL", "FORMATS", "ExportResult", "cnn_inputs", "export_model"]
+__all__ = [
+    "CARD_VERSION",
+    "EXPORT_ATOL",
+    "FORMATS",
+    "ExportResult",
+    "cnn_inputs",
+    "deploy_module",
+    "export_model",
+]
 
 #: Formats :func:`export_model` writes.
 FORMATS = ("onnx",)
@@ -243,8 +251,25 @@ def cnn_inputs(clf, sequences) -> dict[str, np.ndarray]:
     )
 
 
-def _deploy_net(clf):
-    """The fitted CNN as one module: standardise, run every stream, fuse -> (probabilities, logits...)."""
+def deploy_module(clf):
+    """The fitted CNN as one torch module, the one :func:`export_model` exports.
+
+    It standardises its raw inputs (:func:`cnn_inputs`, one tensor per stream, in
+    ``clf.streams_`` order), runs every stream and fuses them; it returns
+    ``(probabilities, logits_<stream>...)``.
+
+    Returns
+    -------
+    module : torch.nn.Module
+        In eval mode, on the CPU (a copy: ``clf`` is not changed).
+    streams : list of str
+        The input order.
+
+    Examples
+    --------
+    >>> net, streams = deploy_module(clf)  # doctest: +SKIP
+    >>> probs = net(*[torch.from_numpy(cnn_inputs(clf, seqs)[s]) for s in streams])[0]  # doctest: +SKIP
+    """
     import copy
 
     torch = require("torch", "cnn", "exporting a CNN")
@@ -285,7 +310,7 @@ def _deploy_net(clf):
 
 def _export_cnn(clf, path: Path, seqs, atol: float) -> dict[str, Any]:
     torch = require("torch", "cnn", "exporting a CNN")
-    net, streams = _deploy_net(clf)
+    net, streams = deploy_module(clf)
     if seqs is not None:
         raw = cnn_inputs(clf, seqs)
         checked_on = f"{len(next(iter(raw.values())))} real sequences"
