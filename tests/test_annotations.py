@@ -137,6 +137,22 @@ def test_boris_tabular_events_start_stop(tmp_path):
     assert df.iloc[:, 0].tolist() == ["other", "walk", "walk", "rest", "rest"]
 
 
+def test_boris_tabular_events_after_a_preamble(tmp_path):
+    """Older BORIS tabular exports put the observation's details before the table."""
+    f = tmp_path / "old.tsv"
+    f.write_text(
+        "Observation id\tobs7\nObservation date\t2019-05-02\n\nMedia file(s)\nPlayer #1\tv.mp4\n\n"
+        "Time\tMedia file path\tTotal length\tFPS\tSubject\tBehavior\tBehavioral category\tComment\tStatus\n"
+        "0.1\tv.mp4\t1.0\t10.0\tmouse\tgroom\t\t\tSTART\n0.3\tv.mp4\t1.0\t10.0\tmouse\tgroom\t\t\tSTOP\n"
+        "0.5\tv.mp4\t1.0\t10.0\tmouse\tgroom\t\t\tSTOP\n"
+    )
+    assert detect_annotation_format(f) == "boris"
+    with pytest.raises(PoseDataError, match=r"old.tsv, line 10.*stops without a START"):
+        read_annotations(f)
+    f.write_text("".join(f.read_text().splitlines(keepends=True)[:-1]))
+    assert read_annotations(f, n_frames=4)["mouse"].tolist() == ["other", "groom", "groom", "other"]
+
+
 @pytest.mark.parametrize(
     "text,match",
     [
