@@ -24,6 +24,8 @@ from skelbehave.io import write_poses
 from skelbehave.pipeline import BehaviorModel, FrameLevelModel
 from skelbehave.poses import PoseSequence
 
+pytestmark = pytest.mark.video  # skipped without the video extra (tests/conftest.py)
+
 REPO = Path(__file__).resolve().parents[1]
 CLIP = "person01_boxing_d2_uncomp.mp4"
 FPS = 25.0

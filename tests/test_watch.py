@@ -27,6 +27,8 @@ from skelbehave.errors import ParameterError, VideoReadError
 from skelbehave.pose import live as live_module
 from skelbehave.pose import stream
 
+pytestmark = pytest.mark.video  # skipped without the video extra (tests/conftest.py)
+
 CLIP = "person01_boxing_d2_uncomp.mp4"
 #: UTD-MHAD action -> label: the KTH actions plus a distractor
 UTD = {13: "boxing", 4: "handclapping", 22: "jogging", 3: "wave"}

@@ -162,6 +162,7 @@ class PoseStream:
             problem = regular_file_problem(self._target)
             if problem is not None:
                 raise VideoReadError("unreadable", problem, path=self.name)
+        require("mediapipe", "video", "live pose estimation")  # before the pose model is looked for
         self._model = resolve_model(model, variant=variant)
         self.pose_fps = None if pose_fps is None else float(pose_fps)
         self.num_poses = int(num_poses)
