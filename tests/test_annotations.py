@@ -93,6 +93,22 @@ def test_rat_social_loads_from_the_published_folder(rat, tmp_path):
     assert s2.subjects.tolist() == [1, 2, 8] and s2.info["skipped_recordings"] == [4]
 
 
+def test_rat_social_caltech_label_of_another_stream_is_named(rat, tmp_path):
+    pub = tmp_path / "rat_social_dlc"
+    (pub / "dlc_csv").mkdir(parents=True)
+    (pub / "annotations").mkdir()
+    f = next((rat / "dlc_csv").glob("2DLC_*.csv"))
+    os.symlink(f, pub / "dlc_csv" / f.name)
+    text = (
+        (rat / "annotations" / "2_annot.txt")
+        .read_text()
+        .replace("\t635\t1034\tsocial\n", "\t635\t1034\tfreezing\n")
+    )
+    (pub / "annotations" / "2_annot.txt").write_text(text)
+    with pytest.raises(PoseDataError, match=r"2_annot.txt: stream S1: \['freezing'\] are not S1 behaviours"):
+        load_rat_social(pub)
+
+
 def test_rat_social_without_any_labels_names_both_places(rat, tmp_path):
     pub = tmp_path / "rat_social_dlc"
     (pub / "dlc_csv").mkdir(parents=True)

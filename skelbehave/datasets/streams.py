@@ -264,6 +264,9 @@ def _rat_labels(folder: Path, n: int) -> tuple[dict[str, np.ndarray], Path]:
         if (v == "").any():
             r = int(np.flatnonzero(v == "")[0])
             raise PoseDataError(f"stream {c}: frame {r + 1} (1-based) is in no annotated range", path=txt)
+        bad = sorted({str(x) for x in np.unique(v)} - set(RAT_STREAMS.get(c, v)))
+        if bad:
+            raise PoseDataError(f"stream {c}: {bad} are not {c} behaviours {list(RAT_STREAMS[c])}", path=txt)
     return cols, txt
 
 
