@@ -287,9 +287,11 @@ def write_clip_report(out, report) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     cm = report.confusion
     n = len(cm)
+    no_pose = int(getattr(report, "n_no_pose", 0))
+    skipped = f" ({no_pose} without a pose left out)" if no_pose else ""
     fig, ax = plt.subplots(figsize=(2.2 + 0.7 * n, 1.8 + 0.6 * n))
-    plot_confusion_matrix(cm.to_numpy(), labels=[str(c) for c in cm.index], normalize=True, ax=ax,
-                          title=f"Clip confusion matrix: {int(cm.to_numpy().sum())} sequences")  # fmt: skip
+    title = f"Clip confusion matrix: {int(cm.to_numpy().sum())} sequences{skipped}"
+    plot_confusion_matrix(cm.to_numpy(), labels=[str(c) for c in cm.index], ax=ax, title=title)
     fig.tight_layout()
     files = {"confusion_matrix": _save(fig, out / "confusion_matrix.png")}
     with atomic_path(out / "per_class.csv") as tmp:
