@@ -139,7 +139,7 @@ def test_unconvertible_head_and_bad_file_give_one_line(tmp_path, capsys, shared_
     rec = load_precog(shared_data / "precog_2016")
     frames = skelbehave.FrameLevelModel(window=9, classifier_params={"n_estimators": 3}, random_state=0)
     saved = frames.fit(rec.sequences[:2], rec.labels[:2]).save(tmp_path / "precog_frames.skb")
-    with pytest.raises(ParameterError, match="FlatTrees.*skl2onnx cannot convert"):
+    with pytest.raises(ParameterError, match=r"FlatTrees.*skl2onnx cannot convert"):
         export_model(saved, tmp_path)  # a saved forest is skelbehave's flattened form
     assert not list(tmp_path.glob("*.onnx"))
     bad = tmp_path / "broken.skb"
@@ -150,3 +150,17 @@ def test_unconvertible_head_and_bad_file_give_one_line(tmp_path, capsys, shared_
     assert main(["export", str(tmp_path / "missing.skb"), "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no such file" in err[0]
+
+
+def test_behavior_model_with_a_cnn_head_exports_the_cnn(msr, tmp_path):
+    Xtr, ytr, Xte, _ = msr
+    cnn = CNNClassifier(channels=(8,), n_frames=16, max_epochs=1, n_jobs=1, random_state=0)
+    model = skelbehave.BehaviorModel(classifier=cnn, encoder=None, layout="msr20", random_state=0)
+    model.fit(Xtr, ytr)
+    res = export_model(model, tmp_path, name="clip_cnn", check_sequences=Xte)
+    assert res.onnx.name == "clip_cnn.onnx" and res.card["model_kind"] == "BehaviorModel"
+    assert res.card["head"] == "CNNClassifier" and res.card["layout"]["name"] == "msr20"
+    got = _session(res.onnx).run(["probabilities"], cnn_inputs(model.classifier_, Xte))[0]
+    assert float(np.max(np.abs(got - model.predict_proba(Xte)))) <= 1e-5
+    with pytest.raises(ParameterError, match="plain file stem"):
+        export_model(model, tmp_path, name="../elsewhere")

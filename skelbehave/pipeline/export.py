@@ -127,7 +127,7 @@ def export_model(
         Real poses the parity check runs on (their model inputs, or encoded
         vectors for scikit-learn heads). Without them the check uses
         synthetic inputs drawn around the stored input statistics (CNN) or
-        random vectors (heads).
+        random vectors (heads; always for a frame-level model's head).
     check_files : sequence of path-like, optional
         Pose files (any format :func:`skelbehave.io.read_poses` reads) whose
         sequences are added to ``check_sequences``.
@@ -158,6 +158,8 @@ def export_model(
         raise ParameterError(f"format {format!r} is not supported; expected one of {list(FORMATS)}")
     if not (isinstance(atol, (int, float)) and atol > 0):
         raise ParameterError(f"atol must be a number > 0, got {atol!r}")
+    if name is not None and (not isinstance(name, str) or Path(name).name != name or name in ("", "..")):
+        raise ParameterError(f"name must be a plain file stem (no folder), got {name!r}")
     source: dict[str, Any] | None = None
     if isinstance(model, (str, os.PathLike)):
         model, source = _load(Path(model))
