@@ -62,9 +62,10 @@ def _session(path):
 def test_cnn_onnx_matches_torch_on_real_held_out_sequences(cnn_file, msr, tmp_path):
     clf, path = cnn_file
     _, _, Xte, _ = msr
-    res = export_model(path, tmp_path / "deploy", check_sequences=Xte)
+    no_pose = skelbehave.PoseSequence(np.zeros((30, 20, 3)), "msr20")  # Kinect's "not tracked": left out
+    res = export_model(path, tmp_path / "deploy", check_sequences=[*Xte, no_pose])
     assert res.onnx == tmp_path / "deploy" / "msr_cnn.onnx" and res.onnx.is_file()
-    assert res.max_abs_diff <= 1e-5
+    assert res.max_abs_diff <= 1e-5 and res.card["parity"]["checked_on"] == f"{len(Xte)} real sequences"
     inputs = cnn_inputs(clf, Xte)
     sess = _session(res.onnx)
     assert [i.name for i in sess.get_inputs()] == list(clf.streams_)

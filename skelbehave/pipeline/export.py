@@ -314,8 +314,13 @@ def _export_cnn(clf, path: Path, seqs, atol: float) -> dict[str, Any]:
     torch = require("torch", "cnn", "exporting a CNN")
     net, streams = deploy_module(clf)
     if seqs is not None:
+        from ..poses import as_sequences
+        from ..temporal.presence import has_pose
+
+        seqs = [s for s in as_sequences(seqs, layout=clf.layout) if has_pose(s)] or None
+    if seqs is not None:
         raw = cnn_inputs(clf, seqs)
-        checked_on = f"{len(next(iter(raw.values())))} real sequences"
+        checked_on = f"{len(seqs)} real sequences"
     else:
         rng = np.random.default_rng(0)
         raw = {}
@@ -365,7 +370,7 @@ def _export_cnn(clf, path: Path, seqs, atol: float) -> dict[str, Any]:
             "(skelbehave.pipeline.export.cnn_inputs = skelbehave.models.cnn.inputs.make_inputs)",
             "argmax of probabilities -> classes (the card's 'classes', in order)",
         ],
-        "inputs_are": {s: f"float32 (batch, {raw[s].shape[1]}, {clf.n_frames}), raw" for s in streams},
+        "inputs_are": {s: f"(batch, {raw[s].shape[1]}, {clf.n_frames}) from cnn_inputs" for s in streams},
         "n_frames": int(clf.n_frames),
         "pruning": getattr(clf, "pruning_", None),
         "n_parameters": int(clf.n_parameters()),
