@@ -2,7 +2,8 @@
 
 Run from the repository root (alone: it measures wall time on a shared machine)::
 
-    python benchmarks/video.py [--clips kth+intel|all] [--pose-fps 10 15 0] [--skip-score] [--skip-extract]
+    python benchmarks/video.py [--clips kth+intel|all] [--pose-fps 10 15 0] [--skip-realtime]
+        [--skip-score] [--skip-extract]
 
 A clip model is trained first (a few seconds) on UTD-MHAD sequences of the
 classes the KTH clips show plus distractors, on the common skeleton, so it
@@ -20,6 +21,11 @@ with a live source at that rate); end-to-end latency from reading a frame to
 its label event (median, p95), and the labels given (share of label events).
 Targets (issue 13): real-time factor >= 1 at ``--pose-fps 10`` on one core on
 the KTH clips and the Intel clip; latency < 1 s.
+
+Section "watch, played in real time": the boxing clip delivered at its frame
+rate (``realtime=True``, as a camera would) at ``--pose-fps 10`` and every
+frame: frames the pose model had no time for are dropped (never queued), and
+the latency stays that of one frame.
 
 Section "score on videos": ``skelbehave.batch.score_files`` on the three KTH
 videos (extraction into the output folder, then scoring), one process, every
@@ -166,6 +172,30 @@ def section_watch(clips: list[str], model: Path, rates: list[float]) -> None:
         )
 
 
+def section_watch_realtime(clip: str, model: Path, rates: list[float]) -> None:
+    """The clip delivered at its frame rate, as a camera would: what is dropped, and the latency."""
+    from skelbehave.batch.live_watch import watch
+
+    print(f"\n== watch, {clip} played in real time (as a camera delivers it), one core")
+    print(
+        f"{'pose-fps':>8} {'frames':>6} {'posed':>5} {'dropped':>7} {'wall s':>7} "
+        f"{'lat med ms':>10} {'lat p95 ms':>10}"
+    )
+    for rate in rates:
+        pf = rate or None
+        w = watch(VIDEOS / clip, model, pose_model=POSE_MODEL, pose_fps=pf, n_jobs=1, realtime=True)
+        t0 = time.perf_counter()
+        events = list(w)
+        wall = time.perf_counter() - t0
+        st = w.stream.stats
+        lat = np.array([e["latency_ms"]["total"] for e in events if e["event"] == "label"])
+        print(
+            f"{('every' if pf is None else f'{pf:g}'):>8} {st['frames_read']:>6} {st['frames_posed']:>5} "
+            f"{st['frames_dropped']:>7} {wall:>7.1f} {np.median(lat):>10.1f} {np.percentile(lat, 95):>10.1f}",
+            flush=True,
+        )
+
+
 def _clip_fps(clip: str) -> float:
     import cv2
 
@@ -252,6 +282,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", choices=["kth+intel", "kth", "all"], default="kth+intel")
     ap.add_argument("--pose-fps", type=float, nargs="+", default=[10, 15, 0], help="0 = every frame")
+    ap.add_argument("--skip-realtime", action="store_true")
     ap.add_argument("--skip-score", action="store_true")
     ap.add_argument("--skip-extract", action="store_true")
     args = ap.parse_args()
@@ -273,6 +304,8 @@ def main() -> None:
             f"{time.perf_counter() - t0:.1f} s"
         )
         section_watch(clips, model, args.pose_fps)
+        if not args.skip_realtime:
+            section_watch_realtime(KTH[0], model, [10, 0])
         if args.skip_score:
             print("\n== score on videos: skipped (--skip-score)")
         else:
