@@ -35,6 +35,7 @@ __all__ = [
     "frame_descriptors",
     "split_individuals",
     "window_statistics",
+    "window_statistics_reference",
 ]
 
 
@@ -386,14 +387,90 @@ def frame_descriptors(
     return LocalDescriptors(blocks, offsets, frame_index, lengths, infos)
 
 
+def _intervals(w: Windows, pyramid: Sequence[int], extra: Sequence[int]):
+    """Row intervals ``[lo, hi)`` (n_intervals, n_windows) of every window, their kinds and columns."""
+    a, b = w.global_start, w.global_stop
+    los, his, kinds = [a], [b], [0]
+    span = b - a
+    for P in pyramid:
+        for k in range(int(P)):
+            lo = a + (span * k) // P
+            hi = np.minimum(np.maximum(a + (span * (k + 1)) // P, lo + 1), b)
+            los.append(np.minimum(lo, hi - 1))
+            his.append(hi)
+            kinds.append(1)
+    if len(extra):
+        seq_len = np.diff(w.offsets)[w.seq]
+        base = w.offsets[w.seq]
+        for L in extra:
+            L = int(L)
+            los.append(base + np.clip(w.center - L // 2, 0, None))
+            his.append(base + np.minimum(w.center - L // 2 + L, seq_len))
+            kinds.append(2)
+    return los, his, kinds
+
+
 def window_statistics(
     F: np.ndarray, w: Windows, pyramid: Sequence[int], extra: Sequence[int] = ()
 ) -> np.ndarray:
     """Window descriptors: mean, std, pyramid part means and centre value of each feature.
 
     ``extra``: further window lengths around the same centres, each adding
-    its mean and standard deviation.
+    its mean and standard deviation. Column blocks (``d`` = features):
+    mean, std, one per pyramid part (its mean minus the window mean), the
+    centre frame, then mean and std of each extra window; float32.
+
+    A numba kernel (:mod:`._window_stats`), one recording at a time, so the
+    prefix sums it needs take memory of one recording, not of all;
+    :func:`window_statistics_reference` is its NumPy twin.
+
+    Examples
+    --------
+    >>> from skelbehave.temporal.windows import sliding_windows
+    >>> F = np.random.default_rng(0).normal(size=(50, 3)).astype(np.float32)
+    >>> F[5, 1] = np.nan
+    >>> w = sliding_windows([20, 30], 9, 2)
+    >>> X = window_statistics(F, w, (2, 4), (15,))
+    >>> X.shape, X.dtype
+    ((27, 33), dtype('float32'))
+    >>> bool(np.allclose(X, window_statistics_reference(F, w, (2, 4), (15,)), atol=1e-5, equal_nan=True))
+    True
     """
+    from ._window_stats import prefix_sums, window_stats_kernel
+
+    d = F.shape[1]
+    los, his, kinds = _intervals(w, pyramid, extra)
+    n_pyr, n_extra = kinds.count(1), kinds.count(2)
+    col = np.array([0] + [2 * d + p * d for p in range(n_pyr)]
+                   + [(3 + n_pyr) * d + 2 * d * e for e in range(n_extra)], dtype=np.int64)  # fmt: skip
+    out = np.empty((len(w), (3 + n_pyr + 2 * n_extra) * d), dtype=np.float32)
+    if len(w) == 0:
+        return out
+    lo_all = np.stack(los).astype(np.int64)
+    hi_all = np.stack(his).astype(np.int64)
+    center = w.global_center.astype(np.int64)
+    kind = np.asarray(kinds, dtype=np.int64)
+    order = np.argsort(w.seq, kind="stable")
+    seq_sorted = w.seq[order]
+    bounds = np.searchsorted(seq_sorted, np.arange(len(w.offsets)))
+    Fc = np.ascontiguousarray(F)
+    for r in range(len(w.offsets) - 1):
+        rows = order[bounds[r] : bounds[r + 1]]
+        if len(rows) == 0:
+            continue
+        o0, o1 = int(w.offsets[r]), int(w.offsets[r + 1])
+        S, Q, C = prefix_sums(Fc[o0:o1])
+        sub = np.empty((len(rows), out.shape[1]), dtype=np.float32)
+        window_stats_kernel(Fc[o0:o1], S, Q, C, lo_all[:, rows] - o0, hi_all[:, rows] - o0, kind, col,
+                            center[rows] - o0, (2 + n_pyr) * d, sub)  # fmt: skip
+        out[rows] = sub
+    return out
+
+
+def window_statistics_reference(
+    F: np.ndarray, w: Windows, pyramid: Sequence[int], extra: Sequence[int] = ()
+) -> np.ndarray:
+    """Plain NumPy twin of :func:`window_statistics` (prefix sums over all rows at once)."""
     N, d = F.shape
     valid = np.isfinite(F)
     F0 = np.where(valid, F, 0.0).astype(np.float64)

@@ -155,7 +155,8 @@ class FlatTrees:
         skelbehave.errors.PoseDataError: the tree ensemble expects 3 features per row, found 2
         """
         a = self.arrays
-        X = np.ascontiguousarray(X, dtype=np.float64)
+        X = np.asarray(X)  # float32 rows as they are (exact against float64 thresholds): half the memory
+        X = np.ascontiguousarray(X, dtype=X.dtype if X.dtype in (np.float32, np.float64) else np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             found = X.shape[1] if X.ndim == 2 else f"an array of shape {X.shape}"
             raise PoseDataError(
@@ -225,8 +226,8 @@ class FlatTrees:
         if len(a["roots"]) == 0 or n == 0:
             raise ModelFileError("the tree ensemble holds no trees")
         inner = ~a["is_leaf"]
-        if not np.isfinite(a["threshold"][inner]).all():
-            raise ModelFileError("array threshold holds NaN or infinite split thresholds")
+        if np.isnan(a["threshold"][inner]).any():  # +inf: HistGradientBoosting's split of NaN from the rest
+            raise ModelFileError("array threshold holds NaN split thresholds")
         idx = np.arange(n)
         roots = a["roots"]
         if roots.min() < 0 or roots.max() >= n:
