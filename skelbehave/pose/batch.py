@@ -26,7 +26,7 @@ from .._util.parallel import read_manifest, run_batch
 from ..errors import BatchItemError, ModelFileError, PoseDataError, SkelbehaveError
 from .landmarker import IMAGE_SUFFIXES, NOMINAL_FPS, VideoReadError, extract
 from .models import resolve_model
-from .quiet import prepare_environment
+from .quiet import SHOW_ENV, prepare_environment, wants_native_logs
 
 __all__ = [
     "POSE_MODEL_MEMBERS",
@@ -147,14 +147,17 @@ def check_pose_model(model: str | os.PathLike | bytes) -> None:
         raise ModelFileError(f"{bad} ({' '.join(str(exc).split()) or type(exc).__name__})") from None
 
 
-def _warm_up(model: str | None = None, threads: int | None = None) -> None:
+def _warm_up(model: str | None = None, threads: int | None = None, native_logs: bool = False) -> None:
     """Per-process initialiser: imports, thread count and one landmarker run, before the first video.
 
     Native log lines are silenced (see :mod:`skelbehave.pose.quiet`); OpenCV
     gets ``threads`` threads (:func:`default_threads`); with ``model``, a
     landmarker is built and run on a blank frame and closed, so that the first
-    video does not pay the process's first model load.
+    video does not pay the process's first model load. ``native_logs``: the
+    driver runs with ``-v``; the worker then lets MediaPipe's lines through too.
     """
+    if native_logs:
+        os.environ[SHOW_ENV] = "1"
     prepare_environment()
     cv2 = require("cv2", "video", "pose extraction")
     require("mediapipe", "video", "pose extraction")
@@ -206,7 +209,8 @@ def extraction_pool(
     from .._util.pools import start_pool
 
     model_str = _model_path(resolve_model(model, variant=variant), None)
-    return start_pool(jobs, initializer=_warm_up, initargs=(model_str, threads or default_threads(jobs)))
+    warm = (model_str, threads or default_threads(jobs), wants_native_logs())
+    return start_pool(jobs, initializer=_warm_up, initargs=warm)
 
 
 def _model_path(model_src: Path | bytes, out_dir: Path | None) -> str:
@@ -368,6 +372,7 @@ def extract_many(
     # worker processes are warmed (and given their share of the cores); this process is left alone
     in_workers = pool is not None or jobs > 1
     warm = (model_str, threads or default_threads(workers)) if in_workers else (None, None)
+    warm = (*warm, wants_native_logs())
     manifest = Path(manifest) if manifest is not None else out_dir / "manifest.csv"
     fields = {"options": _options_tag(options), "model_sha256": file_sha256(model_str)}
     # one run per output folder: names are chosen and outputs written under the lock
