@@ -214,3 +214,23 @@ def test_cli_score_videos_flags_and_bad_pose_model(models, pose_model, shared_di
     poses = read_manifest(tmp_path / "p" / "poses" / "manifest.csv")
     assert poses["options"].iloc[0] == "min_track_frames=3;num_poses=2;pose_fps=5.0;stitch_gap=2s"
     assert poses["frames_processed"].iloc[0] == 78
+
+
+def test_image_sequence_folder_is_scored_like_a_video(models, pose_model, shared_dir, tmp_path):
+    import cv2
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    cap = cv2.VideoCapture(str(shared_dir / "videos" / CLIP))
+    for i in range(16):
+        ok, bgr = cap.read()
+        assert ok
+        cv2.imwrite(str(frames / f"{i:04d}.png"), bgr)
+    cap.release()
+    df = score_files(
+        models["frame"], [frames], tmp_path / "out", output_format="csv", fps=FPS, progress=False,
+        pose_model=pose_model,
+    )  # fmt: skip
+    row = df.iloc[0]
+    assert (row["key"], row["status"]) == (str(frames), "done"), row.to_dict()
+    assert len(pd.read_csv(row["output"])) == 16
