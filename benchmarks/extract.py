@@ -3,6 +3,7 @@
 Run from the repository root:
 
     python benchmarks/extract.py [--repeats 3] [--model ../shared/models/pose_landmarker_full.task]
+    python benchmarks/extract.py --part pool --repeats 2     # part 2 alone
 
 Part 1 (same clip, same run, runs interleaved, best of ``--repeats``): frames/s of
 
@@ -317,7 +318,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--clip", default=CLIPS[0])
     ap.add_argument("--skip-part2", action="store_true")
-    ap.add_argument("--part", choices=["all", "speed", "tracking"], default="all")
+    ap.add_argument("--part", choices=["all", "speed", "pool", "tracking"], default="all")
     args = ap.parse_args()
     import cv2
     import mediapipe
@@ -328,8 +329,8 @@ def main() -> None:
     )
     if args.part in ("all", "speed"):
         part1(args.model, args.repeats, args.clip)
-        if not args.skip_part2:
-            part2(args.model, args.repeats)
+    if args.part == "pool" or (args.part in ("all", "speed") and not args.skip_part2):
+        part2(args.model, args.repeats)
     if args.part in ("all", "tracking"):
         part3(args.model)
     print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
