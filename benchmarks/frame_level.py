@@ -318,6 +318,92 @@ def encoding_test(which, quick: bool, n_jobs: int, names_only=None) -> None:
         print("(fit x, pred x: time relative to the first row, measured in this run)")
 
 
+# ----------------------------------------------------------------------------- the library default
+#: candidate library defaults (``--defaults``), each over FrameLevelModel's signature as it stood before
+#: (window 31, stride 1, extra_trees: 200 trees, min_samples_leaf 2, fit_stride = stride); only the
+#: data set's ignored labels and random_state=0 are added
+_ET = {"n_estimators": 60, "min_samples_leaf": 5, "class_weight": "balanced"}
+DEFAULT_CANDIDATES: dict[str, dict] = {
+    "old default (200 trees, leaf 2, fit_stride 1)": {"classifier_params": {"n_estimators": 200,
+                                                                            "min_samples_leaf": 2}},
+    "60 trees, leaf 5, balanced, fit_stride 4": {"fit_stride": 4, "classifier_params": _ET},
+    "60 trees, leaf 10, balanced, fit_stride 4": {"fit_stride": 4,
+                                                  "classifier_params": dict(_ET, min_samples_leaf=10)},
+    "  same, stride 2 when predicting": {"fit_stride": 4, "stride": 2,
+                                         "classifier_params": dict(_ET, min_samples_leaf=10)},
+    "40 trees, leaf 10, balanced, fit_stride 4": {"fit_stride": 4, "classifier_params": dict(
+        _ET, n_estimators=40, min_samples_leaf=10)},
+}  # fmt: skip
+
+
+def _default_sets(which):
+    """Like :func:`_datasets`, with the library defaults as the base (ignored labels and seed only)."""
+    return [
+        (name, ds, names, classes, ignore, {"random_state": 0, "ignore_labels": ignore}, tr, te)
+        for name, ds, names, classes, ignore, _, tr, te in _datasets(which)
+    ]
+
+
+def defaults_cv(which, n_jobs: int, names_only=None) -> None:
+    """Grouped CV of the candidate defaults on the TRAINING ids 1-8 only (pairs held out)."""
+    folds = [(1, 2), (3, 4), (5, 6), (7, 8)]
+    for name, ds, names, classes, ignore, base, _, _ in _default_sets(which):
+        print("=" * 78)
+        print(f"{name}: candidate defaults, grouped CV on training ids 1-8 (9-12 unused)")
+        print(f"{'variant':<46}" + "".join(f"{f'{a}-{b}':>8}" for a, b in folds) + f"{'mean':>8}"
+              f"{'fit s':>7}{'pred s':>7}")  # fmt: skip
+        for label, change in DEFAULT_CANDIDATES.items():
+            if names_only and not any(label.strip().startswith(n) for n in names_only):
+                continue
+            params = dict(base, n_jobs=n_jobs, **change)
+            scores, fit_t, pred_t = [], 0.0, 0.0
+            for held in folds:
+                train = [s for s in range(1, 9) if s not in held]
+                rep, fit_s, pred_s, _ = _fit_eval(ds, names, train, held, params, classes, ignore)
+                scores.append(rep.loc["macro", "frame_f1"])
+                fit_t, pred_t = fit_t + fit_s, pred_t + pred_s
+            print(f"{label:<46}" + "".join(f"{x:>8.4f}" for x in scores)
+                  + f"{np.mean(scores):>8.4f}{fit_t:>7.0f}{pred_t:>7.1f}", flush=True)  # fmt: skip
+
+
+def defaults_test(which, n_jobs: int, names_only=None) -> None:
+    """The old and the new library default side by side on the test ids 9-12 (trained on 1-8)."""
+    import tempfile
+
+    for name, ds, names, classes, ignore, base, train, test in _default_sets(which):
+        print("=" * 78)
+        print(f"{name}: train 1-8, test 9-12; old vs new library default")
+        print(f"{'model':<46}{'frame F1':>10}{'seg F1@0.5':>12}{'fit s':>8}{'fit x':>7}{'frames/s':>10}"
+              f"{'file MB':>9}")  # fmt: skip
+        rows = []
+        for label, change in (("old default", DEFAULT_CANDIDATES[next(iter(DEFAULT_CANDIDATES))]),
+                              ("new default (library signature)", {})):  # fmt: skip
+            if names_only and label not in names_only:
+                continue
+            params = dict(base, n_jobs=n_jobs, **change)
+            tr = np.flatnonzero(np.isin(ds.subjects, train))
+            te = np.flatnonzero(np.isin(ds.subjects, test))
+            t0 = time.perf_counter()
+            model = FrameLevelModel(**params).fit([ds.sequences[i] for i in tr], [names[i] for i in tr])
+            fit_s = time.perf_counter() - t0
+            with tempfile.TemporaryDirectory() as tmp:
+                path = model.save(os.path.join(tmp, "m.skb"))
+                mb = os.path.getsize(path) / 1e6
+                from skelbehave import load
+
+                model = load(path)  # scored as a saved model is (flattened trees)
+            t0 = time.perf_counter()
+            pred = model.predict([ds.sequences[i] for i in te])
+            pred_s = time.perf_counter() - t0
+            truth = [names[i] for i in te]
+            rep = frame_report(truth, pred, labels=classes, ignore=ignore, iou_thresholds=(0.5,))
+            n = sum(len(y) for y in truth)
+            rows.append((label, rep.loc["macro", "frame_f1"], rep.loc["macro", "segment_f1@0.5"], fit_s,
+                         n / pred_s, mb))  # fmt: skip
+        for label, f, sg, fs, fps, mb in rows:
+            print(f"{label:<46}{f:>10.4f}{sg:>12.4f}{fs:>8.1f}{fs / rows[0][3]:>7.2f}{fps:>10.0f}{mb:>9.1f}")
+
+
 def encode_speed() -> None:
     """encode_windows (nearest centres once, residual sums per window) vs cutting every window out."""
     from skelbehave.encoding import VLADEncoder
@@ -365,8 +451,16 @@ def main(argv=None) -> int:
                     help="only the window-encoding comparison (statistics vs VLAD): grouped CV on ids 1-8, "
                     "the side-by-side run on 9-12, or both")  # fmt: skip
     ap.add_argument("--variants", nargs="*", help="only these ENCODING_CANDIDATES (exploring)")
+    ap.add_argument("--defaults", choices=["cv", "test"],
+                    help="only the choice of the library default: grouped CV of DEFAULT_CANDIDATES on ids "
+                    "1-8, or the old and the new default side by side on 9-12")  # fmt: skip
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
+    if args.defaults:
+        which = [d for d, skip in (("precog", args.skip_precog), ("rat", args.skip_rat)) if not skip]
+        (defaults_cv if args.defaults == "cv" else defaults_test)(which, args.n_jobs, args.variants)
+        print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+        return 0
     if args.encodings == "speed":
         encode_speed()
         return 0

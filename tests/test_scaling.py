@@ -73,3 +73,28 @@ def test_saved_histogram_boosting_with_a_missing_value_split_loads():
 
     with pytest.raises(ModelFileError, match="NaN split thresholds"):
         FlatTrees._from_state(*state)
+
+
+def test_fit_with_progress_grows_the_same_forest_and_logs_stage_timings(caplog):
+    import logging
+
+    from skelbehave.layouts import JointLayout
+    from skelbehave.pipeline import FrameLevelModel
+    from skelbehave.poses import PoseSequence
+
+    rng = np.random.default_rng(0)
+    lay = JointLayout.from_names(["a", "b", "c"])
+    x = np.cumsum(rng.normal(size=(300, 3, 2)), axis=0)
+    y = (np.arange(300) // 40) % 3
+    x[y == 1] += rng.normal(scale=3, size=(int((y == 1).sum()), 3, 2))
+    rec = PoseSequence(x, lay, fps=30)
+    kw = dict(window=9, classifier_params={"n_estimators": 13, "class_weight": "balanced"}, random_state=0)
+    quiet = FrameLevelModel(**kw).fit([rec], [y])
+    with caplog.at_level(logging.INFO, logger="skelbehave.pipeline.frame"):
+        shown = FrameLevelModel(**kw, progress=True).fit([rec], [y])
+    assert len(shown.classifier_.estimators_) == 13 and shown.classifier_.n_estimators == 13
+    assert not shown.classifier_.warm_start
+    np.testing.assert_array_equal(shown.predict_proba([rec])[0], quiet.predict_proba([rec])[0])
+    stages = [r.getMessage() for r in caplog.records if r.getMessage().startswith("fit: ")]
+    assert any("per-frame features" in m for m in stages) and any("window head" in m for m in stages)
+    assert stages[-1].endswith("s in all")

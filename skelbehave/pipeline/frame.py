@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -17,7 +18,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..encoding.encoders import VLADEncoder
-from ..errors import LayoutError, ModelFileError, ParameterError, PoseDataError
+from ..errors import ModelFileError, ParameterError, PoseDataError
 from ..features.frame import (
     as_recordings,
 )
@@ -30,11 +31,11 @@ from ..io.archive import (
     state_layout,
     state_str,
 )
-from ..layouts import JointLayout, get_layout
-from ..poses import PoseSequence
+from ..poses import PoseSequence  # noqa: F401  (the examples use it)
 from ..temporal.segments import absent_labels
 from ..temporal.windows import Windows, sliding_windows, to_frames, window_labels
-from .frame_stages import FrameStages
+from .frame_stages import FrameStages, timed
+from .frame_state import _HEAD_NAMES, _check_widths, _jsonable, _registered_layout
 from .persist import load as _persist_load
 from .persist import nest, unnest
 from .persist import save as _persist_save
@@ -140,7 +141,10 @@ class FrameLevelModel(FrameStages, BaseEstimator):
     n_jobs : int
         Threads for classifiers that take them.
     progress : bool
-        Show a progress bar over recordings.
+        Show progress bars: per-frame features over recordings, the trees of
+        a forest head as they grow (the same trees as without the bar), the
+        folds of the context stage. Stage timings are logged (``logging``,
+        INFO: ``skelbehave -v``) whether or not bars are shown.
 
     Examples
     --------
@@ -262,7 +266,9 @@ class FrameLevelModel(FrameStages, BaseEstimator):
         if self.encoding not in ENCODINGS:
             raise ParameterError(f"encoding must be one of {ENCODINGS}, got {self.encoding!r}")
         self._new_classifier()  # a bad head name or parameter fails before the features are computed
-        F, lengths = self._features(recs)
+        t_fit = time.perf_counter()
+        with timed(f"per-frame features of {len(recs)} recordings"):
+            F, lengths = self._features(recs)
         w = sliding_windows(lengths, self.window_frames_, self.fit_stride_frames_)
         wl = window_labels(yi, w, how=self.label_mode, n_classes=len(classes))
         keep = wl >= 0
@@ -275,17 +281,22 @@ class FrameLevelModel(FrameStages, BaseEstimator):
             params = {**WINDOW_VLAD, **(self.encoder_params or {})}
             params.setdefault("random_state", self.random_state)
             params.setdefault("n_jobs", self.n_jobs)
-            self.encoder_ = VLADEncoder(**params).fit(frames[1])
-        Xw = self._window_X(frames, w)
+            with timed("window VLAD codebook"):
+                self.encoder_ = VLADEncoder(**params).fit(frames[1])
+        with timed(f"descriptors of {len(w)} training windows"):
+            Xw = self._window_X(frames, w)
         log.info("training on %d windows x %d features, %d classes", len(Xw), Xw.shape[1], len(classes))
         clf = self._new_classifier(nan_safe=self.encoding != "vlad")
-        clf.fit(Xw, wl[keep])
+        with timed(f"window head ({type(clf).__name__})"):
+            clf = self._fit_head(clf, Xw, wl[keep])
         self.n_features_in_ = Xw.shape[1]
         del Xw
         self.context_ = None
         if self.context_folds and self.context_folds >= 2 and len(recs) >= 2:
-            self.context_ = self._fit_context(F, frames, lengths, w, wl[keep])
+            with timed(f"context stage ({self.context_folds} folds)"):
+                self.context_ = self._fit_context(F, frames, lengths, w, wl[keep])
         del F, frames
+        log.info("fit: %.2f s in all", time.perf_counter() - t_fit)
         self.classifier_ = clf
         self.feature_names_ = list(self._feature_names)
         return self
@@ -534,65 +545,3 @@ def load_frame_model(path) -> FrameLevelModel:
     if not isinstance(m, FrameLevelModel):
         raise ModelFileError(f"{path}: holds a {type(m).__name__}, not a FrameLevelModel")
     return m
-
-
-def _check_widths(m: FrameLevelModel) -> None:
-    """Run a loaded model's stages on a short synthetic recording: window and context widths must match.
-
-    Catches saved parameters (features, pyramid, extra windows, encoder blocks, context scales) that
-    would make the model describe windows differently from how its heads were trained.
-    """
-    rng = np.random.default_rng(0)
-    T = 12
-    rec = [
-        PoseSequence(rng.normal(size=(T, m.layout_.n_joints, m.n_dims_)), m.layout_, fps=m.fps_ or 30.0)
-        for _ in range(m.n_individuals_)
-    ]
-    F, lengths = m._features([rec])
-    w = sliding_windows(lengths, m.window_frames_, T)
-    width = m._window_X(m._frame_input(F, lengths), w).shape[1]
-    if width != m.n_features_in_:
-        raise ModelFileError(
-            f"the saved parameters describe a window with {width} values but the classifier was trained "
-            f"on {m.n_features_in_}"
-        )
-    if m.context_ is not None:
-        width = m._context_input(np.zeros((T, len(m.classes_))), F, lengths).shape[1]
-        if width != int(m.context_.n_features_in_):
-            raise ModelFileError(
-                f"context: the saved parameters give {width} context values but the second stage was "
-                f"trained on {m.context_.n_features_in_}"
-            )
-
-
-#: head names of estimator classes, written for a classifier given as an estimator
-_HEAD_NAMES = {
-    "ExtraTreesClassifier": "extra_trees",
-    "HistGradientBoostingClassifier": "hgb",
-    "RidgeClassifier": "ridge",
-    "LinearSVC": "svm",
-    "LogisticRegression": "logreg",
-}
-
-
-def _registered_layout(lay: JointLayout) -> JointLayout:
-    """The registered layout of the same name when it is the same layout (group order included)."""
-    try:
-        known = get_layout(lay.name)
-    except LayoutError:
-        return lay
-    same = known.joints == lay.joints and set(known.groups) == set(lay.groups)
-    same = same and all(tuple(known.groups[g]) == tuple(lay.groups[g]) for g in known.groups)
-    return known if same else lay
-
-
-def _jsonable(v):
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, tuple | list):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if v is None or isinstance(v, bool | int | float | str):
-        return v
-    return repr(v)

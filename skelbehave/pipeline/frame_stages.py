@@ -10,6 +10,10 @@ holds no parameters of its own: it reads those of the model it is mixed into.
 from __future__ import annotations
 
 import logging
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -32,7 +36,24 @@ from ..temporal.windows import Windows, aggregate_windows, sliding_windows, to_f
 
 log = logging.getLogger("skelbehave.pipeline.frame")
 
-__all__ = ["FrameStages"]
+__all__ = ["FrameStages", "timed"]
+
+#: forests grow in about this many steps under the progress bar
+_TREE_STEPS = 20
+
+
+@contextmanager
+def timed(what: str) -> Iterator[None]:
+    """Log (INFO) how long a stage of fitting took: ``fit: <what> in <s> s``.
+
+    Examples
+    --------
+    >>> with timed("nothing"):
+    ...     pass
+    """
+    t0 = time.perf_counter()
+    yield
+    log.info("fit: %s in %.2f s", what, time.perf_counter() - t0)
 
 
 class FrameStages:
@@ -185,6 +206,35 @@ class FrameStages:
             )
         return est
 
+    def _fit_head(self, clf, X: np.ndarray, y: np.ndarray, desc: str = "trees"):
+        """Fit a window head; with ``progress``, a forest grows a few trees at a time under a bar.
+
+        The forest grows by ``warm_start`` steps, which give the same trees as
+        one fit (scikit-learn draws the seeds of the trees already grown again).
+        """
+        from tqdm.auto import tqdm
+
+        est = clf.steps[-1][1] if hasattr(clf, "steps") else clf
+        forest = type(est).__name__ in ("ExtraTreesClassifier", "RandomForestClassifier")
+        if not (self.progress and forest and not est.warm_start and clf is est):
+            return clf.fit(X, y)
+        n = int(est.n_estimators)
+        step = max(1, -(-n // _TREE_STEPS))
+        with tqdm(total=n, desc=desc, unit="tree", leave=False) as bar, warnings.catch_warnings():
+            # 'balanced' class weights with warm_start: the data are the same at every step here
+            warnings.filterwarnings("ignore", message=".*warm_start.*", category=UserWarning)
+            est.set_params(warm_start=True)
+            try:
+                grown = 0
+                while grown < n:
+                    k = min(n, grown + step)
+                    est.set_params(n_estimators=k).fit(X, y)
+                    bar.update(k - grown)
+                    grown = k
+            finally:
+                est.set_params(warm_start=False, n_estimators=n)
+        return est
+
     def _full_proba(self, clf, X: np.ndarray) -> np.ndarray:
         p = head_predict_proba(clf, X)
         cls = np.asarray(getattr(clf, "classes_", np.arange(len(self.classes_))), dtype=np.int64)
@@ -208,7 +258,9 @@ class FrameStages:
         fold_of = rng.permutation(np.arange(n_rec) % k)
         offsets = np.r_[0, np.cumsum(lengths)]
         P = np.zeros((int(offsets[-1]), len(self.classes_)))
-        for f in range(k):
+        from tqdm.auto import tqdm
+
+        for f in tqdm(range(k), desc="context folds", disable=not self.progress, leave=False):
             held = np.flatnonzero(fold_of == f)
             tr = ~np.isin(w_fit.seq, held)
             sub = Windows(
@@ -216,13 +268,12 @@ class FrameStages:
                 w_fit.stride,
             )  # fmt: skip
             clf = self._new_classifier(nan_safe=self.encoding != "vlad")
-            clf.fit(self._window_X(frames, sub), y_fit[tr])
+            self._fit_head(clf, self._window_X(frames, sub), y_fit[tr], desc=f"fold {f + 1}/{k} trees")
             rows = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in held])
             P[rows] = self._frame_proba_stage1(clf, F[rows], lengths[held])
             log.info("context stage: fold %d/%d done", f + 1, k)
         C = self._context_input(P, F, lengths)
-        ctx = self._new_classifier()
-        ctx.fit(C[w_fit.global_center], y_fit)
+        ctx = self._fit_head(self._new_classifier(), C[w_fit.global_center], y_fit, desc="context trees")
         return ctx
 
     def _context_input(self, P: np.ndarray, F: np.ndarray, lengths: np.ndarray) -> np.ndarray:
