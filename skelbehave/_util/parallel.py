@@ -37,7 +37,9 @@ from ..errors import BatchItemError, ManifestError, ParameterError, ParameterTyp
 from .fs import atomic_write, file_sha256, folder_lock, remove_stale_temps
 from .optional import require
 
-__all__ = ["MANIFEST_COLUMNS", "read_manifest", "resolve_start_method", "run_batch", "write_manifest"]
+__all__ = [
+    "MANIFEST_COLUMNS", "read_manifest", "resolve_start_method", "run_batch", "thread_map", "write_manifest",
+]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +118,25 @@ def resolve_start_method(name: str) -> str:
     if name not in methods:
         raise ParameterError(f"start_method must be 'auto' or one of {methods}, got {name!r}")
     return name
+
+
+# --------------------------------------------------------------------------- threads
+def thread_map(func: Callable[[Any], Any], items: list, threads: int) -> list:
+    """``[func(x) for x in items]`` on up to ``threads`` threads, results in input order.
+
+    For work that releases the GIL (the package's ``nogil`` numba kernels):
+    the blocks of one long recording share the cores of one process, with no
+    copy of the model or of the data.
+
+    Examples
+    --------
+    >>> thread_map(lambda x: x * x, [1, 2, 3], threads=2)
+    [1, 4, 9]
+    """
+    if threads <= 1 or len(items) <= 1:
+        return [func(x) for x in items]
+    with cf.ThreadPoolExecutor(max_workers=min(int(threads), len(items))) as ex:
+        return list(ex.map(func, items))
 
 
 # --------------------------------------------------------------------------- worker side

@@ -33,6 +33,7 @@ from ..errors import (
     PoseDataError,
     SkelbehaveError,
 )
+from .chunks import plan_workers
 from .tables import _write_ethogram, _write_table, is_frame_level, score_file
 from .videos import extract_videos, find_inputs, is_video
 
@@ -364,6 +365,11 @@ def _score_files_locked(
                 it["extract_failed"] = (got["reason"], f"{it['key']}: {got['error'] or got['reason']}")
     if manifest.exists():
         _invalidate_changed_inputs(manifest, items)
+    if scheduler is None and frame_level:  # fewer files than processes: spare cores go to threads
+        jobs, n_jobs = plan_workers(len(items), jobs, n_jobs)
+        for it in items:
+            it["n_jobs"] = n_jobs
+        loaded.set_params(n_jobs=n_jobs)  # the model of this process (jobs=1) and of forked workers
     # largest files first: the last file to finish is a small one, so workers end together
     by_size = (
         sorted(items, key=lambda it: -_size(it["input"])) if jobs > 1 or scheduler is not None else items

@@ -34,6 +34,8 @@ __all__ = [
     "context_features",
     "frame_descriptors",
     "split_individuals",
+    "WINDOW_BLOCK",
+    "window_blocks",
     "window_statistics",
     "window_statistics_reference",
 ]
@@ -410,6 +412,32 @@ def _intervals(w: Windows, pyramid: Sequence[int], extra: Sequence[int]):
     return los, his, kinds
 
 
+#: windows per time block when scoring: descriptors and head run one block at a time (memory of a
+#: block, not of the recording), and blocks are the units that threads share (``n_jobs``)
+WINDOW_BLOCK = 4096
+
+
+def window_blocks(w: Windows, block: int = WINDOW_BLOCK) -> list[np.ndarray]:
+    """Indices of the windows of each time block: same recording, centres in one span of ``block`` frames.
+
+    The blocks depend on the windows only (not on how many threads score
+    them), so a recording scored by one thread or by several gets the same
+    descriptors, block by block.
+
+    Examples
+    --------
+    >>> from skelbehave.temporal.windows import sliding_windows
+    >>> [b.tolist() for b in window_blocks(sliding_windows([5, 3], 3, 1), block=4)]
+    [[0, 1, 2, 3], [4], [5, 6, 7]]
+    """
+    if len(w) == 0:
+        return []
+    key = w.seq.astype(np.int64) * (int(w.center.max()) // block + 1) + w.center // int(block)
+    order = np.argsort(key, kind="stable")
+    cut = np.flatnonzero(np.diff(key[order])) + 1
+    return np.split(order, cut)
+
+
 def window_statistics(
     F: np.ndarray, w: Windows, pyramid: Sequence[int], extra: Sequence[int] = ()
 ) -> np.ndarray:
@@ -420,8 +448,9 @@ def window_statistics(
     mean, std, one per pyramid part (its mean minus the window mean), the
     centre frame, then mean and std of each extra window; float32.
 
-    A numba kernel (:mod:`._window_stats`), one recording at a time, so the
-    prefix sums it needs take memory of one recording, not of all;
+    A numba kernel (:mod:`._window_stats`), one recording at a time, with
+    prefix sums over the rows its windows read only (memory of one recording,
+    or of one block of it, not of all);
     :func:`window_statistics_reference` is its NumPy twin.
 
     Examples
@@ -458,7 +487,8 @@ def window_statistics(
         rows = order[bounds[r] : bounds[r + 1]]
         if len(rows) == 0:
             continue
-        o0, o1 = int(w.offsets[r]), int(w.offsets[r + 1])
+        # prefix sums over the rows these windows read only (a block of a long recording: memory of the block)
+        o0, o1 = int(lo_all[:, rows].min()), int(hi_all[:, rows].max())
         S, Q, C = prefix_sums(Fc[o0:o1])
         sub = np.empty((len(rows), out.shape[1]), dtype=np.float32)
         window_stats_kernel(Fc[o0:o1], S, Q, C, lo_all[:, rows] - o0, hi_all[:, rows] - o0, kind, col,

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._util.parallel import thread_map
+from .._util.threads import resolve_n_jobs
 from ..encoding.windows import encode_windows
 from ..errors import LayoutError, ParameterError, PoseDataError
 from ..features.frame import (
@@ -26,6 +28,7 @@ from ..features.frame import (
     as_recording,
     context_features,
     frame_descriptors,
+    window_blocks,
     window_statistics,
 )
 from ..models.heads import head_predict_proba, is_sequence_model, make_head
@@ -247,7 +250,17 @@ class FrameStages:
     def _frame_proba_stage1(self, clf, F: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """First-stage frame probabilities of concatenated sequences."""
         w = sliding_windows(lengths, self.window_frames_, self.stride_frames_)
-        p = self._full_proba(clf, self._window_X(self._frame_input(F, lengths), w))
+        frames = self._frame_input(F, lengths)
+
+        def block_proba(idx: np.ndarray) -> np.ndarray:  # descriptors and head of one time block
+            sub = Windows(w.seq[idx], w.center[idx], w.start[idx], w.stop[idx], w.offsets, w.length, w.stride)
+            return self._full_proba(clf, self._window_X(frames, sub))
+
+        blocks = window_blocks(w)
+        p = np.empty((len(w), len(self.classes_)))
+        parts = thread_map(block_proba, blocks, resolve_n_jobs(self.n_jobs))
+        for idx, part in zip(blocks, parts, strict=True):
+            p[idx] = part
         return np.concatenate(aggregate_windows(p, w, lengths, weights=self.weights))
 
     def _fit_context(self, F: np.ndarray, frames, lengths: np.ndarray, w_fit: Windows, y_fit: np.ndarray):
