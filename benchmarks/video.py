@@ -32,15 +32,15 @@ videos (extraction into the output folder, then scoring), one process, every
 frame and ``pose_fps=10``: wall time and real-time factor.
 
 Section "extraction 1 vs 2 processes": ``skelbehave.pose.extract_many`` on four
-KTH videos (the three clips and a second copy of boxing) with ``jobs=1`` and
-``jobs=2`` (both cores; the machine is shared, which lowers the ratio most).
+KTH videos (the three clips and a second copy of boxing) on pre-warmed pools of
+1 and 2 processes (``measure_extraction`` of benchmarks/extract.py; both cores;
+the machine is shared, which lowers the ratio most).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -254,26 +254,31 @@ def section_score_on_videos(model: Path, tmp: Path) -> None:
 
 # ----------------------------------------------------------------------------- extraction 1 vs 2 processes
 def section_extract_processes(tmp: Path, cores: set[int]) -> None:
-    """``extract_many`` on 4 KTH videos with 1 and 2 worker processes (all cores allowed again)."""
-    from skelbehave.pose import extract_many
+    """``extract_many`` on 4 KTH videos with 1 and 2 worker processes (all cores allowed again).
+
+    Uses ``measure_extraction`` of benchmarks/extract.py (pre-warmed pools, pool start-up timed
+    apart, worker CPU and cores kept busy), so both benchmarks measure the same way.
+    """
+    from extract import kth_videos, measure_extraction  # benchmarks/extract.py, next to this file
 
     os.sched_setaffinity(0, cores)
     print(f"\n== extraction 1 vs 2 processes: extract_many on 4 KTH videos, cores allowed: {sorted(cores)}")
     vids = tmp / "vids"
     vids.mkdir()
-    for c in KTH:
-        os.symlink(VIDEOS / c, vids / c)
-    shutil.copyfile(VIDEOS / KTH[0], vids / "person02_boxing_copy.mp4")
-    walls = {}
-    for jobs in (1, 2):
-        out = tmp / f"extract_{jobs}"
-        t0 = time.perf_counter()
-        df = extract_many(sorted(vids.iterdir()), out, model=POSE_MODEL, jobs=jobs, progress=False)
-        walls[jobs] = time.perf_counter() - t0
-        done = int((df["status"] == "done").sum())
-        print(f"  jobs={jobs}: {done} of {len(df)} done in {walls[jobs]:.1f} s", flush=True)
+    rows = measure_extraction(kth_videos(vids), (1, 2), model=POSE_MODEL, repeats=1)
     print(
-        f"  speed-up with 2 processes: {walls[1] / walls[2]:.2f}x "
+        f"{'jobs':>4} {'pool start s':>12} {'extract s':>9} {'frames/s':>8} {'cores busy':>10} "
+        f"{'load before':>11}"
+    )
+    for r in rows:
+        print(
+            f"{r['jobs']:>4} {r['start_s']:>12.1f} {r['seconds']:>9.1f} {r['fps']:>8.1f} "
+            f"{r['cores_busy']:>10.2f} {r['load_before']:>11.1f}"
+        )
+    one = next(r for r in rows if r["jobs"] == 1)
+    two = next(r for r in rows if r["jobs"] == 2)
+    print(
+        f"  speed-up with 2 processes: {one['seconds'] / two['seconds']:.2f}x "
         f"(target >= 1.7x; load average now: {os.getloadavg()[0]:.1f})"
     )
 
