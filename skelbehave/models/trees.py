@@ -192,7 +192,18 @@ class FlatTrees:
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """JSON-able parameters and arrays (the state protocol of :mod:`skelbehave.pipeline.persist`)."""
         params = {"kind": self.kind, "classes": self.classes_.tolist(), "n_features_in": self.n_features_in_}
-        return params, dict(self.arrays)
+        arrays = dict(self.arrays)
+        leaf = arrays["is_leaf"]
+        # a smaller file, the same predictions: only leaves' values are read (inner rows are written as
+        # zeros, which compress to nearly nothing), and node and feature numbers fit 32 bits
+        value = arrays["value"].copy()
+        value[~leaf] = 0.0
+        arrays["value"] = value
+        arrays["threshold"] = np.where(leaf, 0.0, arrays["threshold"])
+        for k in ("feature", "left", "right", "roots", "tree_col"):
+            if len(arrays[k]) and int(np.abs(arrays[k]).max()) < 2**31 - 1:
+                arrays[k] = arrays[k].astype(np.int32)
+        return params, arrays
 
     @classmethod
     def _from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]) -> FlatTrees:
