@@ -60,6 +60,26 @@ def _missing(modules: tuple[str, ...]) -> list[str]:
     return out
 
 
+#: test modules that import the CNN (torch) at the top: not collected without the cnn extra (the session
+#: header names them), as their imports would fail; their VLAD / frame-level cases run with the dev install
+TORCH_MODULES = ("test_degenerate.py", "test_estimator_checks.py")
+
+if _missing(("torch",)):
+    collect_ignore_glob = [*collect_ignore_glob, *TORCH_MODULES]
+
+
+def pytest_report_header(config):
+    """Say which extras are missing, so skipped and uncollected tests are never a surprise."""
+    lines = []
+    for mark, (extra, mods) in EXTRA_MARKERS.items():
+        gone = _missing(mods)
+        if gone:
+            lines.append(f"tests marked {mark!r} are skipped: no {extra} extra ({', '.join(gone)})")
+    if _missing(("torch",)):
+        lines.append(f"light install: not collected without torch: {', '.join(TORCH_MODULES)}")
+    return lines
+
+
 def pytest_collection_modifyitems(config, items):
     """Skip tests marked ``video`` / ``cnn`` when that extra is not installed (a light install)."""
     missing = {mark: _missing(mods) for mark, (_, mods) in EXTRA_MARKERS.items()}
