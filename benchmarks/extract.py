@@ -46,11 +46,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # the package of this checkout
 SHARED = (HERE.parent / ".." / "shared").resolve()
 VIDEOS = SHARED / "videos"
 CLIPS = [
@@ -222,12 +225,19 @@ def measure_extraction(
 
 
 def kth_videos(folder: Path) -> list[Path]:
-    """The 4 KTH videos of part 2 (the 3 clips + boxing again under another name), as links in ``folder``."""
+    """The 4 KTH videos of part 2 (the 3 clips + boxing again under another name) in ``folder``.
+
+    The clips are symbolic links; the second boxing is a copy (a link would resolve to the same
+    file, which a batch takes once).
+    """
     out = []
     for clip in [*CLIPS, CLIPS[0]]:
-        name = clip if not (folder / clip).exists() else "copy_" + clip
-        os.symlink(VIDEOS / clip, folder / name)
-        out.append(folder / name)
+        if (folder / clip).exists():
+            shutil.copyfile(VIDEOS / clip, folder / ("copy_" + clip))
+            out.append(folder / ("copy_" + clip))
+        else:
+            os.symlink(VIDEOS / clip, folder / clip)
+            out.append(folder / clip)
     return out
 
 
