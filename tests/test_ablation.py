@@ -182,6 +182,7 @@ def test_encoders_vector_lengths_and_factors(msr):
 
 
 # --------------------------------------------------------------------------- (d) pruning, (e) CNN options
+@pytest.mark.cnn
 def test_pruning_cuts_parameters_and_macs(msr):
     df = ablation.pruning(
         msr,
@@ -213,6 +214,7 @@ def test_pruning_cuts_parameters_and_macs(msr):
     assert np.all(_value(df, "latency_ms") > 0)
 
 
+@pytest.mark.cnn
 def test_cnn_options_and_mac_count(msr):
     opts = ["baseline (two-stream)", "non-local block", "position stream only"]
     df = ablation.cnn_options(

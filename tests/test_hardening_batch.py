@@ -409,6 +409,7 @@ def test_ctrl_c_says_how_far_it_got_and_exits_130(jobs, model_path, rat_csvs, tm
 def test_an_unreachable_scheduler_is_reported_even_when_all_is_done(
     model_path, two_folders, tmp_path, monkeypatch, capsys
 ):
+    pytest.importorskip("dask.distributed", reason="needs the dask extra")
     a, _ = two_folders
     out = tmp_path / "out"
     argv = ["score", str(model_path), str(a / "rat.csv"), "--out", str(out), "--fps", "30", "--no-progress"]
