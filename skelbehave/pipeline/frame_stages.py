@@ -14,7 +14,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -61,6 +61,9 @@ def timed(what: str) -> Iterator[None]:
 
 class FrameStages:
     """Features, window descriptors, heads and context stage of a frame-level model (mixin)."""
+
+    #: head parameters when ``classifier_params`` is None (set by the model class)
+    _WINDOW_HEAD: ClassVar[dict[str, dict[str, Any]]] = {}
 
     def _fps_of(self, recs: list[list[PoseSequence]]) -> float | None:
         for r in recs:
@@ -195,12 +198,15 @@ class FrameStages:
         return parts[0] if len(parts) == 1 else np.hstack([p.astype(np.float32) for p in parts])
 
     def _new_classifier(self, nan_safe: bool = True):
+        params = self.classifier_params
+        if params is None and isinstance(self.classifier, str):
+            params = self._WINDOW_HEAD.get(self.classifier.lower())
         est = make_head(
             self.classifier,
             random_state=self.random_state,
             nan_safe=nan_safe,
             n_jobs=self.n_jobs,
-            **(self.classifier_params or {}),
+            **(params or {}),
         )
         if is_sequence_model(est):
             raise ParameterError(
