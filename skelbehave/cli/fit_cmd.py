@@ -213,7 +213,8 @@ def run(args: argparse.Namespace) -> int:
         params.update({k: getattr(args, k) for k in FRAME_ONLY})
         if params["classifier_params"] is not None:
             params["classifier_params"] = dict(params["classifier_params"])
-        params["progress"] = not args.no_progress
+        # bars where someone watches: a terminal, or -v (stage timings are logged with -v too)
+        params["progress"] = not args.no_progress and (sys.stderr.isatty() or getattr(args, "verbose", 0) > 0)
     else:
         defaults = {dest: library_default(obj, name) for dest, (obj, name) in library_params().items()}
         given = [k for k in FRAME_ONLY if getattr(args, k) != defaults[k]]
