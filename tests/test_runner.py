@@ -375,6 +375,9 @@ def test_output_names_never_collide(tmp_path):
     # a later run: b/x.csv alone must not take the name a/x.csv had; a/x.csv keeps its name
     assert output_names([b], taken={"x": str(a)}) != ["x"]
     assert output_names([a, b], taken={"x": str(a)})[0] == "x"
+    # one folder, one stem, several formats (r1.h5 next to r1.slp): each its own name
+    same = [tmp_path / "r1.h5", tmp_path / "r1.slp", tmp_path / "r1.json"]
+    assert len(set(output_names(same))) == 3
 
 
 def test_rerun_removes_the_pose_csv_a_killed_writer_left(tmp_path):

@@ -540,8 +540,9 @@ def expand_inputs(
 def output_names(paths: Iterable[str | os.PathLike], *, taken: Mapping[str, str] | None = None) -> list[str]:
     """Output names for input files that never collide, in this run or with earlier ones.
 
-    The name is the file's stem, or ``<stem>-<8 hex digits of its folder's path>``
-    when another input has the same stem: another file of this call, or one
+    The name is the file's stem, or ``<stem>-<8 hex digits of its full path>``
+    when another input has the same stem (``a/x.csv`` and ``b/x.csv``, or
+    ``x.h5`` and ``x.slp`` in one folder): another file of this call, or one
     in ``taken`` (``{name: input key}`` from the manifest of earlier runs into
     the same folder; an input keeps the name it had there).
 
@@ -553,6 +554,8 @@ def output_names(paths: Iterable[str | os.PathLike], *, taken: Mapping[str, str]
     ['x-', 'x-']
     >>> output_names(["b/x.csv"], taken={"x": "a/x.csv"})[0].startswith("x-")
     True
+    >>> len(set(output_names(["r1.h5", "r1.slp", "r1.json"])))
+    3
     """
     paths = [Path(p) for p in paths]
     taken = dict(taken or {})
@@ -567,7 +570,7 @@ def output_names(paths: Iterable[str | os.PathLike], *, taken: Mapping[str, str]
         if key in mine:
             out.append(mine[key])
         elif counts[stem] > 1 or taken.get(stem, key) != key:
-            tag = hashlib.sha256(str(p.resolve().parent).encode()).hexdigest()[:8]
+            tag = hashlib.sha256(str(p.resolve()).encode()).hexdigest()[:8]
             out.append(f"{stem}-{tag}")
         else:
             out.append(stem)

@@ -24,7 +24,7 @@ __all__ = ["INPUT_SUFFIXES", "POSE_FILE_SUFFIXES", "extract_videos", "find_input
 
 #: Suffixes of pose files a folder contributes (each only when :func:`skelbehave.io.detect_format`
 #: recognises the file: a stray ``labels.csv`` or ``notes.txt`` is left out).
-POSE_FILE_SUFFIXES = (".csv", ".skeleton", ".txt", ".h5", ".slp", ".nwb", ".json")
+POSE_FILE_SUFFIXES = (".csv", ".skeleton", ".txt", ".h5", ".slp", ".nwb", ".json", ".nc")
 
 
 #: Everything a folder may contribute: pose files and videos.
