@@ -50,6 +50,7 @@ from pathlib import Path
 
 from ..errors import ParameterTypeError, PoseDataError
 from ..poses import PoseSequence
+from .annotations import read_annotations, write_boris_events
 from .coco import looks_like_coco, read_coco, write_coco
 from .dlc import read_dlc_csv
 from .files import check_path, open_regular
@@ -81,6 +82,8 @@ __all__ = [
     "to_movement",
     "read_movement",
     "write_movement",
+    "read_annotations",
+    "write_boris_events",
 ]
 
 #: every format :func:`read_poses` reads (``format=`` names)
