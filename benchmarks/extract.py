@@ -26,7 +26,8 @@ seconds the workers used (/proc) and the cores they kept busy. Target: >= 1.7x
 with 2 processes. ``measure_extraction(videos, jobs=(1, 2))`` returns the
 rows (``benchmarks/video.py`` imports it). The machine is shared: other work
 running at the same time lowers both, and the ratio most (the load average
-before each run is printed). One MediaPipe landmarker runs its graph on two
+before each run and the cores other processes kept busy during it, from
+/proc/stat, are printed). One MediaPipe landmarker runs its graph on two
 threads besides the Python thread, but they work one frame at a time (each
 ``detect_for_video`` call waits for its result), so one process keeps about
 one core busy; MediaPipe's Tasks API has no setting for its graph or
@@ -179,6 +180,13 @@ def _cpu_seconds(pids) -> float:
     return total
 
 
+def _machine_busy_seconds() -> float:
+    """CPU seconds every process on the machine has used so far (all cores, from /proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def measure_extraction(
     videos, jobs=(1, 2), *, model: Path | None = None, repeats: int = 1, pose_fps: float | None = None
 ) -> list[dict]:
@@ -192,7 +200,8 @@ def measure_extraction(
     busy (``cpu_s / seconds``). Returns one dict per run: ``jobs``,
     ``repeat``, ``start_s``, ``seconds``, ``frames``, ``frames_processed``,
     ``fps`` (frames / seconds), ``cpu_s``, ``cores_busy``, ``load_before``
-    (1-minute load average).
+    (1-minute load average) and ``others_cores`` (the cores other processes
+    on the machine kept busy meanwhile, from /proc/stat).
     """
     from skelbehave.pose.batch import extract_many, extraction_pool
 
@@ -206,7 +215,7 @@ def measure_extraction(
                 with extraction_pool(n, model=model) as pool:
                     start = time.perf_counter() - t0
                     pids = list(pool._processes)
-                    c0 = _cpu_seconds(pids)
+                    c0, m0, s0 = _cpu_seconds(pids), _machine_busy_seconds(), time.process_time()
                     out = Path(tmp) / f"out{n}-{rep}"
                     t1 = time.perf_counter()
                     table = extract_many(
@@ -214,12 +223,14 @@ def measure_extraction(
                     )
                     dt = time.perf_counter() - t1
                     cpu = _cpu_seconds(pids) - c0
+                    others = (_machine_busy_seconds() - m0) - cpu - (time.process_time() - s0)
                 assert (table["status"] == "done").all(), table[["key", "status", "error"]]
                 frames = int(table["frames"].sum())
                 rows.append({
                     "jobs": n, "repeat": rep, "start_s": start, "seconds": dt, "frames": frames,
                     "frames_processed": int(table["frames_processed"].sum()), "fps": frames / dt,
                     "cpu_s": cpu, "cores_busy": cpu / dt, "load_before": load,
+                    "others_cores": max(0.0, others) / dt,
                 })  # fmt: skip
     return rows
 
@@ -248,7 +259,7 @@ def part2(model: Path, repeats: int = 2) -> None:
     print(f"\n== Part 2: extract_many on 4 KTH videos ({rows[0]['frames']} frames), pre-warmed pools, "
           f"runs alternated 1,2 x {repeats}")  # fmt: skip
     print(f"{'processes':<10} {'best s':>7} {'frames/s':>9} {'runs (s)':>18} {'pool start (s)':>16} "
-          f"{'worker CPU (s)':>16} {'cores busy':>11} {'load before':>12}")  # fmt: skip
+          f"{'worker CPU (s)':>16} {'cores busy':>11} {'others busy':>12} {'load before':>12}")  # fmt: skip
     best = {}
     for n in (1, 2):
         mine = [r for r in rows if r["jobs"] == n]
@@ -259,7 +270,8 @@ def part2(model: Path, repeats: int = 2) -> None:
 
         print(
             f"{n:<10} {b['seconds']:7.2f} {b['fps']:9.1f} {runs('seconds'):>18} {runs('start_s'):>16} "
-            f"{runs('cpu_s'):>16} {runs('cores_busy'):>11} {runs('load_before', '.1f'):>12}"
+            f"{runs('cpu_s'):>16} {runs('cores_busy'):>11} {runs('others_cores'):>12} "
+            f"{runs('load_before', '.1f'):>12}"
         )
     ratio = best[1]["seconds"] / best[2]["seconds"]
     cpu_ratio = best[2]["cpu_s"] / best[1]["cpu_s"]
@@ -268,6 +280,12 @@ def part2(model: Path, repeats: int = 2) -> None:
         f"CPU work, 2 processes vs 1: {cpu_ratio:.2f}x; cores busy: 1 process {best[1]['cores_busy']:.2f}, "
         f"2 processes {best[2]['cores_busy']:.2f} of {len(os.sched_getaffinity(0))} "
         "(the machine's other load takes the rest)"
+    )
+    free = len(os.sched_getaffinity(0)) - best[2]["others_cores"]
+    print(
+        f"cores left by other processes during the best 2-process run: {free:.2f}; "
+        f"frames per worker CPU second: 1 process {best[1]['frames'] / best[1]['cpu_s']:.1f}, "
+        f"2 processes {best[2]['frames'] / best[2]['cpu_s']:.1f}"
     )
 
 
