@@ -91,6 +91,7 @@ def _score_item(item: dict) -> dict:
         table = score_file(
             model, src, format=item["format"], fps=item.get("fps"),
             window=item.get("window"), stride=item.get("stride"), individual=item.get("individual"),
+            min_confidence=item.get("min_confidence"),
         )  # fmt: skip
     except SkelbehaveError as exc:
         raise BatchItemError("bad_input", str(exc)) from None
@@ -131,6 +132,7 @@ def score_files(
     window: int | str | None = None,
     stride: int | str | None = None,
     individual: int | str | list | None = None,
+    min_confidence: float | None = None,
     resume: bool = True,
     n_jobs: int | None = 1,
     ethogram: bool = False,
@@ -185,6 +187,9 @@ def score_files(
         Score only these individuals of each file (``meta["person"]``; see
         :func:`skelbehave.pose.tracking.select_individuals`); default all,
         each scored on its own.
+    min_confidence : float in [0, 1], optional
+        Rows whose top probability is below it are labelled ``"unknown"``
+        (probabilities kept; see :func:`score_sequences`).
     resume : bool
         Skip files already scored by this model (same input bytes) whose
         output exists. ``False`` scores these inputs again (the rows and
@@ -230,6 +235,10 @@ def score_files(
     >>> # manifest["status"].value_counts()
     """
     _check_arguments(jobs=jobs, n_jobs=n_jobs, fps=fps, format=format, output_format=output_format)
+    if min_confidence is not None and not (
+        isinstance(min_confidence, (int, float)) and 0.0 <= float(min_confidence) <= 1.0
+    ):
+        raise ParameterError(f"min_confidence must be a number in [0, 1], got {min_confidence!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     # one run per output folder: names, the manifest and the outputs are decided and written under it
@@ -237,7 +246,8 @@ def score_files(
         return _score_files_locked(
             model, inputs, out_dir, jobs=jobs, scheduler=scheduler, format=format,
             output_format=output_format, fps=fps, window=window, stride=stride, individual=individual,
-            resume=resume, n_jobs=n_jobs, ethogram=ethogram, progress=progress, start_method=start_method,
+            min_confidence=min_confidence, resume=resume, n_jobs=n_jobs, ethogram=ethogram, progress=progress,
+            start_method=start_method,
             video_options={
                 "pose_model": pose_model, "num_poses": num_poses, "pose_fps": pose_fps,
                 "min_track_frames": min_track_frames, "stitch_gap": stitch_gap,
@@ -270,7 +280,7 @@ def _check_arguments(*, jobs, n_jobs, fps, format, output_format) -> None:
 
 def _score_files_locked(
     model, inputs, out_dir: Path, *, jobs, scheduler, format, output_format, fps, window, stride,
-    individual, resume, n_jobs, ethogram, progress, start_method, video_options,
+    individual, min_confidence, resume, n_jobs, ethogram, progress, start_method, video_options,
 ) -> pd.DataFrame:  # fmt: skip
     """:func:`score_files` once it holds the output folder."""
     from .._version import __version__
@@ -335,7 +345,9 @@ def _score_files_locked(
         )  # fmt: skip
     suffix = ".predictions.parquet" if output_format == "parquet" else ".predictions.csv"
     names = output_names([p.resolve() for p in paths], taken=_names_taken(manifest))
-    options = _options_tag(window=window, stride=stride, fps=fps, individual=individual)
+    options = _options_tag(
+        window=window, stride=stride, fps=fps, individual=individual, min_confidence=min_confidence
+    )
     items = [
         {
             "key": str(p.resolve()),  # the manifest is keyed by the input's absolute path
@@ -348,6 +360,7 @@ def _score_files_locked(
             "window": window,
             "stride": stride,
             "individual": individual,
+            "min_confidence": min_confidence,
             "n_jobs": n_jobs,
             "ethogram": ethogram,
             # recorded in the manifest; another model or other options: the file is scored again

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .._util.fs import atomic_path
-from ..errors import ModelFileError, PoseDataError
+from ..errors import ModelFileError, ParameterError, PoseDataError
 from ..temporal.presence import present_frames
 
 __all__ = ["is_frame_level", "score_file", "score_sequences"]
@@ -124,6 +124,20 @@ def _clip_table(model, seqs: list, window, stride, fps: float | None) -> pd.Data
     return table
 
 
+def _abstain_table(table: pd.DataFrame, classes: list, min_confidence: float) -> pd.DataFrame:
+    """``"unknown"`` for the labelled rows of a predictions table whose top probability is below the bar."""
+    from ..models.calibration import UNKNOWN, abstain
+
+    if UNKNOWN in classes:
+        raise ParameterError(f"min_confidence: {UNKNOWN!r} is one of this model's classes")
+    labelled = table["label"].notna().to_numpy()
+    if labelled.any():
+        proba = table.loc[labelled, [f"proba_{c}" for c in classes]].to_numpy(dtype=float)
+        labels = table.loc[labelled, "label"].to_numpy(dtype=object)
+        table.loc[labelled, "label"] = abstain(labels, proba, min_confidence)
+    return table
+
+
 def score_sequences(
     model,
     sequences: Sequence,
@@ -131,6 +145,7 @@ def score_sequences(
     window: int | str | None = None,
     stride: int | str | None = None,
     fps: float | None = None,
+    min_confidence: float | None = None,
 ) -> pd.DataFrame:
     """Predictions table for the pose sequences of one recording (one sequence per individual).
 
@@ -149,6 +164,10 @@ def score_sequences(
         Without ``window``: one row per individual for the whole recording.
     fps : float, optional
         Frame rate of sequences that carry none (for durations and times).
+    min_confidence : float in [0, 1], optional
+        Abstain: a row whose top probability is below it gets the label
+        ``"unknown"`` (see :func:`skelbehave.models.calibration.abstain`); its
+        probabilities are kept. Rows without a label (absent) stay without one.
 
     Returns
     -------
@@ -189,6 +208,9 @@ def score_sequences(
         raise PoseDataError("no pose sequence to score")
     if fps is not None:
         seqs = [s if s.fps is not None else s.copy(fps=fps) for s in seqs]
+    if min_confidence is not None:
+        table = score_sequences(model, seqs, window=window, stride=stride, fps=fps)
+        return _abstain_table(table, list(model.classes_), min_confidence)
     if not is_frame_level(model):
         return _clip_table(model, seqs, window, stride, fps)
     if window is not None or stride is not None:
@@ -223,6 +245,7 @@ def score_file(
     window: int | str | None = None,
     stride: int | str | None = None,
     individual: int | str | list | None = None,
+    min_confidence: float | None = None,
 ) -> pd.DataFrame:
     """Predictions for one pose file, with any model (see :func:`score_sequences`).
 
@@ -240,6 +263,8 @@ def score_file(
         Sliding segments for clip-level models (see :func:`score_sequences`).
     individual : int, str or list, optional
         Only these individuals (see :func:`skelbehave.pose.tracking.select_individuals`).
+    min_confidence : float in [0, 1], optional
+        ``"unknown"`` below it (see :func:`score_sequences`).
 
     Returns
     -------
@@ -262,7 +287,9 @@ def score_file(
 
         seqs = select_individuals(seqs, individual, path=path)
     try:
-        table = score_sequences(model, seqs, window=window, stride=stride, fps=fps)
+        table = score_sequences(
+            model, seqs, window=window, stride=stride, fps=fps, min_confidence=min_confidence
+        )
     except PoseDataError as exc:
         if exc.path is not None:
             raise

@@ -191,6 +191,26 @@ def positive_float(text: str) -> float:
     return v
 
 
+def probability(text: str) -> float:
+    """A number in [0, 1] (``--min-confidence``).
+
+    Examples
+    --------
+    >>> probability("0.8")
+    0.8
+    >>> probability("80")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: '80': must be a number in [0, 1]
+    """
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (0.0 <= v <= 1.0):
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a number in [0, 1]")
+    return v
+
+
 def check_output_folder(path: str | os.PathLike, flag: str = "--out") -> Path:
     """Create the output folder ``path`` or say, naming ``flag``, why it cannot be written.
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import check_output_folder, library_default, positive_float, positive_int, positive_length, threads
+from . import (
+    check_output_folder,
+    library_default,
+    positive_float,
+    positive_int,
+    positive_length,
+    probability,
+    threads,
+)
 from .extract_cmd import add_video_arguments
 
 EPILOG = """examples:
@@ -47,6 +55,7 @@ def library_params() -> dict[str, tuple[Any, str]]:
         "stride": (score_files, "stride"),
         "ethogram": (score_files, "ethogram"),
         "individual": (score_files, "individual"),
+        "min_confidence": (score_files, "min_confidence"),
         # videos (pose extraction; extract_cmd.add_video_arguments)
         "pose_model": (score_files, "pose_model"),
         "num_poses": (score_files, "num_poses"),
@@ -106,6 +115,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="score only these individuals (tracks) of each file, e.g. 0 or 0,2 (default: all, each alone)",
     )
     p.add_argument(
+        "--min-confidence",
+        type=probability,
+        default=d["min_confidence"],
+        help="label rows whose top (calibrated) probability is below this 'unknown' (default: never)",
+    )
+    p.add_argument(
         "--ethogram",
         action="store_true",
         default=d["ethogram"],
@@ -146,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
         window=args.window,
         stride=args.stride,
         individual=args.individual,
+        min_confidence=args.min_confidence,
         n_jobs=args.threads,
         resume=not args.no_resume,
         ethogram=args.ethogram,
