@@ -154,7 +154,11 @@ class FrameLevelModel(FrameStages, BaseEstimator):
         Frame rate used when the sequences do not carry one.
     random_state : int, optional
     n_jobs : int
-        Threads for classifiers that take them.
+        Threads: for classifiers that take them (fitting a forest), and
+        for scoring, where the windows of a recording go in time blocks
+        (:func:`~skelbehave.features.frame.window_blocks`) shared by the
+        threads, so that one long recording uses several cores; the labels
+        do not depend on the thread count.
     progress : bool
         Show progress bars: per-frame features over recordings, the trees of
         a forest head as they grow (the same trees as without the bar), the
