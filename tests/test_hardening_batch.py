@@ -377,8 +377,9 @@ def test_an_unexpected_error_is_one_line_that_asks_for_v(monkeypatch, capsys, tm
 # ----------------------------------------------------------------------------- Ctrl-C
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_ctrl_c_says_how_far_it_got_and_exits_130(jobs, model_path, rat_csvs, tmp_path):
+    n = 60  # enough files that scoring (tens of thousands of frames a second) is still running at the signal
     inputs = [
-        _head(rat_csvs[i % 4], tmp_path / "in" / f"r{i}.csv", 1500, skip=3000 + 50 * i) for i in range(12)
+        _head(rat_csvs[i % 4], tmp_path / "in" / f"r{i}.csv", 1500, skip=3000 + 50 * i) for i in range(n)
     ]
     out = tmp_path / "out"
     cmd = _score_cmd(model_path, inputs, out, "--jobs", str(jobs))
@@ -396,14 +397,14 @@ def test_ctrl_c_says_how_far_it_got_and_exits_130(jobs, model_path, rat_csvs, tm
     lines = message_lines(err)
     assert len(lines) == 1 and lines[0].startswith("interrupted: "), lines
     n_done = int(lines[0].split()[1])
-    assert lines[0] == f"interrupted: {n_done} of 12 done; run the same command again to resume"
+    assert lines[0] == f"interrupted: {n_done} of {n} done; run the same command again to resume"
     man = read_manifest(out / "manifest.csv")
-    assert (man["status"] == "done").sum() == n_done < 12
+    assert (man["status"] == "done").sum() == n_done < n
     # the same command again finishes the rest
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr
     man = read_manifest(out / "manifest.csv")
-    assert len(man) == 12 and (man["status"] == "done").all()
+    assert len(man) == n and (man["status"] == "done").all()
 
 
 def test_an_unreachable_scheduler_is_reported_even_when_all_is_done(

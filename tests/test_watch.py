@@ -411,7 +411,7 @@ def test_cli_watch_ctrl_c_ends_bouts_and_prints_a_summary(video, pose_model, cli
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:  # wait for the first events
-        if out.is_file() and len(out.read_text().splitlines()) >= 3:
+        if out.is_file() and out.read_text().strip():  # the first event: the clip still has seconds to play
             break
         time.sleep(0.2)
     assert proc.poll() is None, proc.communicate()
