@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import skelbehave
+import skelbehave.io
 from skelbehave.batch import score_files
 from skelbehave.cli import main
 from skelbehave.io import write_poses
@@ -78,6 +79,16 @@ def test_frame_rows_and_the_cli(tmp_path):
     assert below.sum() > 10 and (table["label"][below] == UNKNOWN).all()
     assert not (table["label"][labelled & (top >= 1)] == UNKNOWN).any()
     assert table["label"][~labelled].isna().all()  # absent frames stay without a label
+    # the Python API gives the same frames "unknown" as the table, at a bar between the two
+    rec = skelbehave.io.read_poses(path)
+    bar = float(np.median(top[labelled]))
+    pred = model.predict(rec, min_confidence=bar)[0]
+    plain = model.predict(rec)[0]
+    direct = model.predict_table(rec)
+    dtop = direct[[c for c in direct.columns if c.startswith("proba_")]].max(axis=1).to_numpy()
+    low = direct["label"].notna().to_numpy() & (dtop < bar)
+    assert 0 < low.sum() < len(pred)
+    assert (pred[low] == UNKNOWN).all() and (pred[~low] == plain[~low]).all()
 
 
 def test_bad_bar_is_one_line(msr, tmp_path, capsys):

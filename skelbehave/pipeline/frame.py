@@ -362,23 +362,40 @@ class FrameLevelModel(FrameStages, BaseEstimator):
             out.append(P)
         return out
 
-    def predict(self, X) -> list[np.ndarray]:
+    def predict(self, X, min_confidence: float | None = None) -> list[np.ndarray]:
         """Per-frame labels (after smoothing), one array per recording.
 
         Frames where nobody is present get :data:`skelbehave.temporal.NO_POSE`
         (the array then holds strings, or objects when the classes are not strings).
+        With ``min_confidence`` (in [0, 1]), a frame whose top smoothed
+        probability (the ``proba_<class>`` of :meth:`predict_table`) is below
+        it gets ``"unknown"`` (see :func:`skelbehave.models.calibration.abstain`).
 
         Examples
         --------
         >>> from skelbehave.layouts import JointLayout
         >>> lay, x = JointLayout.from_names(["a", "b", "c"]), np.random.default_rng(0).random((120, 3, 2))
         >>> y = np.where((np.arange(120) // 30) % 2, "walk", "rest")
-        >>> m = FrameLevelModel(classifier_params={"n_estimators": 3}).fit([PoseSequence(x, lay)], [y])
+        >>> m = FrameLevelModel(classifier_params={"n_estimators": 3}, random_state=0)
+        >>> m = m.fit([PoseSequence(x, lay)], [y])
         >>> x[:3] = np.nan
         >>> m.predict([PoseSequence(x, lay)])[0][:3].tolist()
         ['no_pose', 'no_pose', 'no_pose']
+        >>> sure = m.predict([PoseSequence(x, lay)], min_confidence=0.9)[0]  # "unknown" below 0.9
+        >>> sorted(set(sure.tolist()) - {"rest", "walk"})
+        ['no_pose', 'unknown']
         """
-        return [self.labels_of(self.smooth(p)[0]) for p in self.predict_proba(X)]
+        if min_confidence is None:
+            return [self.labels_of(self.smooth(p)[0]) for p in self.predict_proba(X)]
+        from ..models.calibration import UNKNOWN, abstain
+
+        if UNKNOWN in set(self.classes_.tolist()):
+            raise ParameterError(f"min_confidence: {UNKNOWN!r} is one of this model's classes")
+        out = []
+        for p in self.predict_proba(X):
+            lab, ps = self.smooth(p)
+            out.append(abstain(self.labels_of(lab), ps, min_confidence))
+        return out
 
     def score(self, X, y) -> float:
         """Frame-level macro F1 over the model's classes (frames with ignored labels or no pose left out).
