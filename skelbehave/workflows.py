@@ -336,7 +336,12 @@ def evaluate_model(
     if report_dir is not None:
         from .plots.reports import write_clip_report
 
-        write_clip_report(report_dir, report)
+        coverage = None
+        if hasattr(model, "predict_proba") and hasattr(model, "classes_"):
+            from .evaluation import coverage_accuracy
+
+            coverage = coverage_accuracy(np.asarray(y), model.predict_proba(X), model.classes_)
+        write_clip_report(report_dir, report, coverage=coverage)
     return _written(table, out)
 
 

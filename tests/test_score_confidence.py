@@ -100,3 +100,15 @@ def test_bad_bar_is_one_line(msr, tmp_path, capsys):
     assert "must be a number in [0, 1]" in capsys.readouterr().err
     with pytest.raises(skelbehave.SkelbehaveError, match="min_confidence"):
         score_files(model, paths, tmp_path / "p", min_confidence=1.5, progress=False)
+
+
+def test_evaluate_writes_the_coverage_accuracy_curve(msr, tmp_path):
+    from skelbehave.workflows import evaluate_model
+
+    model, _, _ = msr
+    model_path = model.save(tmp_path / "m.skb")
+    evaluate_model(model_path, "msr_action3d", subjects="6,8", report_dir=tmp_path / "rep")
+    curve = pd.read_csv(tmp_path / "rep" / "coverage_accuracy.csv")
+    assert curve["threshold"].iloc[0] == 0 and curve["coverage"].iloc[0] == 1
+    assert (np.diff(curve["coverage"]) <= 0).all()
+    assert (tmp_path / "rep" / "coverage_accuracy.png").stat().st_size > 5_000

@@ -262,11 +262,14 @@ def write_prediction_reports(
     return files
 
 
-def write_clip_report(out, report) -> dict[str, Path]:
+def write_clip_report(out, report, coverage: pd.DataFrame | None = None) -> dict[str, Path]:
     """A clip-level evaluation (:class:`~skelbehave.evaluation.ClassificationReport`) into the folder ``out``.
 
     Writes ``confusion_matrix.png`` (sequences, row-normalised) and
-    ``per_class.csv`` (precision, recall, F1, support).
+    ``per_class.csv`` (precision, recall, F1, support); with ``coverage`` (the
+    table of :func:`skelbehave.evaluation.coverage_accuracy`) also
+    ``coverage_accuracy.csv`` and ``coverage_accuracy.png`` (accuracy on the
+    clips kept and the share kept, against ``min_confidence``).
 
     Examples
     --------
@@ -297,6 +300,21 @@ def write_clip_report(out, report) -> dict[str, Path]:
     with atomic_path(out / "per_class.csv") as tmp:
         report.per_class.to_csv(tmp)
     files["per_class"] = out / "per_class.csv"
+    if coverage is not None:
+        with atomic_path(out / "coverage_accuracy.csv") as tmp:
+            coverage.to_csv(tmp, index=False)
+        files["coverage_accuracy"] = out / "coverage_accuracy.csv"
+        fig, ax = plt.subplots(figsize=(5.0, 3.4))
+        kept = "accuracy on the clips kept"
+        ax.plot(coverage["threshold"], coverage["accuracy"], marker="o", ms=3, label=kept)
+        ax.plot(coverage["threshold"], coverage["coverage"], marker="s", ms=3, label="share of clips kept")
+        ax.set_xlabel("min_confidence (top calibrated probability)")
+        ax.set_ylabel("fraction")
+        ax.set_ylim(0, 1.02)
+        ax.set_title("Abstention: accuracy vs coverage")
+        ax.legend(loc="lower left", fontsize=8)
+        fig.tight_layout()
+        files["coverage_accuracy_png"] = _save(fig, out / "coverage_accuracy.png")
     return files
 
 
