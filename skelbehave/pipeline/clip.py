@@ -64,7 +64,7 @@ from ..layouts import JointLayout, get_layout
 from ..models.calibration import CALIBRATIONS, UNKNOWN, abstain, fit_calibrated, head_scores
 from ..models.heads import head_predict_proba, is_sequence_model, make_head
 from ..poses import PoseSequence, as_sequences, convert_layouts
-from ..temporal.presence import NO_POSE, has_pose
+from ..temporal.presence import NO_POSE
 from . import persist
 from .clip_defaults import (
     DEFAULT_CALIBRATION,
@@ -73,9 +73,11 @@ from .clip_defaults import (
     DEFAULT_FEATURES,
     default_features,
     drop_no_pose,
+    item_has_pose,
     missing_label,
     split_options,
 )
+from .clip_multi import as_recordings, check_kind, encode_recordings, fit_encode_recordings, is_recording_list
 from .clip_state import behavior_model_from_state
 
 __all__ = [
@@ -206,6 +208,9 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
     def _sequences(self, X) -> list[PoseSequence]:
         if isinstance(X, PoseSequence):
             raise PoseDataError("X must be a list of sequences; wrap a single PoseSequence in a list")
+        check_kind(self, is_recording_list(X))
+        if is_recording_list(X):  # several individuals per clip (pipeline/clip_multi.py)
+            return as_recordings(self, X)
         check_sequence_list(X)
         layout = getattr(self, "layout_", None) or self.layout
         seqs = as_sequences(X, layout=layout, fps=self.fps)
@@ -229,7 +234,10 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : list of PoseSequence or (T, J, C) arrays
+        X : list of PoseSequence or (T, J, C) arrays, or list of recordings
+            A recording (a list of PoseSequences, one per individual, same
+            frames) makes a model of interactions (:mod:`.clip_multi`: shared
+            codebook, relative descriptors, independent of the individuals' order).
         y : array-like of shape (n,)
             One label per sequence; none may be missing (None, NaN).
 
@@ -252,7 +260,7 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
             raise ParameterError(
                 f"calibration must be one of {CALIBRATIONS} or None, got {self.calibration!r}"
             )
-        for attr in ("layout_",):
+        for attr in ("layout_", "n_dims_", "classes_", "interaction_"):
             if hasattr(self, attr):
                 delattr(self, attr)
         seqs = self._sequences(X)
@@ -275,17 +283,23 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.layout_ = seqs[0].layout
         self.n_dims_ = seqs[0].n_dims
         feats, enc, clf = self._make_components()
-        self.calibrator_ = None
+        self.calibrator_ = self.interaction_ = self.relation_encoder_ = None
+        multi = is_recording_list(seqs)
         with encoder_threads(self.n_jobs):
+            if enc is None and multi:
+                raise ParameterError("a sequence-level classifier takes one individual per clip")
             if enc is None:
                 self.features_, self.encoder_ = None, None
                 self.classifier_ = clf.fit(seqs, y)
                 self.n_features_out_ = 0
             else:
-                self.features_ = feats.fit(seqs)
-                D = self.features_.transform(seqs)
-                F = enc.fit_transform(D)
-                self.encoder_ = enc
+                if multi:
+                    seed = int(enc.get_params()["random_state"]) + 1
+                    F = fit_encode_recordings(self, feats, enc, seqs, seed)
+                else:
+                    self.features_ = feats.fit(seqs)
+                    F = enc.fit_transform(self.features_.transform(seqs))
+                    self.encoder_ = enc
                 self.n_features_out_ = int(F.shape[1])
                 if self.calibration is None:
                     self.classifier_ = clf.fit(F, y)
@@ -327,6 +341,8 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def _encode(self, seqs: list[PoseSequence]) -> np.ndarray:
         with encoder_threads(self.n_jobs):
+            if getattr(self, "interaction_", None) is not None:
+                return encode_recordings(self, seqs)
             return self.encoder_.transform(self.features_.transform(seqs))
 
     def _posed(self, X, no_pose: str) -> tuple[list[PoseSequence], np.ndarray]:
@@ -335,7 +351,7 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
         if no_pose not in ("mark", "error"):
             raise ParameterError(f"no_pose must be 'mark' or 'error', got {no_pose!r}")
         seqs = self._sequences(X)
-        ok = np.array([has_pose(s) for s in seqs], dtype=bool)
+        ok = np.array([item_has_pose(s) for s in seqs], dtype=bool)
         if no_pose == "error" and not ok.all():
             i = int(np.flatnonzero(~ok)[0])
             raise NoPoseError(
@@ -494,8 +510,8 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
             "classes": [c.item() if isinstance(c, np.generic) else c for c in self.classes_],
             "n_features_out": int(self.n_features_out_),
         }
-        for role in ("features", "encoder", "classifier"):
-            params[role] = persist.nest(role, getattr(self, f"{role}_"), arrays)
+        for role in ("features", "encoder", "classifier", "interaction", "relation_encoder"):
+            params[role] = persist.nest(role, getattr(self, f"{role}_", None), arrays)
         params["calibration"] = self.calibration
         params["calibrator"] = persist.nest("calibrator", getattr(self, "calibrator_", None), arrays)
         return params, arrays

@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_FEATURES",
     "default_features",
     "drop_no_pose",
+    "item_has_pose",
     "missing_label",
     "split_options",
 ]
@@ -73,9 +74,16 @@ def default_features():
 DEFAULT_CALIBRATION = "temperature"
 
 
+def item_has_pose(item) -> bool:
+    """Whether a sequence, or any individual of a recording (a list of sequences), holds a pose."""
+    if isinstance(item, PoseSequence):
+        return has_pose(item)
+    return any(has_pose(p) for p in item)
+
+
 def drop_no_pose(seqs: list[PoseSequence], y: np.ndarray) -> tuple[list[PoseSequence], np.ndarray]:
     """Training sequences without a pose are left out, with a :class:`~skelbehave.errors.NoPoseWarning`."""
-    ok = np.array([has_pose(s) for s in seqs], dtype=bool)
+    ok = np.array([item_has_pose(s) for s in seqs], dtype=bool)
     if ok.all():
         return seqs, y
     bad = np.flatnonzero(~ok)

@@ -47,7 +47,16 @@ def behavior_model_from_state(cls, params: dict[str, Any], arrays: dict[str, np.
             "encoder", params.get("encoder"), arrays, ("VLADEncoder", "BoWEncoder", "FisherEncoder")
         ),
         "classifier": persist.unnest("classifier", params.get("classifier"), arrays),
+        "interaction": persist.unnest(
+            "interaction", params.get("interaction"), arrays, ("InteractionFeatures",)
+        ),
+        "relation_encoder": persist.unnest(
+            "relation_encoder", params.get("relation_encoder"), arrays, ("VLADEncoder",)
+        ),
     }
+    inter, rel = fitted["interaction"], fitted["relation_encoder"]
+    if (inter is None) != (rel is None):
+        raise ModelFileError("interaction and relation_encoder come together (a model of interactions)")
     clf = fitted["classifier"]
     if clf is None:
         raise ModelFileError("classifier is missing")
@@ -57,7 +66,7 @@ def behavior_model_from_state(cls, params: dict[str, Any], arrays: dict[str, np.
             f"{classes.tolist()}"
         )
     if is_sequence_model(clf):
-        if fitted["features"] is not None or fitted["encoder"] is not None or n_out != 0:
+        if fitted["features"] is not None or fitted["encoder"] is not None or n_out != 0 or inter is not None:
             raise ModelFileError("a sequence classifier takes no features, encoder or encoded vector")
     else:
         feats, enc = fitted["features"], fitted["encoder"]
@@ -72,9 +81,18 @@ def behavior_model_from_state(cls, params: dict[str, Any], arrays: dict[str, np.
         seen = [(str(b), int(d)) for b, d in zip(enc.input_blocks_, enc.input_dims_, strict=True)]
         if made != seen:
             raise ModelFileError(f"features: its blocks {made} differ from the encoder's {seen}")
-        if enc.n_features_out_ != n_out or int(clf.n_features_in_) != n_out:
+        made_out = int(enc.n_features_out_)
+        if inter is not None:  # pooled individuals (mean, max) and pooled pairs (mean, max)
+            if inter.layout_.joints != layout.joints or inter.n_dims_ != n_dims:
+                raise ModelFileError("interaction: fitted for another layout or coordinate count")
+            seen = [(str(b), int(d)) for b, d in zip(inter.block_info_, inter.dims_, strict=True)]
+            want = [(str(b), int(d)) for b, d in zip(rel.input_blocks_, rel.input_dims_, strict=True)]
+            if seen != want:
+                raise ModelFileError(f"interaction: blocks {seen} differ from the relation encoder's {want}")
+            made_out = 2 * made_out + 2 * int(rel.n_features_out_)
+        if made_out != n_out or int(clf.n_features_in_) != n_out:
             raise ModelFileError(
-                f"n_features_out is {n_out}, the encoder gives {enc.n_features_out_} values and the "
+                f"n_features_out is {n_out}, the encoders give {made_out} values and the "
                 f"classifier expects {clf.n_features_in_}"
             )
     calibration = None
@@ -108,6 +126,7 @@ def behavior_model_from_state(cls, params: dict[str, Any], arrays: dict[str, np.
     model.encoder_ = fitted["encoder"]
     model.classifier_ = clf
     model.calibrator_ = calibrator
+    model.interaction_, model.relation_encoder_ = inter, rel
     model.classes_ = classes
     model.n_features_out_ = n_out
     model.fit_time_ = float("nan")
