@@ -37,7 +37,7 @@ from ..temporal.windows import Windows, sliding_windows, to_frames, window_label
 from .frame_stages import FrameStages, timed
 from .frame_state import _HEAD_NAMES, _check_widths, _jsonable, _registered_layout
 from .persist import load as _persist_load
-from .persist import nest, unnest
+from .persist import nest, training_data_sha256, unnest
 from .persist import save as _persist_save
 
 log = logging.getLogger(__name__)
@@ -322,6 +322,7 @@ class FrameLevelModel(FrameStages, BaseEstimator):
         log.info("fit: %.2f s in all", time.perf_counter() - t_fit)
         self.classifier_ = clf
         self.feature_names_ = list(self._feature_names)
+        self.training_data_sha256_ = training_data_sha256(recs, ys)
         return self
 
     def _check_fitted(self) -> None:

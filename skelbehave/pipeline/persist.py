@@ -30,7 +30,9 @@ Format version 1 files (the first release) are upgraded on load
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -198,9 +200,50 @@ def _from_entry(entry, arrays, where: str, kinds: tuple[str, ...] | None = None,
         raise ModelFileError(f"{where}: inconsistent {kind} state ({type(exc).__name__}: {exc})") from None
 
 
+def training_data_sha256(X, y) -> str:
+    """SHA-256 of a model's training data: every pose array (shape, dtype, values) and every label.
+
+    Recorded by ``fit`` as ``training_data_sha256_``, saved in the model file
+    and written into model cards, so a model can be traced to the exact data
+    it learnt from. ``X`` holds pose sequences, arrays, or recordings (lists
+    of them); ``y`` clip labels or per-frame label arrays. The same data in
+    the same order gives the same hash.
+
+    Examples
+    --------
+    >>> X = [np.zeros((5, 3, 2)), np.ones((4, 3, 2))]
+    >>> h = training_data_sha256(X, ["a", "b"])
+    >>> len(h), h == training_data_sha256(X, ["a", "b"]), h == training_data_sha256(X, ["b", "a"])
+    (64, True, False)
+    """
+    digest = hashlib.sha256()
+
+    def arrays(x):
+        if isinstance(x, (list, tuple)):
+            for part in x:
+                yield from arrays(part)
+        else:
+            yield np.ascontiguousarray(getattr(x, "position", x))
+
+    for a in arrays(list(X)):
+        digest.update(f"{a.shape}|{a.dtype.str}|".encode())
+        digest.update(a.tobytes())
+    for label in y:
+        lab = np.asarray(label)
+        digest.update(f"{lab.shape}|".encode())
+        digest.update("\x1f".join(map(str, lab.ravel().tolist())).encode())
+    return digest.hexdigest()
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
 def _info(obj) -> dict[str, Any]:
     """Top-level copies of classes and layout, for readers that only look (model_info)."""
     out: dict[str, Any] = {}
+    sha = getattr(obj, "training_data_sha256_", None)
+    if isinstance(sha, str) and _SHA256.fullmatch(sha):
+        out["training_data_sha256"] = sha
     classes = getattr(obj, "classes_", None)
     if classes is not None:
         out["classes"] = [c.item() if isinstance(c, np.generic) else c for c in np.asarray(classes)]
@@ -329,6 +372,11 @@ def load(path, *, max_bytes: int = MAX_TOTAL_BYTES):
         raise ModelFileError(f"{path}: {exc}") from None
     except _CONTENT_ERRORS as exc:  # a damaged file never escapes as another exception
         raise ModelFileError(f"{path}: inconsistent model file ({type(exc).__name__}: {exc})") from None
+    sha = doc.get("training_data_sha256")
+    if sha is not None:
+        if not (isinstance(sha, str) and _SHA256.fullmatch(sha)):
+            raise ModelFileError(f"{path}: training_data_sha256 must be 64 hex digits, got {sha!r:.80}")
+        obj.training_data_sha256_ = sha
     obj.manifest_ = manifest
     return obj
 

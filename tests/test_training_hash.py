@@ -1,0 +1,46 @@
+"""Models record a SHA-256 of their training data; it survives save / load and reaches the model card."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import skelbehave
+from skelbehave.datasets import load_precog
+from skelbehave.errors import ModelFileError
+from skelbehave.io.archive import read_archive, write_archive
+from skelbehave.pipeline.persist import training_data_sha256
+
+
+@pytest.fixture(scope="module")
+def precog_small():
+    ds = load_precog()
+    idx = np.flatnonzero(np.isin(ds.subjects, [1, 2]))
+    return [ds.sequences[i] for i in idx], [ds.label_names[i] for i in idx]
+
+
+def _frame_model(X, y):
+    model = skelbehave.FrameLevelModel(window=15, classifier_params={"n_estimators": 5}, random_state=0)
+    return model.fit(X, y)
+
+
+def test_frame_model_hash_is_the_data_hash_and_survives_saving(precog_small, tmp_path):
+    X, y = precog_small
+    m = _frame_model(X, y)
+    assert m.training_data_sha256_ == training_data_sha256(X, y)
+    changed = [y[0].copy(), *y[1:]]
+    changed[0][0] = changed[0][-1] if changed[0][0] != changed[0][-1] else "other"
+    assert training_data_sha256(X, changed) != m.training_data_sha256_  # one label differs
+    back = skelbehave.load(m.save(tmp_path / "m.skb"))
+    assert back.training_data_sha256_ == m.training_data_sha256_
+
+
+def test_a_malformed_hash_in_a_model_file_is_refused(precog_small, tmp_path):
+    X, y = precog_small
+    path = _frame_model(X, y).save(tmp_path / "m.skb")
+    doc, arrays = read_archive(path)
+    doc.pop("_manifest")
+    doc["training_data_sha256"] = "<script>"
+    write_archive(tmp_path / "bad.skb", doc, arrays)  # valid checksums, bad field
+    with pytest.raises(ModelFileError, match="training_data_sha256"):
+        skelbehave.load(tmp_path / "bad.skb")
