@@ -21,12 +21,18 @@ seconds, and whether the predictions change when the two rats are listed
 the other way round (for the baseline: when individual1 and individual2 are
 swapped in the concatenated layout).
 
-Run: ``python benchmarks/interactions.py`` (about a minute on one core).
+``--tune`` instead runs, on the training recordings 1-8 only (4 folds of 2
+recordings each), the grid that chose
+:data:`skelbehave.pipeline.clip_multi.RELATION_ENCODER` and an ablation
+(pooled individuals only, relations only, both; and the baseline).
+
+Run: ``python benchmarks/interactions.py`` (about 10 s on one core; ``--tune`` about a minute).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 from pathlib import Path
 
@@ -91,18 +97,75 @@ def swap_joined(seq: PoseSequence) -> PoseSequence:
     return PoseSequence(pos, seq.layout, fps=seq.fps, meta=dict(seq.meta))
 
 
+def _grouped_cv(X, y, rec, folds, seed: int) -> np.ndarray:
+    """Out-of-fold predictions, each fold a group of recordings."""
+    out = np.empty(len(y), dtype=object)
+    for f in folds:
+        te = np.isin(rec, f)
+        m = skelbehave.fit([X[i] for i in np.flatnonzero(~te)], y[~te], random_state=seed)
+        out[te] = m.predict([X[i] for i in np.flatnonzero(te)])
+    return out.astype(str)
+
+
+def tune(args, classes) -> None:
+    """The relation encoder grid and the ablation, grouped CV on training recordings 1-8 only."""
+    from skelbehave.pipeline import clip_multi
+
+    dyads, joined, labels, rec = rat_dyad_clips(range(1, 9), args.min_frames, args.max_frames)
+    rec, y = np.asarray(rec), np.asarray(labels)
+    folds = [(1, 2), (3, 4), (5, 6), (7, 8)]
+    chosen = dict(clip_multi.RELATION_ENCODER)
+    print(f"grouped CV on {len(y)} training clips, folds {folds}; macro F1, then F1 of {classes}")
+    try:
+        for nc, pl, w in itertools.product([8, 16], [2, 3], [1.0, 2.0]):
+            clip_multi.RELATION_ENCODER.update(n_clusters=nc, pyramid_levels=pl, kind_weights={"approach": w})
+            p = _grouped_cv(dyads, y, rec, folds, args.seed)
+            print(f"relation encoder n_clusters={nc:2d} pyramid_levels={pl} approach weight {w}: "
+                  f"{f1_score(y, p, labels=classes, average='macro'):.3f} "
+                  f"{f1_score(y, p, labels=classes, average=None).round(3).tolist()}")  # fmt: skip
+        clip_multi.RELATION_ENCODER.clear()
+        clip_multi.RELATION_ENCODER.update(chosen)
+        pooled = clip_multi._pooled
+        for part in ("individuals only", "relations only"):
+
+            def masked(recs, V, R, owner, width, part=part):
+                out = pooled(recs, V, R, owner, width)
+                if part == "individuals only":
+                    out[:, -2 * width :] = 0
+                else:
+                    out[:, : -2 * width] = 0
+                return out
+
+            clip_multi._pooled = masked
+            p = _grouped_cv(dyads, y, rec, folds, args.seed)
+            clip_multi._pooled = pooled
+            f1 = f1_score(y, p, labels=classes, average="macro")
+            print(f"ablation, {part:16s} (chosen encoders): {f1:.3f}")
+    finally:
+        clip_multi.RELATION_ENCODER.clear()
+        clip_multi.RELATION_ENCODER.update(chosen)
+    p = _grouped_cv(dyads, y, rec, folds, args.seed)
+    print(f"both (the default): {f1_score(y, p, labels=classes, average='macro'):.3f}")
+    p = _grouped_cv(joined, y, rec, folds, args.seed)
+    print(f"baseline, rats concatenated: {f1_score(y, p, labels=classes, average='macro'):.3f}")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--min-frames", type=int, default=30)
     ap.add_argument("--max-frames", type=int, default=450)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tune", action="store_true", help="grouped CV on training recordings 1-8 only")
     args = ap.parse_args(argv)
+    classes = ["social", "nonsocial", "aggression"]
+    if args.tune:
+        tune(args, classes)
+        return
     t0 = time.perf_counter()
     dyads, joined, labels, rec = rat_dyad_clips(range(1, 13), args.min_frames, args.max_frames)
     rec = np.asarray(rec)
     tr, te = np.flatnonzero(rec <= 8), np.flatnonzero(rec >= 9)
     y = np.asarray(labels)
-    classes = ["social", "nonsocial", "aggression"]
     print(
         f"rat dyads S1, bouts >= {args.min_frames} frames (at most {args.max_frames}): "
         f"{len(tr)} train clips (recordings 1-8), {len(te)} test clips (9-12); "

@@ -103,6 +103,13 @@ def test_ntu_two_person_sample_fits_and_predicts(ntu_pair):
     assert (model.predict(X) == np.asarray(y)).mean() >= 0.9
     swapped = [r[::-1] for r in X]
     assert np.array_equal(model.predict_proba(swapped), model.predict_proba(X))
+    # three people: every order of them gives the same vector; nobody tracked: "no_pose"
+    c = PoseSequence(a.position[:30] + np.array([1.0, 0.0, 0.0]), a.layout, fps=a.fps)
+    trio = [a[:30], b[:30], c]
+    F3 = model.transform([trio, trio[::-1], [trio[1], trio[2], trio[0]]])
+    assert np.array_equal(F3[0], F3[1]) and np.array_equal(F3[0], F3[2])
+    empty = PoseSequence(np.full((30, 25, 3), np.nan), a.layout, fps=a.fps)
+    assert model.predict([[empty, empty], X[0]]).tolist() == ["no_pose", "A058"]
     with pytest.raises(PoseDataError, match="trained on recordings"):
         model.predict([a, b])
     with pytest.raises(PoseDataError, match="same frames"):
