@@ -540,8 +540,9 @@ def fit(
 
     Parameters
     ----------
-    X : list of PoseSequence or (T, J, C) arrays
-        Training sequences (arrays need ``layout``).
+    X : list of PoseSequence or (T, J, C) arrays, or list of recordings
+        Training sequences (arrays need ``layout``); a recording (a list of
+        PoseSequences, one per individual) makes a model of interactions.
     y : array-like
         One label per sequence.
     layout : str or JointLayout, optional

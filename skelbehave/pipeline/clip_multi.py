@@ -97,9 +97,7 @@ def is_recording_list(X) -> bool:
     >>> is_recording_list([[np.zeros((3, 20, 3))]]), is_recording_list([np.zeros((3, 20, 3))])
     (True, False)
     """
-    if isinstance(X, PoseSequence | np.ndarray) or not hasattr(X, "__len__") or len(X) == 0:
-        return False
-    return isinstance(X[0], list | tuple)
+    return isinstance(X, list | tuple) and len(X) > 0 and isinstance(X[0], list | tuple)
 
 
 def as_recordings(model, X) -> list[Recording]:
@@ -120,7 +118,12 @@ def as_recordings(model, X) -> list[Recording]:
                 f"item {i}: a recording must be a non-empty list of individuals (PoseSequence or "
                 f"(T, J, C) arrays), got {type(rec).__name__}"
             )
-        recs.append(as_sequences(list(rec), layout=layout, fps=model.fps))
+        try:
+            recs.append(as_sequences(list(rec), layout=layout, fps=model.fps))
+        except PoseDataError as exc:  # name the recording as well as the individual
+            msg = str(exc)
+            msg = f"individual {msg[5:]}" if msg.startswith("item ") else msg
+            raise PoseDataError(f"recording {i}, {msg}") from None
     flat = [p for rec in recs for p in rec]
     ref = getattr(model, "layout_", None) or (get_layout(layout) if layout is not None else flat[0].layout)
     dims = getattr(model, "n_dims_", None) or flat[0].n_dims
