@@ -114,7 +114,7 @@ def test_ntu_two_person_sample_fits_and_predicts(ntu_pair):
         model.predict([a, b])
     with pytest.raises(PoseDataError, match="same frames"):
         model.predict([[a, b[:40]]])
-    with pytest.raises(PoseDataError, match="recording 1, individual 0: positions must have shape"):
+    with pytest.raises(PoseDataError, match="recording 1, individual 0 is a plain array; pass layout"):
         skelbehave.fit([X[0], [np.zeros(3)]], y[:2], random_state=0)
     with pytest.raises(ParameterError, match="two or more individuals"):
         skelbehave.fit([r[:1] for r in X], y, random_state=0)
