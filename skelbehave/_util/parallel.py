@@ -35,6 +35,7 @@ import pandas as pd
 
 from ..errors import BatchItemError, ManifestError, ParameterError, ParameterTypeError
 from .fs import atomic_write, file_sha256, folder_lock, remove_stale_temps
+from .heap import steady_malloc
 from .optional import require
 
 __all__ = [
@@ -161,6 +162,13 @@ def _call(func: Callable, item: dict, initializer: Callable | None, initargs: tu
             raise ParameterTypeError(f"batch function must return a dict or None, got {type(extra).__name__}")
         out = {"status": "done", "reason": "", "error": ""}
         out.update(extra)
+        if out["status"] == "done" and "output_sha256" not in out:
+            # the output's checksum for the manifest, taken here in the worker (the driver, one
+            # process for all workers, would hash every output serially)
+            try:
+                out["output_sha256"] = file_sha256(item["output"])
+            except (OSError, ValueError, KeyError):
+                pass  # the driver finds the output missing and says so
     except BatchItemError as exc:
         out = {"status": "failed", "reason": exc.reason, "error": exc.message}
     except Exception as exc:  # keep going past any bad item
@@ -369,7 +377,10 @@ def _run_locked(
         row.update(item.get("fields") or {})
         if row.get("status") == "done":  # what this run wrote: a later overwrite is detected
             try:
-                row["output_sha256"] = file_sha256(item["output"])
+                if not Path(item["output"]).is_file():
+                    raise FileNotFoundError(item["output"])
+                if not _text(row.get("output_sha256")):  # the worker hashed it (see _call)
+                    row["output_sha256"] = file_sha256(item["output"])
             except (OSError, ValueError):
                 row.update(status="failed", reason="no_output", error=f"{item['output']} was not written")
         rows[item["key"]] = row
@@ -433,9 +444,10 @@ def _fresh_worker() -> None:
 
     Workers ignore Ctrl-C (the terminal sends SIGINT to the whole process
     group): the driver stops the run and ends them, and no worker prints a
-    traceback.
+    traceback. The C heap keeps the blocks it frees (:func:`~.heap.steady_malloc`).
     """
     _INITIALISED.clear()
+    steady_malloc()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -527,6 +539,18 @@ def _pool_round(ex, func, queue, suspects, isolating, limit, initializer, initar
     return queue, suspects
 
 
+def _dask_call(func: Callable, item: dict, initializer: Callable | None, initargs: tuple) -> dict:
+    """A Dask task: :func:`_call`, in a worker whose C heap keeps the blocks it frees.
+
+    Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which
+    turns glibc's adaptive mmap threshold off (every array over 128 kB an
+    ``mmap`` and its pages zeroed again); :func:`~.heap.steady_malloc` undoes it
+    once per worker process.
+    """
+    steady_malloc()
+    return _call(func, item, initializer, initargs)
+
+
 def _run_dask(func, todo, client, initializer, initargs, max_in_flight, record) -> None:
     from dask.distributed import as_completed
 
@@ -541,7 +565,7 @@ def _run_dask(func, todo, client, initializer, initargs, max_in_flight, record) 
 
     def submit():
         it = queue.pop()
-        fut = client.submit(_call, func, it, initializer, initargs, pure=False)
+        fut = client.submit(_dask_call, func, it, initializer, initargs, pure=False)
         pending[fut] = it
         return fut
 

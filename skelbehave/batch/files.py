@@ -23,6 +23,7 @@ from .._util.fs import (
     settled_stamp,
     temp_path,
 )
+from .._util.heap import steady_malloc
 from .._util.parallel import read_manifest, resolve_start_method, run_batch, write_manifest
 from .._util.threads import limit_threads
 from ..errors import (
@@ -115,8 +116,21 @@ def _score_item(item: dict) -> dict:
     return result
 
 
-def _init_worker(n_jobs: int | None) -> None:
-    limit_threads(n_jobs)  # for the life of the worker process
+def _init_worker(n_jobs: int | None, frame_level: bool = False) -> None:
+    """Start of a worker process (local or Dask): thread limits for its life, a steady C heap."""
+    steady_malloc()
+    limit_threads(n_jobs, numba=not frame_level)
+
+
+def _thread_limits(n_jobs: int | None, frame_level: bool) -> limit_threads:
+    """The thread limits of a scoring process.
+
+    A frame-level model's scoring runs no numba parallel kernel (its threads
+    are the package's own, over time blocks), so numba's threading layer is
+    left unstarted: setting its thread count would start it, and a process
+    that has run GNU OpenMP can no longer fork workers safely.
+    """
+    return limit_threads(n_jobs, numba=not frame_level)
 
 
 def score_files(
@@ -217,7 +231,8 @@ def score_files(
         frame-level model ``"fork"`` where available (Linux, macOS excepted),
         so workers start at once with the package imported and the model
         loaded here (its scoring runs no library threads, so forking is
-        safe, unless this process already ran numba's OpenMP layer). Else,
+        safe, unless this process already ran numba's OpenMP layer, which
+        frame-level scoring, with any ``n_jobs``, never starts). Else,
         and for clip-level models (numba's parallel kernels), ``"spawn"``:
         each worker imports the package and loads the model (seconds).
 
@@ -390,7 +405,7 @@ def _score_files_locked(
     local = scheduler is None and jobs == 1
     try:
         # one process: limit this one for the run only; workers: each limits itself once
-        with limit_threads(n_jobs) if local else contextlib.nullcontext():
+        with _thread_limits(n_jobs, frame_level) if local else contextlib.nullcontext():
             df = run_batch(
                 _score_item,
                 by_size,
@@ -400,7 +415,7 @@ def _score_files_locked(
                 progress=progress,
                 desc="scoring",
                 initializer=None if local else _init_worker,
-                initargs=() if local else (n_jobs,),
+                initargs=() if local else (n_jobs, frame_level),
                 start_method=start_method,
             )
     finally:
