@@ -257,10 +257,9 @@ def _run_all(model: Path, files: list[Path], work: Path, repeat: int, tag: str) 
     from dask.distributed import Client, LocalCluster
 
     results: dict[str, tuple[float, int, int, float]] = {}
-    # "2 processes" first: a one-process run sets numba's thread count, which starts its OpenMP layer,
-    # after which start_method="auto" no longer forks (GNU OpenMP is not fork-safe) but spawns; later
-    # rounds and the 48-file part therefore spawn their "2 processes" too (benchmarks/scaling.py runs
-    # every mode as a fresh `skelbehave score` process instead, as a user does)
+    # "2 processes" first (kept from when a one-process run started numba's OpenMP layer, after which
+    # start_method="auto" spawned; frame-level scoring no longer starts it, so later rounds fork too:
+    # tests/test_worker_heap.py). benchmarks/scaling.py runs every mode as a fresh `skelbehave score`.
     order = [MODES[1], MODES[0], *MODES[2:]]
     for rep in range(repeat):
         for mode in order:

@@ -5,6 +5,7 @@ Run from the repository root::
     python benchmarks/scaling.py            # fit on 1, 4, 16, 48 recordings; score 1, 12, 48, 200 files
     python benchmarks/scaling.py --quick    # fit on 1, 4 recordings; score 1, 12 files (a smoke run)
     python benchmarks/scaling.py --fit 1 4 16 --score 1 12 --old 16   # any sizes
+    python benchmarks/scaling.py --fit --score 48 --modes   # only the modes side by side, on 48 files
 
 Part 1, fit: the library's default :class:`~skelbehave.pipeline.FrameLevelModel`
 (``ignore_labels=["base"]``, stream S1) on the first n recordings of the 12
@@ -28,13 +29,20 @@ before the clock starts), side by side; and one long recording (the 12
 files' rows in one file, 173,478 frames) with ``--jobs 1`` and ``--jobs 2``
 (one file: one process whose 2 threads share its time blocks).
 
-Where Dask's extra CPU goes (24 files, 347,000 frames, one run): scheduler
-0.3 s, the command (start-up and client) 2.1 s, the two Dask workers 2.8 +
-3.2 s, against about 4.2 s for the two local workers on the same files. The
-model is loaded once per worker (warmed with ``client.run``; the tasks carry
-its path, not the model), and Dask's statistical profiler is not the cause
-(``distributed.worker.profile.enabled: false`` or a 1 s interval: the same
-times). The remaining cost is inside Dask's worker processes, not found.
+Where Dask's extra CPU went: Dask's nanny starts every worker with
+``MALLOC_TRIM_THRESHOLD_=65536`` (``distributed.nanny.pre-spawn-environ``),
+which turns glibc's adaptive mmap threshold off, so every array over 128 kB
+was a fresh ``mmap`` whose pages the kernel faulted in and zeroed again: on 24
+files the two workers' system CPU was 1.6-2.0 s against 0.2-0.5 s with the
+variable removed (user CPU about the same). The package's workers now fix the
+thresholds themselves (:func:`skelbehave._util.heap.steady_malloc`). What is
+left is printed per thread for the Dask workers (``--modes``): the task
+threads, and the workers' event loops (heartbeats, the scheduler link).
+
+Start-up: ``skelbehave score --help`` (the interpreter, NumPy, pandas,
+scikit-learn, numba imported) is timed in the same run; it is serial in every
+mode, so the best ``--jobs 2`` can do is ``(S + W) / (S + W / 2)`` for a start-up
+S and a one-process work time W. The ratio without it is printed too.
 
 Growth exponent: the slope of log(time) (or memory) against log(n) between
 consecutive sizes and over all of them; 1 means linear growth. The machine
@@ -201,7 +209,33 @@ def run_cli(model: Path, inputs: Path, out: Path, *extra: str) -> tuple[float, i
     return wall, int(man["n_rows"].sum()), mem.peak, cpu
 
 
-def part_score(sizes: list[int], model: Path, work: Path) -> None:
+def startup_seconds(repeat: int = 3) -> float:
+    """Wall seconds of ``skelbehave score --help`` (interpreter and imports), the best of ``repeat``."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        cmd = [sys.executable, "-m", "skelbehave", "score", "--help"]
+        subprocess.run(cmd, capture_output=True, check=True)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _thread_cpu() -> dict[str, float]:
+    """In a Dask worker (Linux): CPU seconds so far of its task threads and of all its other threads."""
+    import threading
+
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"tasks": 0.0, "other": 0.0}
+    for tid in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{tid}/stat") as fh:
+            f = fh.read().rsplit(")", 1)[1].split()
+        kind = "tasks" if "Dask-Default-Threads" in names.get(int(tid), "") else "other"
+        out[kind] += (int(f[11]) + int(f[12])) / tick
+    return out
+
+
+def part_score(sizes: list[int], model: Path, work: Path, modes_only: bool = False) -> None:
     from dask.distributed import Client, LocalCluster
 
     files = sorted(RAT.glob("*DLC_*.csv"), key=lambda p: int(p.name.split("DLC")[0]))
@@ -212,7 +246,7 @@ def part_score(sizes: list[int], model: Path, work: Path) -> None:
             f"{'frames/CPU s':>13}{'peak RSS MB':>13}")  # fmt: skip
     print(head)
     rows = []
-    for n in sizes:
+    for n in [] if modes_only else sizes:
         wall, frames, peak, cpu = run_cli(model, _copies(files, n, work), work / f"out_{n}", "--jobs", "2")
         rows.append((n, wall, frames, peak, cpu))
         print(f"{'--jobs 2':<24}{n:>6}{frames:>9}{wall:>8.1f}{cpu:>8.1f}{frames / wall:>10.0f}"
@@ -226,7 +260,7 @@ def part_score(sizes: list[int], model: Path, work: Path) -> None:
     inputs = _copies(files, n, work)
     print(f"\nmodes side by side on {n} files (the Dask cluster started and warmed before the clock):")
     print(head)
-    res = {}
+    res, split = {}, {}
     modes = {"--jobs 1": ("--jobs", "1"), "--jobs 2": ("--jobs", "2"), "--jobs 1 --threads 2": (
         "--jobs", "1", "--threads", "2"), "Dask LocalCluster 2x1": ()}  # fmt: skip
     for mode, extra in modes.items():
@@ -237,7 +271,12 @@ def part_score(sizes: list[int], model: Path, work: Path) -> None:
                 Client(c) as client,
             ):
                 client.run(_warm, str(model))
+                linux = sys.platform.startswith("linux")
+                before = client.run(_thread_cpu) if linux else {}
                 r = run_cli(model, inputs, out, "--scheduler", c.scheduler_address)
+                after = client.run(_thread_cpu) if linux else {}
+                if linux:
+                    split = {k: sum(after[w][k] - before[w][k] for w in after) for k in ("tasks", "other")}
         else:
             r = run_cli(model, inputs, out, *extra)
         res[mode] = r
@@ -245,8 +284,17 @@ def part_score(sizes: list[int], model: Path, work: Path) -> None:
         print(f"{mode:<24}{n:>6}{frames:>9}{wall:>8.1f}{cpu:>8.1f}{frames / wall:>10.0f}{frames / cpu:>13.0f}"
               f"{peak / 2**20:>13.0f}", flush=True)  # fmt: skip
     one, two, dask = res["--jobs 1"], res["--jobs 2"], res["Dask LocalCluster 2x1"]
+    start = startup_seconds()
     print(f"2 processes vs 1: {one[0] / two[0]:.2f}x (target >= 1.7x); Dask 2x1 vs 2 processes: "
           f"{two[0] / dask[0]:.2f}x (target >= 0.9x), CPU {dask[3] / two[3]:.2f}x of theirs (target <= 1.2x)")
+    work1 = one[0] - start
+    print(f"  start-up S (`skelbehave score --help`, best of 3) {start:.2f} s: the best --jobs 2 can do is "
+          f"{one[0] / (start + work1 / 2):.2f}x; without S, 2 processes vs 1: "
+          f"{work1 / max(two[0] - start, 1e-9):.2f}x, Dask vs 2 processes: "
+          f"{(two[0] - start) / max(dask[0] - start, 1e-9):.2f}x")  # fmt: skip
+    if split:
+        print(f"  Dask workers' CPU: task threads {split['tasks']:.2f} s, other threads (event loops, "
+              f"heartbeats) {split['other']:.2f} s")  # fmt: skip
     print("  (CPU s: the command, its workers and, for Dask, the two worker processes and the scheduler, "
           "which runs in the benchmark's process)")  # fmt: skip
     one_long = _long_file(files, work / "long" / "all12DLC_long.csv")
@@ -269,6 +317,8 @@ def main(argv=None) -> int:
     ap.add_argument("--fit", type=int, nargs="*", help="numbers of recordings to fit on (0 values: skip)")
     ap.add_argument("--score", type=int, nargs="*", help="numbers of files to score (0 values: skip)")
     ap.add_argument("--old", type=int, help="also fit the previous default on this many recordings")
+    ap.add_argument("--modes", action="store_true", help="scoring: only the modes side by side (and one "
+                    "long recording), on the largest --score size up to 48")  # fmt: skip
     args = ap.parse_args(argv)
     fit = args.fit if args.fit is not None else ([1, 4] if args.quick else [1, 4, 16, 48])
     score = args.score if args.score is not None else ([1, 12] if args.quick else [1, 12, 48, 200])
@@ -283,7 +333,7 @@ def main(argv=None) -> int:
         if score:
             model = work / "model_1_8.skb"
             train_scoring_model(model)
-            part_score(score, model, work)
+            part_score(score, model, work, modes_only=args.modes)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"\ntotal {time.perf_counter() - t0:.0f} s; load average at the end: "
