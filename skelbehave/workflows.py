@@ -186,6 +186,7 @@ def fit_model(
     fps: float | None = None,
     ignore_labels: Sequence[str] | None = None,
     individual: int | str | list | None = None,
+    classes: Sequence[str] | None = None,
     **params,
 ):
     """Train a model on a data set (by name) or on labelled pose files, and save it.
@@ -215,6 +216,9 @@ def fit_model(
     ignore_labels : list of str, optional
         Labels that are not behaviours (default: the data set's, e.g.
         ``base`` for ``rat_social``).
+    classes : list of str, optional
+        Clip-level data sets: train on the sequences of these classes only
+        (e.g. the behaviours a camera is expected to see).
     **params
         :class:`~skelbehave.pipeline.FrameLevelModel` parameters (frame
         labels), or :class:`~skelbehave.pipeline.BehaviorModel` parameters
@@ -236,6 +240,19 @@ def fit_model(
         idx = _split_indices(ds, split, subj)
         sub = ds.subset(idx)
         names = sub.label_names
+        if classes is not None:
+            if spec.frame_level:
+                raise ParameterError("classes: only for clip-level data sets")
+            known = sorted(set(map(str, names)))
+            unknown = [c for c in classes if c not in known]
+            if unknown or len(set(classes)) < 2:
+                raise ParameterError(
+                    f"classes: need 2 or more of {source}'s classes; {unknown or list(classes)} "
+                    f"not usable; the classes are {known}"
+                )
+            keep = np.flatnonzero(np.isin(np.asarray(names, dtype=str), list(classes)))
+            sub = sub.subset(keep)
+            names = sub.label_names
         if spec.frame_level:
             ign = ignore_labels if ignore_labels is not None else (list(spec.ignore_labels) or None)
             params.setdefault("fps", fps)

@@ -102,6 +102,8 @@ def extract_videos(
 ) -> dict[str, dict]:
     """Poses of videos for scoring: :func:`skelbehave.pose.extract_many` into ``poses_dir``, resumably.
 
+    Image landmarks are written too (``<name>.image.pose.csv``), for ``skelbehave overlay``.
+
     Returns ``{video key (absolute path): {"status", "pose_file", "reason", "error"}}``;
     ``pose_file`` is set when the video is done. Videos that failed in an earlier run are not
     tried again unless ``retry_failed`` (their reason is kept: no person, not a video, ...).
@@ -115,7 +117,7 @@ def extract_videos(
     }
     table = extract_many(
         videos, poses_dir, model=pose_model, num_poses=num_poses, pose_fps=pose_fps, jobs=jobs,
-        scheduler=scheduler, progress=progress, retry_failed=retry_failed, **options,
+        scheduler=scheduler, progress=progress, retry_failed=retry_failed, image_landmarks=True, **options,
     )  # fmt: skip
     out = {}
     for r in table.to_dict("records"):

@@ -165,6 +165,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="labels that are not behaviours (default: the data set's, e.g. 'base' for rat_social)",
     )
     p.add_argument(
+        "--layout",
+        default=None,
+        help="clip-level models: train on this body layout, e.g. common15, so that the model also labels "
+        "poses of other skeletons (MediaPipe poses of videos); default: the data set's own",
+    )
+    p.add_argument(
+        "--classes",
+        default=None,
+        help="clip-level data sets: train on these classes only, separated by commas "
+        "(e.g. 'front boxing,two hand front clap,jogging in place')",
+    )
+    p.add_argument(
         "--classifier",
         default=None,
         help=f"head from the head registry (default: {library_default(FrameLevelModel, 'classifier')} for "
@@ -209,6 +221,18 @@ def run(args: argparse.Namespace) -> int:
     params: dict[str, Any] = {"random_state": args.random_state, "n_jobs": args.threads}
     if args.classifier is not None:
         params["classifier"] = args.classifier
+    if frame_level and (args.layout is not None or args.classes is not None):
+        flags = ", ".join(f for f, v in (("--layout", args.layout), ("--classes", args.classes)) if v)
+        print(f"skelbehave fit: error: {flags}: only for clip-level data sets (msr_action3d, utd_mhad, ...)",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    if args.layout is not None:
+        from ..layouts import get_layout
+
+        get_layout(args.layout)  # an unknown name says which names are known
+        params["layout"] = args.layout
+    if args.classes is not None:
+        params["classes"] = [c.strip() for c in args.classes.split(",") if c.strip()]
     if frame_level:
         params.update({k: getattr(args, k) for k in FRAME_ONLY})
         if params["classifier_params"] is not None:

@@ -237,14 +237,17 @@ def render_overlay(
             top = pts[ok][np.argmin(pts[ok][:, 1])]
             lab = frame_labels.get(_key(pid))
             text = str(pid) + (f": {lab}" if lab is not None else "")
+            fs, tt = 0.45 * max(scale, 0.6), max(1, th - 1)
+            (tw, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, fs, tt)
+            x = min(round(top[0]), img.shape[1] - tw - 2)  # the whole label stays inside the frame
             cv2.putText(
                 img,
                 text,
-                (round(top[0]), max(12, round(top[1] - 6 * scale))),
+                (max(0, x), max(12, round(top[1] - 6 * scale))),
                 cv2.FONT_HERSHEY_SIMPLEX,
-                0.45 * max(scale, 0.6),
+                fs,
                 colour,
-                max(1, th - 1),
+                tt,
                 cv2.LINE_AA,
             )
         if None in frame_labels:
