@@ -44,3 +44,20 @@ def test_a_malformed_hash_in_a_model_file_is_refused(precog_small, tmp_path):
     write_archive(tmp_path / "bad.skb", doc, arrays)  # valid checksums, bad field
     with pytest.raises(ModelFileError, match="training_data_sha256"):
         skelbehave.load(tmp_path / "bad.skb")
+
+
+def test_clip_model_hash_and_the_export_card(tmp_path):
+    pytest.importorskip("skl2onnx", reason="needs the export extra")
+    from skelbehave.datasets import load_msr_action3d
+    from skelbehave.pipeline.export import export_model
+
+    ds = load_msr_action3d()
+    keep = np.flatnonzero(np.isin(ds.labels, [1, 5, 10]))[:30]
+    X, y = [ds.sequences[i] for i in keep], [f"a{ds.labels[i]}" for i in keep]
+    m = skelbehave.fit(X, y, n_clusters=4, random_state=0)
+    assert m.training_data_sha256_ == training_data_sha256(X, y)
+    path = m.save(tmp_path / "m.skb")
+    assert skelbehave.load(path).training_data_sha256_ == m.training_data_sha256_
+    res = export_model(path, tmp_path / "onnx")
+    assert res.card["training_data_sha256"] == m.training_data_sha256_
+    assert res.card["training_data_note"] is None

@@ -309,6 +309,7 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
                         clf, F, y, self.calibration, random_state=seed
                     )
         self.classes_ = np.asarray(self.classifier_.classes_)
+        self.training_data_sha256_ = persist.training_data_sha256(seqs, y)
         self.fit_time_ = time.perf_counter() - t0
         logger.info("fitted %s in %.2f s", type(self.classifier_).__name__, self.fit_time_)
         return self
