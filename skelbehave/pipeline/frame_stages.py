@@ -199,6 +199,11 @@ class FrameStages:
 
     def _new_classifier(self, nan_safe: bool = True):
         params = self.classifier_params
+        if isinstance(self.classifier, str) and self.classifier.lower() == "cnn":  # before torch is needed
+            raise ParameterError(
+                "classifier 'cnn' takes whole pose sequences, not window descriptors; "
+                "use a window head (extra_trees, hgb, ridge, svm, logreg) or BehaviorModel for clips"
+            )
         if params is None and isinstance(self.classifier, str):
             params = self._WINDOW_HEAD.get(self.classifier.lower())
         est = make_head(
