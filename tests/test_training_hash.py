@@ -61,3 +61,16 @@ def test_clip_model_hash_and_the_export_card(tmp_path):
     res = export_model(path, tmp_path / "onnx")
     assert res.card["training_data_sha256"] == m.training_data_sha256_
     assert res.card["training_data_note"] is None
+    # the card's calibration turns the graph's scores into the model's own probabilities
+    import onnxruntime as ort
+    from scipy.special import softmax
+
+    cal = res.card["calibration"]
+    assert cal["method"] == "temperature" and cal["beta"] > 0
+    sess = ort.InferenceSession(str(res.onnx), providers=["CPUExecutionProvider"])
+    inp = sess.get_inputs()[0]
+    F = np.asarray(m.transform(X[:6]), dtype=np.float64 if "double" in inp.type else np.float32)
+    names = [o.name for o in sess.get_outputs()]
+    scores = dict(zip(names, sess.run(None, {inp.name: F}), strict=True))["scores"]
+    logits = np.concatenate([-scores, scores], axis=1) if scores.shape[1] == 1 else scores  # as the card says
+    np.testing.assert_allclose(softmax(cal["beta"] * logits, axis=1), m.predict_proba(X[:6]), atol=1e-5)
