@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ParameterError
-from .temporal.segments import absent_labels, runs
+from .temporal.segments import absent_labels, runs, segment_frames
 
 __all__ = [
     "ClassificationReport",
@@ -496,6 +496,8 @@ def prediction_tables(tables) -> list[tuple[str, pd.DataFrame]]:
             )
         else:
             name = str(key)
+        if isinstance(t, pd.DataFrame) and {"start_frame", "stop_frame", "label"} <= set(t.columns):
+            t = segment_frames(t)  # a clip model's (sliding) segments: each frame the nearest segment's label
         if not isinstance(t, pd.DataFrame) or not {"frame", "label"} <= set(t.columns):
             found = list(t.columns) if isinstance(t, pd.DataFrame) else type(t).__name__
             raise ParameterError(

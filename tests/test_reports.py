@@ -196,12 +196,18 @@ def test_score_summary_and_boris_events(precog_model, precog_pose_files, tmp_pat
     assert np.allclose(lib["fraction"].to_numpy(), summary["fraction"].to_numpy())
 
 
-def test_summary_of_a_clip_model_table_is_one_line(tmp_path, capsys):
+def test_summary_of_clip_segments_counts_each_frame_once(tmp_path):
+    """A clip model's segments: every frame counted once, with its nearest segment's label."""
     t = pd.DataFrame(
-        {"input": ["a.csv"], "individual": [0], "start_frame": [0], "stop_frame": [9], "label": ["x"]}
-    )
+        {"input": ["a.csv"] * 3, "individual": [0] * 3, "start_frame": [0, 5, 10], "stop_frame": [10, 15, 20],
+         "start_time": [0.0, 0.5, 1.0], "stop_time": [1.0, 1.5, 2.0], "label": ["x", "y", None]}
+    )  # fmt: skip
+    s = summarize_predictions([t])
+    assert s["frames"].sum() + s["absent_frames"].iloc[0] == 20  # 0..19, the unlabelled tail absent
+    assert s.set_index("label")["frames"].to_dict() == {"x": 8, "y": 5}  # frame 7.5 is nearer to x's centre
+    assert s["fraction"].sum() == pytest.approx(1.0)
     with pytest.raises(Exception, match="frame-level predictions table"):
-        summarize_predictions([t])
+        summarize_predictions([pd.DataFrame({"input": ["a.csv"], "label": ["x"]})])
 
 
 # ----------------------------------------------------------------------------- legible figures

@@ -112,3 +112,30 @@ def test_evaluate_writes_the_coverage_accuracy_curve(msr, tmp_path):
     assert curve["threshold"].iloc[0] == 0 and curve["coverage"].iloc[0] == 1
     assert (np.diff(curve["coverage"]) <= 0).all()
     assert (tmp_path / "rep" / "coverage_accuracy.png").stat().st_size > 5_000
+
+
+def test_clip_model_segments_give_a_summary_and_boris_events(msr, tmp_path):
+    """score a long recording with a clip model over sliding windows, then --summary and --events boris."""
+    model, _, seqs = msr
+    from skelbehave import PoseSequence
+
+    long = PoseSequence(np.concatenate([s.position for s in seqs]), seqs[0].layout, fps=seqs[0].fps)
+    path = tmp_path / "long.pose.csv"
+    write_poses(path, [long])
+    model_path = model.save(tmp_path / "m.skb")
+    out = tmp_path / "o"
+    argv = ["score", str(model_path), str(path), "--out", str(out), "--window", "1s", "--stride", "0.5s",
+            "--summary", "--events", "boris", "--output-format", "csv", "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary["frames"].sum() + summary["absent_frames"].iloc[0] == long.n_frames
+    assert summary["fraction"].sum() == pytest.approx(1.0)
+    from skelbehave.io import read_annotations
+
+    back = read_annotations(out / "long.pose.boris.csv", n_frames=long.n_frames, fps=long.fps)
+    from skelbehave.temporal import segment_frames
+
+    frames = segment_frames(pd.read_csv(out / "long.pose.predictions.csv"))
+    seen = frames["label"].notna().to_numpy()
+    assert seen.sum() > 0.9 * long.n_frames
+    assert (back.iloc[:, 0].to_numpy()[frames["frame"].to_numpy()[seen]] == frames["label"][seen]).all()

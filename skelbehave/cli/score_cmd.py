@@ -131,12 +131,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--summary",
         action="store_true",
-        help="frame-level models: also write summary.csv (bouts, time budget per file, individual, label)",
+        help="also write summary.csv (bouts, time budget per file, individual, label; a clip model's "
+        "segments count each frame with the nearest segment's label: use --window/--stride)",
     )
     p.add_argument(
         "--events",
         choices=["boris"],
-        help="frame-level models: also write <name>.boris.csv, BORIS aggregated events (one row per bout)",
+        help="also write <name>.boris.csv, BORIS aggregated events (one row per bout)",
     )
     p.add_argument("--no-resume", action="store_true", help="score every file again")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -217,8 +217,10 @@ def write_prediction_reports(
     Raises
     ------
     ParameterError
-        Clip-level tables (no ``frame`` column), an unknown ``events``
-        format, BORIS events without a frame rate.
+        A table that is neither frame-level nor clip segments, an unknown
+        ``events`` format, BORIS events without a frame rate. Clip-level
+        tables (sliding segments) count each frame with its nearest segment's
+        label (:func:`skelbehave.temporal.segment_frames`).
 
     Examples
     --------

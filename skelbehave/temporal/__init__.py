@@ -8,7 +8,15 @@ Examples
 """
 
 from .presence import ABSENT, NO_POSE, has_pose, present_frames, stretches
-from .segments import absent_labels, bout_table, median_smooth, min_bout_length, runs, segments
+from .segments import (
+    absent_labels,
+    bout_table,
+    median_smooth,
+    min_bout_length,
+    runs,
+    segment_frames,
+    segments,
+)
 from .windows import Windows, aggregate_windows, sliding_windows, to_frames, window_labels
 
 __all__ = [
@@ -24,6 +32,7 @@ __all__ = [
     "median_smooth",
     "min_bout_length",
     "runs",
+    "segment_frames",
     "segments",
     "sliding_windows",
     "to_frames",

@@ -14,10 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import ParameterError
 from .presence import NO_POSE, stretches
 from .windows import to_frames
 
-__all__ = ["absent_labels", "bout_table", "median_smooth", "min_bout_length", "runs", "segments"]
+__all__ = [
+    "absent_labels", "bout_table", "median_smooth", "min_bout_length", "runs", "segment_frames", "segments",
+]  # fmt: skip
 
 
 def absent_labels(labels) -> np.ndarray:
@@ -263,3 +266,76 @@ def bout_table(labels, fps: float | None = None, classes=None) -> pd.DataFrame:
         df["seconds"] = df["frames"] / fps
         df["mean_bout_s"] = df["mean_bout_frames"] / fps
     return df
+
+
+def segment_frames(table: pd.DataFrame) -> pd.DataFrame:
+    """Per-frame labels from a clip-level table of (sliding) segments, for bouts and time budgets.
+
+    Each frame gets the row of the segment whose centre is nearest among the
+    segments that cover it (its ``label`` and ``proba_<class>`` columns);
+    frames no segment covers, and segments without a label (the individual
+    absent), get no label. Times are ``frame / fps``, the frame rate read
+    from the segments' ``start_time`` / ``stop_time`` (NaN without them).
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``start_frame``, ``stop_frame`` (exclusive), ``label``, optionally
+        ``individual``, ``start_time``, ``stop_time``, ``proba_<class>`` — as
+        :func:`skelbehave.batch.score_sequences` writes for clip-level models.
+
+    Returns
+    -------
+    DataFrame
+        ``individual`` (when the table has one), ``frame``, ``time``,
+        ``label``, ``proba_<class>``...: a frame-level predictions table.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"start_frame": [0, 2, 4], "stop_frame": [4, 6, 8], "label": ["sit", "sit", "walk"],
+    ...                   "start_time": [0.0, 1.0, 2.0], "stop_time": [2.0, 3.0, 4.0]})
+    >>> f = segment_frames(t)
+    >>> f["label"].tolist(), f["time"].tolist()[:3]
+    (['sit', 'sit', 'sit', 'sit', 'sit', 'walk', 'walk', 'walk'], [0.0, 0.5, 1.0])
+    """
+    need = {"start_frame", "stop_frame", "label"}
+    if not need <= set(table.columns):
+        raise ParameterError(f"a segment table needs the columns {sorted(need)}, got {list(table.columns)}")
+    proba = [c for c in table.columns if c.startswith("proba_")]
+    by_individual = "individual" in table.columns
+    groups = list(table.groupby("individual", sort=False)) if by_individual else [(None, table)]
+    out = []
+    for who, part in groups:
+        a = part["start_frame"].to_numpy(dtype=np.int64)
+        b = part["stop_frame"].to_numpy(dtype=np.int64)
+        if not len(a):
+            continue
+        f0 = int(a.min())
+        frames = np.arange(f0, int(b.max()))
+        best = np.full(len(frames), -1)
+        dist = np.full(len(frames), np.inf)
+        centre = (a + b - 1) / 2.0
+        for k in range(len(a)):
+            sl = slice(int(a[k]) - f0, int(b[k]) - f0)
+            d = np.abs(frames[sl] - centre[k])
+            closer = d < dist[sl]
+            best[sl][closer] = k
+            dist[sl][closer] = d[closer]
+        rate = np.nan
+        if {"start_time", "stop_time"} <= set(part.columns):
+            span = (part["stop_time"] - part["start_time"]).to_numpy(dtype=float)
+            ok = np.isfinite(span) & (span > 0) & (b > a)
+            if ok.any():
+                rate = float(np.median((b - a)[ok] / span[ok]))
+        labels = part["label"].astype(object).where(part["label"].notna(), None).to_numpy()
+        covered = best >= 0
+        frame = pd.DataFrame({"frame": frames, "time": frames / rate})
+        frame["label"] = np.where(covered, labels[np.maximum(best, 0)], None)
+        for c in proba:
+            v = part[c].to_numpy(dtype=float)
+            frame[c] = np.where(covered, v[np.maximum(best, 0)], np.nan)
+        if who is not None:
+            frame.insert(0, "individual", who)
+        out.append(frame)
+    cols = (["individual"] if "individual" in table.columns else []) + ["frame", "time", "label", *proba]
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=cols)
