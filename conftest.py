@@ -6,9 +6,9 @@ cleanly; ``tests/conftest.py`` does the same for the test modules (markers ``vid
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
+
+from skelbehave._util.optional import missing as _missing
 
 #: module path (prefix) -> (extra, modules its docstring examples import)
 DOCTEST_EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -20,18 +20,6 @@ DOCTEST_EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "skelbehave/pose/live_sources.py": ("video", ("mediapipe", "cv2")),
     "skelbehave/pose/video.py": ("video", ("mediapipe", "cv2")),
 }
-
-
-def _missing(modules: tuple[str, ...]) -> list[str]:
-    out = []
-    for name in modules:
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            out.append(name)
-    return out
 
 
 # modules that import torch at the top cannot even be collected without it

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from skelbehave._util.optional import missing as _missing
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = (REPO / ".." / "shared").resolve()
 
@@ -44,20 +46,6 @@ EXTRA_MARKERS = {
     "video": ("video", ("mediapipe", "cv2")),
     "cnn": ("cnn", ("torch", "torch_pruning")),
 }
-
-
-def _missing(modules: tuple[str, ...]) -> list[str]:
-    import importlib.util
-
-    out = []
-    for name in modules:
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            out.append(name)
-    return out
 
 
 #: test modules that import the CNN (torch) at the top: not collected without the cnn extra (the session

@@ -10,7 +10,6 @@ with "interrupted: N of M done" and exit status 130.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import signal
@@ -26,6 +25,7 @@ import pytest
 from cli_cases import CLI_CASES, materialise, message_lines
 
 from skelbehave._util.fs import LOCK_NAME, atomic_write, folder_lock, regular_file_problem
+from skelbehave._util.optional import missing
 from skelbehave._util.parallel import read_manifest
 from skelbehave.batch import score_files
 from skelbehave.cli import main
@@ -330,13 +330,6 @@ def cli_cases(model_path, two_folders, shared_dir, tmp_path_factory):
     return {name: (argv, expect) for name, argv, expect in cases}
 
 
-def _installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ImportError:
-        return False
-
-
 @pytest.mark.parametrize("name", [c[0] for c in CLI_CASES])
 def test_a_cli_mistake_ends_in_one_line(name, cli_cases, capsys, monkeypatch):
     monkeypatch.setenv("SKELBEHAVE_SCHEDULER_TIMEOUT", "2")
@@ -350,7 +343,7 @@ def test_a_cli_mistake_ends_in_one_line(name, cli_cases, capsys, monkeypatch):
     assert "Traceback" not in err
     lines = message_lines(err)
     assert len(lines) == 1, lines
-    if name == "extract truncated --model" and not _installed("mediapipe"):
+    if name == "extract truncated --model" and missing(("mediapipe",)):
         expect = 'pip install "skelbehave[video]"'  # a light install: the missing extra is said first
     assert expect in lines[0], lines[0]
 

@@ -10,6 +10,7 @@ extras; :func:`require` is the one place that turns a missing one into a
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from types import ModuleType
 
 from ..errors import MissingDependencyError
@@ -22,6 +23,25 @@ EXTRAS: dict[str, str] = {
     "formats": "movement, sleap-io and PyTables",
     "export": "onnx, onnxruntime and skl2onnx",
 }
+
+
+def missing(modules: tuple[str, ...] | list[str]) -> list[str]:
+    """The modules of ``modules`` that cannot be imported here (found without importing them).
+
+    Examples
+    --------
+    >>> missing(("json", "no_such_module_xyz"))
+    ['no_such_module_xyz']
+    """
+    out = []
+    for name in modules:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # a parent package missing, or blocked
+            found = False
+        if not found:
+            out.append(name)
+    return out
 
 
 def require(module: str, extra: str, feature: str) -> ModuleType:

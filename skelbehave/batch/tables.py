@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .._util.fs import atomic_path
-from ..errors import ModelFileError, ParameterError, PoseDataError
+from ..errors import ModelFileError, PoseDataError
 from ..temporal.presence import present_frames
 
 __all__ = ["is_frame_level", "score_file", "score_sequences"]
@@ -124,17 +124,17 @@ def _clip_table(model, seqs: list, window, stride, fps: float | None) -> pd.Data
     return table
 
 
-def _abstain_table(table: pd.DataFrame, classes: list, min_confidence: float) -> pd.DataFrame:
+def _abstained(table: pd.DataFrame, model, min_confidence: float | None) -> pd.DataFrame:
     """``"unknown"`` for the labelled rows of a predictions table whose top probability is below the bar."""
-    from ..models.calibration import UNKNOWN, abstain
+    if min_confidence is None:
+        return table
+    from ..models.calibration import abstain
 
-    if UNKNOWN in classes:
-        raise ParameterError(f"min_confidence: {UNKNOWN!r} is one of this model's classes")
+    classes = list(model.classes_)
     labelled = table["label"].notna().to_numpy()
-    if labelled.any():
-        proba = table.loc[labelled, [f"proba_{c}" for c in classes]].to_numpy(dtype=float)
-        labels = table.loc[labelled, "label"].to_numpy(dtype=object)
-        table.loc[labelled, "label"] = abstain(labels, proba, min_confidence)
+    proba = table.loc[labelled, [f"proba_{c}" for c in classes]].to_numpy(dtype=float)
+    labels = table.loc[labelled, "label"].to_numpy(dtype=object)
+    table.loc[labelled, "label"] = abstain(labels, proba, min_confidence, classes=classes)
     return table
 
 
@@ -208,11 +208,8 @@ def score_sequences(
         raise PoseDataError("no pose sequence to score")
     if fps is not None:
         seqs = [s if s.fps is not None else s.copy(fps=fps) for s in seqs]
-    if min_confidence is not None:
-        table = score_sequences(model, seqs, window=window, stride=stride, fps=fps)
-        return _abstain_table(table, list(model.classes_), min_confidence)
     if not is_frame_level(model):
-        return _clip_table(model, seqs, window, stride, fps)
+        return _abstained(_clip_table(model, seqs, window, stride, fps), model, min_confidence)
     if window is not None or stride is not None:
         raise PoseDataError(
             f"a frame-level model's window is fixed when it is trained ({model.window_frames_} frames); "
@@ -233,7 +230,7 @@ def score_sequences(
             f"the model scores recordings of {n_ind} individuals together, but this one holds {len(seqs)}"
         )
     table.attrs["n_frames"] = int(table["frame"].nunique())
-    return table
+    return _abstained(table, model, min_confidence)
 
 
 def score_file(

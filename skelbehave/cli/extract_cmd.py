@@ -56,10 +56,14 @@ def pose_model_arg(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_video_arguments(p: argparse.ArgumentParser, d: dict, model_dest: str = "model") -> None:
-    """The pose-extraction options ``extract`` and ``score`` share (defaults ``d`` from the library).
+def add_video_arguments(
+    p: argparse.ArgumentParser, d: dict, model_dest: str = "model", tracking: bool = True
+) -> None:
+    """The pose-extraction options of ``extract``, ``score`` and ``watch`` (defaults ``d`` from the library).
 
     ``extract`` also takes ``--model`` for ``--pose-model`` (``score``'s MODEL is the behaviour model).
+    ``tracking=False`` (``watch``) leaves out ``--min-track-frames`` / ``--stitch-gap``, which act on
+    whole recordings.
     """
     p.add_argument(
         "--pose-model",
@@ -84,6 +88,8 @@ def add_video_arguments(p: argparse.ArgumentParser, d: dict, model_dest: str = "
         metavar="FPS",
         help="run the pose model at this rate (default: every frame)",
     )
+    if not tracking:
+        return
     p.add_argument(
         "--min-track-frames",
         type=length,

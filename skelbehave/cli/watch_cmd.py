@@ -16,6 +16,7 @@ from . import (
     positive_length,
     threads,
 )
+from .extract_cmd import add_video_arguments
 
 EPILOG = """examples:
   skelbehave watch 0 --model boxing.skb                       # camera 0, events on stdout
@@ -66,12 +67,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("source", help="camera index (0), stream URL (rtsp://..., http://...) or video file")
     p.add_argument("--model", "-m", required=True, help="model file (.skb): clip-level or frame-level")
     p.add_argument("--out", "-o", help="append events to this file (JSON lines) instead of stdout")
-    p.add_argument(
-        "--pose-fps",
-        type=positive_float,
-        default=d["pose_fps"],
-        help="run the pose model at most this many times a second of source time (default: every frame)",
-    )
+    add_video_arguments(p, d, model_dest="pose_model", tracking=False)  # --pose-model/--num-poses/--pose-fps
     p.add_argument(
         "--window",
         type=positive_length,
@@ -83,17 +79,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         type=positive_length,
         default=d["hop"],
         help="time between two scorings (default: %(default)s)",
-    )
-    p.add_argument(
-        "--pose-model",
-        default=d["pose_model"],
-        help="MediaPipe Pose Landmarker .task file, or lite / full / heavy (default: the cached full model)",
-    )
-    p.add_argument(
-        "--num-poses",
-        type=positive_int,
-        default=d["num_poses"],
-        help="most people per frame (default: %(default)s)",
     )
     p.add_argument(
         "--reconnect",

@@ -243,7 +243,7 @@ def fit_calibrated(head, F, y, method: str = "temperature", n_splits: int = 5, r
     return est, out
 
 
-def abstain(labels, proba, min_confidence: float, unknown: str = UNKNOWN) -> np.ndarray:
+def abstain(labels, proba, min_confidence: float, unknown: str = UNKNOWN, classes=None) -> np.ndarray:
     """``labels`` with :data:`UNKNOWN` where the top probability is below ``min_confidence``.
 
     Rows of NaN probabilities (no pose) keep their label.
@@ -256,6 +256,11 @@ def abstain(labels, proba, min_confidence: float, unknown: str = UNKNOWN) -> np.
         Class probabilities.
     min_confidence : float
         In [0, 1].
+    unknown : str
+        The label of an abstention.
+    classes : array-like, optional
+        The model's classes: refused when one of them is ``unknown`` (the
+        abstention could not be told from that class).
 
     Returns
     -------
@@ -267,6 +272,8 @@ def abstain(labels, proba, min_confidence: float, unknown: str = UNKNOWN) -> np.
     >>> abstain(np.array(["a", "b"]), np.array([[0.9, 0.1], [0.45, 0.55]]), 0.6).tolist()
     ['a', 'unknown']
     """
+    if classes is not None and unknown in {str(c) for c in np.asarray(classes).tolist()}:
+        raise ParameterError(f"min_confidence: {unknown!r} is one of this model's classes")
     p = float(min_confidence)
     if not 0.0 <= p <= 1.0:
         raise ParameterError(f"min_confidence must lie in [0, 1], got {min_confidence!r}")

@@ -439,8 +439,6 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def _predict_from_proba(self, seqs, ok: np.ndarray, min_confidence: float | None) -> np.ndarray:
         """Labels of the top (calibrated) probability; ``"unknown"`` below ``min_confidence``."""
-        if min_confidence is not None and UNKNOWN in set(self.classes_.tolist()):
-            raise ParameterError(f"min_confidence: {UNKNOWN!r} is one of this model's classes")
         P = self._head_rows(seqs, ok, "predict_proba")
         if ok.all():
             out = self.classes_[np.argmax(P, axis=1)]
@@ -450,7 +448,7 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
             out = np.full(len(seqs), NO_POSE, dtype=dtype)
             if ok.any():
                 out[ok] = self.classes_[np.argmax(P[ok], axis=1)]
-        return out if min_confidence is None else abstain(out, P, min_confidence)
+        return out if min_confidence is None else abstain(out, P, min_confidence, classes=self.classes_)
 
     def predict_proba(self, X, no_pose: str = "mark") -> np.ndarray:
         """Class probabilities, shape ``(n, n_classes)``, columns in :attr:`classes_` order.

@@ -390,14 +390,12 @@ class FrameLevelModel(FrameStages, BaseEstimator):
         """
         if min_confidence is None:
             return [self.labels_of(self.smooth(p)[0]) for p in self.predict_proba(X)]
-        from ..models.calibration import UNKNOWN, abstain
+        from ..models.calibration import abstain
 
-        if UNKNOWN in set(self.classes_.tolist()):
-            raise ParameterError(f"min_confidence: {UNKNOWN!r} is one of this model's classes")
         out = []
         for p in self.predict_proba(X):
             lab, ps = self.smooth(p)
-            out.append(abstain(self.labels_of(lab), ps, min_confidence))
+            out.append(abstain(self.labels_of(lab), ps, min_confidence, classes=self.classes_))
         return out
 
     def score(self, X, y) -> float:
