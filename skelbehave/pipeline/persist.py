@@ -227,7 +227,7 @@ def training_data_sha256(X, y) -> str:
 
     for a in arrays(list(X)):
         digest.update(f"{a.shape}|{a.dtype.str}|".encode())
-        digest.update(a.tobytes())
+        digest.update(a.reshape(-1).view(np.uint8))  # the bytes, without a copy
     for label in y:
         lab = np.asarray(label)
         digest.update(f"{lab.shape}|".encode())
