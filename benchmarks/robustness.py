@@ -248,18 +248,26 @@ def _message_lines(err: str) -> list[str]:
     return lines
 
 
-def run_cli(name, argv, timeout, env) -> dict:
+def _run_skb(argv, timeout, env):
+    """The CLI run: ``(process, message lines, None)``, or ``(None, [], outcome)`` if it hung or crashed."""
     try:
         p = subprocess.run(
             SKB + argv, capture_output=True, text=True, timeout=timeout, env=env, errors="replace"
         )
     except subprocess.TimeoutExpired:
-        return {"outcome": A.HANG, "detail": f"no exit in {timeout} s"}
+        return None, [], {"outcome": A.HANG, "detail": f"no exit in {timeout} s"}
     msg = _message_lines(p.stderr)
     if p.returncode < 0:
-        return {"outcome": A.CRASH, "detail": f"signal {-p.returncode}"}
+        return None, [], {"outcome": A.CRASH, "detail": f"signal {-p.returncode}"}
     if "Traceback" in p.stderr:
-        return {"outcome": A.FOREIGN, "detail": "Traceback: " + (msg[-1] if msg else "")[:160]}
+        return None, [], {"outcome": A.FOREIGN, "detail": "Traceback: " + (msg[-1] if msg else "")[:160]}
+    return p, msg, None
+
+
+def run_cli(name, argv, timeout, env) -> dict:
+    p, msg, bad = _run_skb(argv, timeout, env)
+    if bad is not None:
+        return bad
     if p.returncode == 0:
         return {
             "outcome": A.WRONG,
@@ -647,17 +655,9 @@ def video_cases(w: Path, env) -> list[dict]:
 def _extract_case(argv, out: Path, timeout, env, truncated=False, model_check=False) -> dict:
     """A bad video: failed in the manifest (or refused) without a traceback; a bad pose model: one message,
     before the batch starts (not once per video)."""
-    try:
-        p = subprocess.run(
-            SKB + argv, capture_output=True, text=True, timeout=timeout, env=env, errors="replace"
-        )
-    except subprocess.TimeoutExpired:
-        return {"outcome": A.HANG, "detail": f"no exit in {timeout} s"}
-    msg = _message_lines(p.stderr)
-    if p.returncode < 0:
-        return {"outcome": A.CRASH, "detail": f"signal {-p.returncode}"}
-    if "Traceback" in p.stderr:
-        return {"outcome": A.FOREIGN, "detail": "Traceback: " + (msg[-1] if msg else "")[:160]}
+    p, msg, bad = _run_skb(argv, timeout, env)
+    if bad is not None:
+        return bad
     st = _manifest_done(out) if (out / "manifest.csv").exists() else Counter()
     if model_check:
         if p.returncode != 0 and len(msg) == 1:
