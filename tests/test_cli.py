@@ -227,3 +227,18 @@ def test_fit_encoding_flag_reaches_the_frame_level_model(tmp_path, monkeypatch, 
         main(["fit", "precog", "--out", str(tmp_path / "m.skb"), "--encoding", "fisher"])
     assert exc.value.code == 2
     assert "--encoding" in capsys.readouterr().err
+
+
+def test_ctrl_c_inside_numba_code_is_an_interrupt_not_an_error(capsys):
+    """Numba turns a SIGINT during a kernel into SystemError; the CLI still says 'interrupted', exit 130."""
+    from skelbehave.cli import _guarded
+
+    def kernel_interrupted(args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as ki:
+            raise SystemError("CPUDispatcher(<function f>) returned a result with an exception set") from ki
+
+    args = argparse.Namespace(command="fit", func=kernel_interrupted, verbose=0)
+    assert _guarded(args) == 130
+    assert capsys.readouterr().err.strip() == "interrupted"

@@ -48,6 +48,15 @@ def square_or_abort(item: dict) -> dict:
     return square(item)
 
 
+def square_or_numba_abort(item: dict) -> dict:
+    if item["n"] == item["abort_at"]:  # how Ctrl-C inside a numba kernel reaches Python
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as ki:
+            raise SystemError("CPUDispatcher(<function f>) returned a result with an exception set") from ki
+    return square(item)
+
+
 def square_or_crash(item: dict) -> dict:
     if item["n"] == 5:
         os._exit(3)  # the worker process dies without a word
@@ -179,6 +188,17 @@ def test_resume_after_interrupt_skips_finished_items(tmp_path):
     # a third run does nothing at all
     run_batch(square_or_abort, items, manifest=man, progress=False)
     assert len(list(calls.iterdir())) == 6
+
+
+def test_an_interrupt_wrapped_by_numba_stops_the_batch(tmp_path):
+    """Ctrl-C during a numba call arrives as SystemError: the batch stops, it does not record a failure."""
+    man = tmp_path / "manifest.csv"
+    items = [it for it in _items(tmp_path, 7, abort_at=2) if it["n"] not in (3, 4)]
+    with pytest.raises(KeyboardInterrupt) as info:
+        run_batch(square_or_numba_abort, items, manifest=man, progress=False)
+    assert info.value.batch_progress == (2, 5)
+    m = read_manifest(man).set_index("key")
+    assert m.loc["clip02", "status"] == "pending"
 
 
 def test_rerun_removes_temporary_files_a_killed_run_left(tmp_path):

@@ -36,6 +36,7 @@ import pandas as pd
 from ..errors import BatchItemError, ManifestError, ParameterError, ParameterTypeError
 from .fs import atomic_write, file_sha256, folder_lock, remove_stale_temps
 from .heap import steady_malloc
+from .interrupt import interrupt_behind
 from .optional import require
 
 __all__ = [
@@ -171,7 +172,9 @@ def _call(func: Callable, item: dict, initializer: Callable | None, initargs: tu
                 pass  # the driver finds the output missing and says so
     except BatchItemError as exc:
         out = {"status": "failed", "reason": exc.reason, "error": exc.message}
-    except Exception as exc:  # keep going past any bad item
+    except Exception as exc:  # keep going past any bad item ...
+        if (ki := interrupt_behind(exc)) is not None:  # ... but not past Ctrl-C inside numba code
+            raise ki from None
         out = {"status": "failed", "reason": type(exc).__name__, "error": str(exc)}
     out["seconds"] = round(time.perf_counter() - t0, 4)
     return out

@@ -34,6 +34,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from .._util.interrupt import interrupt_behind
 from ..errors import ParameterError, ParameterTypeError, SkelbehaveError
 
 __all__ = [
@@ -323,19 +324,23 @@ def _one_line(exc: BaseException) -> str:
     return text[:2000]
 
 
+def _interrupted(exc: KeyboardInterrupt) -> int:
+    progress = getattr(exc, "batch_progress", None)
+    if progress is not None:
+        n, m = progress
+        print(f"interrupted: {n} of {m} done; run the same command again to resume", file=sys.stderr)
+    else:
+        print("interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
 def _guarded(args: argparse.Namespace) -> int:
     """Run a sub-command; every way it can fail ends in one line on stderr, never a traceback."""
     where = f"skelbehave {args.command}"
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt as exc:
-        progress = getattr(exc, "batch_progress", None)
-        if progress is not None:
-            n, m = progress
-            print(f"interrupted: {n} of {m} done; run the same command again to resume", file=sys.stderr)
-        else:
-            print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupted(exc)
     except SkelbehaveError as exc:
         if args.verbose:
             traceback.print_exc()
@@ -351,6 +356,8 @@ def _guarded(args: argparse.Namespace) -> int:
         print(f"{where}: error: out of memory", file=sys.stderr)
         return 1
     except Exception as exc:
+        if (ki := interrupt_behind(exc)) is not None:  # Ctrl-C inside numba code
+            return _interrupted(ki)
         if args.verbose:
             traceback.print_exc()
             print(f"{where}: unexpected error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
