@@ -19,7 +19,8 @@ A model chains three components:
 ``classifier``
     ``"ridge"`` (RidgeClassifier, a linear least-squares SVM, balanced class
     weights; default), ``"svm"`` (LinearSVC, hinge loss, balanced class
-    weights), ``"logreg"``, ``"cnn"`` or any scikit-learn classifier (see
+    weights), ``"logreg"``, ``"cnn"``, ``"ensemble"`` (the VLAD model and the CNN, probabilities
+    averaged: :mod:`skelbehave.pipeline.clip_ensemble`) or any scikit-learn classifier (see
     :mod:`skelbehave.models.heads`).
 
 Hook for sequence-level classifiers: a classifier whose class has
@@ -77,6 +78,7 @@ from .clip_defaults import (
     missing_label,
     split_options,
 )
+from .clip_ensemble import EnsembleClassifier
 from .clip_multi import as_recordings, check_kind, encode_recordings, fit_encode_recordings, is_recording_list
 from .clip_state import behavior_model_from_state
 
@@ -92,6 +94,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 persist.register_kind("Calibrator", "skelbehave.models.calibration:Calibrator")
+persist.register_kind("EnsembleClassifier", "skelbehave.pipeline.clip_ensemble:EnsembleClassifier")
 
 class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
     """Skeleton behaviour classifier: joint features -> encoding -> classifier.
@@ -182,6 +185,11 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
     def _make_components(self):
         rng = check_random_state(self.random_state)
         seeds = rng.randint(0, 2**31 - 1, size=3)
+        if isinstance(self.classifier, str) and self.classifier == "ensemble":  # VLAD + CNN: clip_ensemble.py
+            vlad = type(self)(
+                features=self.features, encoder=self.encoder, n_jobs=self.n_jobs, random_state=int(seeds[2])
+            )
+            return None, None, EnsembleClassifier(vlad=vlad, random_state=int(seeds[2]))
         clf = make_head(self.classifier) if not isinstance(self.classifier, str) else None
         if clf is None:
             clf = make_head(self.classifier, random_state=int(seeds[2]))

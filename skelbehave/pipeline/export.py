@@ -248,6 +248,7 @@ def cnn_inputs(clf, sequences) -> dict[str, np.ndarray]:
         position_centre=clf.position_centre,
         motion_features=tuple(clf.motion_features),
         bones=getattr(clf, "bones_", None),
+        angles=getattr(clf, "angles_", None),
     )
 
 

@@ -13,15 +13,15 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 
 from ..._util.threads import limit_threads
-from ...errors import ParameterError, PoseDataError
+from ...errors import ParameterError
 from ...features.frame import check_sequence_list
 from ...poses import as_sequences
-from ...temporal.presence import NO_POSE, has_pose
 from .doconv import fold_doconv
-from .inputs import STREAMS, clean_positions, make_inputs, with_pose
+from .inference import InferenceMixin
+from .inputs import STREAMS, angle_triples, augment_dict, clean_positions, make_inputs, with_pose
 from .network import build_stream_nets
 from .state import cnn_from_state, cnn_state
-from .training import FUSION_RULES, TrainingMixin, fuse_probabilities
+from .training import FUSION_RULES, TrainingMixin
 
 __all__ = ["CNNClassifier"]
 
@@ -38,7 +38,7 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
+class CNNClassifier(InferenceMixin, TrainingMixin, ClassifierMixin, BaseEstimator):
     """Lightweight temporal 1-D CNN on skeleton sequences, with slimming and pruning.
 
     Each sequence becomes per-frame position (+ bone vector) and motion
@@ -84,7 +84,10 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
     motion_features : sequence of {"displacement", "acceleration"}
         Channels of the motion stream (first and/or second central difference).
     bones : bool
-        Add the layout's bone vectors to the position stream.
+        Add the layout's bone vectors (joint minus parent) to the position stream.
+    angles : bool
+        Add the joint angles (radians) between every two bones that meet at a
+        joint to the position stream (:func:`~skelbehave.models.cnn.inputs.joint_angles`).
     fusion : {"mean", "weighted"} or float
         ``"mean"``: the mean of the streams' class probabilities.
         ``"weighted"``: a weighted mean whose weights (a grid of 0.1 steps)
@@ -96,9 +99,14 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         Geometric was chosen by leave-one-training-subject-out validation
         (position weight 0.3): MSR Action3D 0.907 vs 0.893 arithmetic,
         UTD-MHAD 0.941 vs 0.937.
-    augment : bool
-        Random rotation (up to 15 degrees), scaling (up to 10 %) and temporal
-        crop (at least 85 % kept) of training sequences.
+    augment : bool or dict
+        Random augmentation of training sequences (never at predict time):
+        ``True`` is :data:`~skelbehave.models.cnn.inputs.DEFAULT_AUGMENT`; a dict picks the amounts of
+        ``rotate`` (degrees, about all axes), ``rotate_vertical`` (degrees,
+        about the vertical axis), ``scale``, ``crop`` (minimum fraction kept),
+        ``time_warp`` (strength of a smooth monotone warp) and ``joint_dropout``
+        (probability of a joint replaced by the root), see
+        :func:`~skelbehave.models.cnn.inputs.augment_positions`.
     max_epochs, batch_size, lr, weight_decay, label_smoothing :
         Optimisation (AdamW, cosine learning-rate decay).
     validation_fraction : float
@@ -165,6 +173,8 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         Weight of each stream's probabilities in :meth:`predict_proba`.
     bones_ : ndarray or None
         Bone joint pairs of the position stream (``bones=True``).
+    angles_ : ndarray or None
+        Joint triples ``(a, j, b)`` of the angle channels (``angles=True``).
     history_ : list of dict
         Per-epoch training loss and validation accuracy.
     pruning_ : dict or None
@@ -208,6 +218,7 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         position_centre: str = "sequence",
         motion_features: Sequence[str] = ("displacement", "acceleration"),
         bones: bool = True,
+        angles: bool = False,
         fusion: str | float = 0.3,
         fusion_rule: str = "geometric",
         augment: bool = True,
@@ -251,6 +262,7 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         self.position_centre = position_centre
         self.motion_features = motion_features
         self.bones = bones
+        self.angles = angles
         self.fusion = fusion
         self.fusion_rule = fusion_rule
         self.augment = augment
@@ -305,10 +317,11 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
                     f"expected {layout.name!r} with {seqs[0].n_dims} like sequence 0"
                 )
         self._bone_idx = layout.bone_indices if self.bones else None
+        self._angle_idx = angle_triples(layout.bone_indices) if self.angles else None
         return [clean_positions(s) for s in seqs], layout.root_indices, layout.n_joints * seqs[0].n_dims
 
     def _inputs(self, positions, root, rng=None) -> dict[str, np.ndarray]:
-        aug = {"rotate": 15.0, "scale": 0.1, "crop": 0.85} if (self.augment and rng is not None) else None
+        aug = augment_dict(self.augment) if rng is not None else None
         return make_inputs(
             positions,
             root,
@@ -320,6 +333,7 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
             position_centre=self.position_centre,
             motion_features=tuple(self.motion_features),
             bones=getattr(self, "bones_", None),
+            angles=getattr(self, "angles_", None),
         )
 
     def _standardise(self, inputs: dict[str, np.ndarray], device) -> dict[str, torch.Tensor]:
@@ -374,6 +388,8 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
         X, y = with_pose(as_sequences(X, layout=self.layout), np.asarray(y))
         positions, root, _ = self._positions(X)
         self.bones_ = self._bone_idx
+        self.angles_ = self._angle_idx
+        augment_dict(self.augment)  # checked before training
         if len(y) != len(positions):
             raise ParameterError(f"got {len(positions)} sequences but {len(y)} labels")
         self.classes_, y_idx = np.unique(y, return_inverse=True)
@@ -484,82 +500,6 @@ class CNNClassifier(TrainingMixin, ClassifierMixin, BaseEstimator):
                 rng=rng,
             )
         return new
-
-    # ------------------------------------------------------------------ inference
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "network_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError("CNNClassifier is not fitted yet; call fit first")
-
-    def stream_proba(self, X, batch_size: int = 256) -> dict[str, np.ndarray]:
-        """Class probabilities of each stream separately, ``{stream: (n, n_classes)}``."""
-        self._check_fitted()
-        check_sequence_list(X)
-        seqs = as_sequences(X, layout=self.layout)
-        ok = np.array([has_pose(s) for s in seqs], dtype=bool)
-        if len(seqs) and not ok.all():  # no pose: rows of NaN, never a class
-            keep = [q for q, k in zip(seqs, ok, strict=True) if k]
-            part = self.stream_proba(keep, batch_size) if keep else None
-            out_nan = {}
-            for s in self.streams_:
-                full = np.full((len(seqs), len(self.classes_)), np.nan)
-                if part is not None:
-                    full[ok] = part[s]
-                out_nan[s] = full
-            return out_nan
-        positions, root, _ = self._positions(seqs)
-        device = self._device()
-        net = self.network_.to(device).eval()
-        out: dict[str, list] = {s: [] for s in self.streams_}
-        with self._threads(), torch.no_grad():
-            for b0 in range(0, len(positions), batch_size):
-                inputs = self._inputs(positions[b0 : b0 + batch_size], root)
-                for s in self.streams_:
-                    if inputs[s].shape[1] != len(self.input_mean_[s]):
-                        raise PoseDataError(
-                            f"stream {s!r}: the sequences give {inputs[s].shape[1]} input channels, the "
-                            f"network was trained on {len(self.input_mean_[s])} (another layout or 2-D/3-D)"
-                        )
-                xin = self._standardise(inputs, device)
-                for s in self.streams_:
-                    out[s].append(torch.softmax(net.streams[s](xin[s]), 1).cpu().numpy())
-        return {s: np.concatenate(v) for s, v in out.items()}
-
-    def fuse(self, probs: dict[str, np.ndarray], weights: dict[str, float] | None = None) -> np.ndarray:
-        """Fuse per-stream probabilities (:meth:`stream_proba`) with ``fusion_rule``.
-
-        ``weights`` defaults to the fitted ``fusion_weights_``.
-        """
-        w = (
-            weights
-            or getattr(self, "fusion_weights_", None)
-            or {s: 1.0 / len(self.streams_) for s in self.streams_}
-        )
-        return fuse_probabilities(
-            [probs[s] for s in self.streams_], [w[s] for s in self.streams_], self.fusion_rule
-        )
-
-    def predict_proba(self, X) -> np.ndarray:
-        """Fused class probabilities (``fusion_rule`` with ``fusion_weights_``), shape ``(n, n_classes)``."""
-        return self.fuse(self.stream_proba(X))
-
-    def predict(self, X) -> np.ndarray:
-        """Predicted labels; ``"no_pose"`` for a sequence with no valid frame (its probabilities are NaN)."""
-        proba = self.predict_proba(X)  # first: an unfitted model raises NotFittedError, not AttributeError
-        absent = np.isnan(proba).all(axis=1)
-        if not absent.any():
-            return self.classes_[proba.argmax(1)]
-        kind = self.classes_.dtype.kind
-        dtype = np.result_type(self.classes_.dtype, np.array(NO_POSE).dtype) if kind == "U" else object
-        out = np.full(len(proba), NO_POSE, dtype=dtype)
-        out[~absent] = self.classes_[np.nan_to_num(proba[~absent]).argmax(1)]
-        return out
-
-    def n_parameters(self) -> int:
-        """Parameters of the fitted (inference-form) network, all streams."""
-        self._check_fitted()
-        return int(sum(p.numel() for p in self.network_.parameters()))
 
     # ------------------------------------------------------------------ persistence
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...errors import LayoutError, ModelFileError
-from .inputs import MOTION_FEATURES
+from ...errors import LayoutError, ModelFileError, ParameterError
+from .inputs import MOTION_FEATURES, augment_dict
 from .network import build_from_description, describe
 
 __all__ = ["STATE_VERSION", "cnn_from_state", "cnn_state"]
@@ -62,6 +62,8 @@ def cnn_state(clf) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     arrays: dict[str, np.ndarray] = {"classes": np.asarray(clf.classes_), "root": np.asarray(clf.root_)}
     if getattr(clf, "bones_", None) is not None:
         arrays["bones"] = np.asarray(clf.bones_)
+    if getattr(clf, "angles_", None) is not None:
+        arrays["angles"] = np.asarray(clf.angles_)
     for k, v in clf.network_.state_dict().items():
         arrays[f"net.{k}"] = v.detach().cpu().numpy()
     for s in clf.streams_:
@@ -97,6 +99,10 @@ def cnn_from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]):
     if "n_threads" in init and "n_jobs" in names:
         init["n_jobs"] = init.pop("n_threads")  # files written before the rename (glossary: n_jobs)
     init.setdefault("fusion_rule", "arithmetic")  # files written before the option existed
+    init.setdefault("angles", False)  # files written before the option existed
+    if not isinstance(init["angles"], bool):
+        raise ModelFileError(f"init_params: angles must be true or false, got {init['angles']!r}")
+    _check_augment(init.get("augment", True))
     unknown = sorted(set(init) - names)
     if unknown:
         raise ModelFileError(f"init_params: unknown parameters {unknown}")
@@ -162,6 +168,13 @@ def cnn_from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]):
     bones = state_array(arrays, "bones", "iu", ndim=2) if "bones" in arrays else None
     if bones is not None and bones.size and (bones.min() < 0 or bones.max() >= n_joints):
         raise ModelFileError(f"array bones holds joint indices outside 0..{n_joints - 1}")
+    angles = state_array(arrays, "angles", "iu", ndim=2) if "angles" in arrays else None
+    if angles is not None and (
+        angles.shape[1:] != (3,) or (angles.size and (angles.min() < 0 or angles.max() >= n_joints))
+    ):
+        raise ModelFileError(f"array angles must hold joint triples with indices in 0..{n_joints - 1}")
+    if (angles is not None) != bool(init["angles"]):
+        raise ModelFileError("array angles must be stored exactly when init_params angles is true")
     for k in arrays:
         if k.startswith("net."):
             state_array(arrays, k, "fiu" if k.endswith("num_batches_tracked") else "f")
@@ -183,6 +196,7 @@ def cnn_from_state(cls, params: dict[str, Any], arrays: dict[str, np.ndarray]):
         clf.classes_ = classes
         clf.root_ = root
         clf.bones_ = bones
+        clf.angles_ = angles
         clf.fusion_weights_ = _fusion_weights(params.get("fusion_weights"), streams)
         clf.input_mean_ = means
         clf.input_std_ = stds
@@ -235,6 +249,14 @@ def _check_architecture(arch: dict[str, Any], arrays: dict[str, np.ndarray]) -> 
         raise ModelFileError(
             f"architecture asks for about {est} weights but the file holds {n_weights}: refused"
         )
+
+
+def _check_augment(augment: Any) -> None:
+    """A stored ``augment`` is true/false or a dict of known keys with numbers in range."""
+    try:
+        augment_dict(augment)
+    except ParameterError as exc:
+        raise ModelFileError(f"init_params: {exc}") from None
 
 
 def _fusion_weights(fw: Any, streams: list[str]) -> dict[str, float] | None:
