@@ -34,7 +34,7 @@ from . import persist
 __all__ = ["DEFAULT_CNN_WEIGHT", "EnsembleClassifier"]
 
 #: weight of the CNN's probabilities (the VLAD model gets the rest); see the module docstring
-DEFAULT_CNN_WEIGHT = 0.5
+DEFAULT_CNN_WEIGHT = 0.7
 
 _STATE_VERSION = 1
 
@@ -70,7 +70,7 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
     --------
     >>> from skelbehave.pipeline import BehaviorModel
     >>> EnsembleClassifier(vlad=BehaviorModel()).cnn_weight
-    0.5
+    0.7
     """
 
     _skelbehave_sequence_input = True

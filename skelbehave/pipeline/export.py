@@ -365,7 +365,8 @@ def _export_cnn(clf, path: Path, seqs, atol: float) -> dict[str, Any]:
         ),
         "python_steps": [
             "read poses, convert to the model's layout (skelbehave.io.read_poses, PoseSequence.to_layout)",
-            "clean and resample each sequence to n_frames and build the stream inputs "
+            "clean and resample each sequence to n_frames and build the stream inputs: positions, bone "
+            "vectors and joint angles; velocities and accelerations "
             "(skelbehave.pipeline.export.cnn_inputs = skelbehave.models.cnn.inputs.make_inputs)",
             "argmax of probabilities -> classes (the card's 'classes', in order)",
         ],

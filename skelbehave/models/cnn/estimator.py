@@ -47,7 +47,13 @@ class CNNClassifier(InferenceMixin, TrainingMixin, ClassifierMixin, BaseEstimato
     scores the classes and the streams are fused by a weighted mean of their
     class scores (``fusion``, ``fusion_rule``; ``"mean"`` gives equal weights). The
     defaults were chosen on held-out training subjects of MSR Action3D
-    (subjects 7 and 9 of the training half), never on test subjects.
+    (subjects 7 and 9 of the training half), never on test subjects. The
+    joint-angle channels (``angles=True``) and the rotation about the
+    vertical axis (30 degrees, in :data:`~skelbehave.models.cnn.inputs.DEFAULT_AUGMENT`)
+    were added by the same kind of validation on MSR Action3D (train 1,3,5 /
+    validate 7,9) and UTD-MHAD (train 1,3,5 / validate 7), mean of SEEDS_NOTE
+    (``benchmarks/cnn_accuracy.py``); time warping, joint dropout and longer
+    schedules did not help there and stay off.
     Training uses early stopping on a stratified validation split of the
     training data. With ``prune_ratio`` (or
     ``prune_threshold``) the network is trained with an L1 penalty on every
@@ -218,7 +224,7 @@ class CNNClassifier(InferenceMixin, TrainingMixin, ClassifierMixin, BaseEstimato
         position_centre: str = "sequence",
         motion_features: Sequence[str] = ("displacement", "acceleration"),
         bones: bool = True,
-        angles: bool = False,
+        angles: bool = True,
         fusion: str | float = 0.3,
         fusion_rule: str = "geometric",
         augment: bool = True,

@@ -57,7 +57,7 @@ AUGMENT_KEYS = ("rotate", "rotate_vertical", "scale", "crop", "time_warp", "join
 OLD_AUGMENT: dict[str, float] = {"rotate": 15.0, "scale": 0.1, "crop": 0.85}
 
 #: the augmentation of ``augment=True`` (see :func:`~skelbehave.models.cnn.inputs.augment_positions`)
-DEFAULT_AUGMENT: dict[str, float] = {"rotate": 15.0, "scale": 0.1, "crop": 0.85}
+DEFAULT_AUGMENT: dict[str, float] = {"rotate": 15.0, "scale": 0.1, "crop": 0.85, "rotate_vertical": 30.0}
 
 
 def augment_dict(augment: bool | dict | None) -> dict[str, float] | None:
