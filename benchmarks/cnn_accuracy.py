@@ -12,7 +12,7 @@ Two parts, one run:
    subjects 1,3,5 / validate 7,9; UTD-MHAD: train 1,3,5 / validate 7. The
    candidates: the CNN with its old defaults (``OLD``), with the new ones
    (``CNNClassifier()``), each lever alone (``--levers``) and the ensemble
-   ``p = w p_cnn + (1 - w) p_vlad`` for ``w`` in 0.3 / 0.5 / 0.7 from the same
+   ``p = w p_cnn + (1 - w) p_vlad`` for ``w`` in 0.5 / 0.7 / 0.8 / 0.9 from the same
    fitted networks. This is how the defaults were chosen.
 2. **Test table**, the test subjects used once: cross-subject (MSR train
    1,3,5,7,9 / test 2,4,6,8,10; UTD train 1,3,5,7 / test 2,4,6,8); per
@@ -134,7 +134,7 @@ def validation(keys, seeds, levers: bool, quick: bool) -> None:
                 if cname == "CNN new defaults":
                     new_p[seed] = p
                     classes = m.classes_
-        for w in (0.3, 0.5, 0.7):
+        for w in (0.5, 0.7, 0.8, 0.9):
             res[f"ensemble, cnn_weight {w}"] = [
                 accuracy(classes, w * new_p[s] + (1 - w) * vlad_p[s], yva) for s in seeds
             ]

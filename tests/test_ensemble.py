@@ -46,7 +46,7 @@ def test_ensemble_probabilities_are_the_weighted_mean_of_its_members(fitted, msr
     assert fitted.encoder_ is None and list(fitted.classes_) == sorted(set(ytr.tolist()))
     members = ens.member_proba(Xte)
     proba = fitted.predict_proba(Xte)
-    assert np.allclose(proba, 0.3 * members["vlad"] + 0.7 * members["cnn"])
+    assert np.allclose(proba, 0.2 * members["vlad"] + 0.8 * members["cnn"])
     assert np.allclose(proba.sum(1), 1.0)
     assert np.array_equal(fitted.predict(Xte), fitted.classes_[proba.argmax(1)])
     # the VLAD member's probabilities are its calibrated ones
@@ -91,3 +91,11 @@ def test_classifier_ensemble_by_name_builds_both_members(msr_small):
         EnsembleClassifier(vlad=BehaviorModel(), cnn_weight=1.5).fit(*msr_small[:2])
     with pytest.raises(ParameterError, match="vlad"):
         EnsembleClassifier(vlad=BehaviorModel(classifier="cnn")).fit(*msr_small[:2])
+
+
+def test_ensemble_export_says_what_cannot_be_exported(fitted, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from skelbehave.pipeline.export import export_model
+
+    with pytest.raises(ParameterError, match="the VLAD model and the CNN"):
+        export_model(fitted, tmp_path)

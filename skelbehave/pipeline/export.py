@@ -401,8 +401,11 @@ def _export_head(model, head, path: Path, seqs, atol: float) -> dict[str, Any]:
     kind = type(model).__name__
     hname = type(_final(head)).__name__
     if type(head).__module__.split(".")[0] != "sklearn":
+        what = "skelbehave's flattened tree ensemble"
+        if hname == "EnsembleClassifier":
+            what = "the VLAD model and the CNN"
         raise ParameterError(
-            f"cannot export this {kind}: its head is a {hname} (skelbehave's flattened tree ensemble), "
+            f"cannot export this {kind}: its head is a {hname} ({what}), "
             "which skl2onnx cannot convert; ONNX export covers CNN models and scikit-learn linear heads "
             "(ridge, svm, logreg): refit with classifier='ridge' / 'svm' / 'logreg' or 'cnn'"
         )
