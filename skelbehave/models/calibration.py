@@ -174,7 +174,9 @@ class Calibrator:
         return f"Calibrator({self.method!r}, {len(self.classes_)} classes, {what})"
 
 
-def fit_calibrated(head, F, y, method: str = "temperature", n_splits: int = 5, random_state=None):
+def fit_calibrated(
+    head, F, y, method: str = "temperature", n_splits: int = 5, random_state=None, groups=None
+):
     """Fit ``head`` on all of ``F`` and a calibration map on its out-of-fold scores.
 
     Parameters
@@ -193,6 +195,12 @@ def fit_calibrated(head, F, y, method: str = "temperature", n_splits: int = 5, r
         some class no map is fitted.
     random_state : int or None
         Shuffles the folds.
+    groups : array (n,), optional
+        Who each vector comes from (subject, recording). With at least 2
+        groups the folds hold out whole groups (``StratifiedGroupKFold``), so
+        the map learns how sure the head is on someone it has not seen; with
+        random folds the same person sits on both sides and the map comes
+        out overconfident.
 
     Returns
     -------
@@ -215,7 +223,7 @@ def fit_calibrated(head, F, y, method: str = "temperature", n_splits: int = 5, r
     """
     from sklearn.base import clone
     from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     if method not in CALIBRATIONS:
         raise ParameterError(f"calibration must be one of {CALIBRATIONS} or None, got {method!r}")
@@ -227,6 +235,13 @@ def fit_calibrated(head, F, y, method: str = "temperature", n_splits: int = 5, r
         )
         return clone(head).fit(F, y), None
     cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=random_state)
+    n_groups = 0 if groups is None else len(np.unique(np.asarray(groups).astype(str)))
+    if n_groups >= 2:
+        g = np.asarray(groups).astype(str)
+        splitter = StratifiedGroupKFold(n_splits=min(k, n_groups), shuffle=True, random_state=random_state)
+        cv = list(splitter.split(F, y, g))
+        if any(len(np.unique(np.asarray(y)[tr])) < len(counts) for tr, _ in cv):  # a class in one group
+            cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=random_state)
     # labels as 0..K-1: scikit-learn's temperature scaling reads them as column indices (integer labels
     # 1..K gave NaN); the head is then fitted again on the labels themselves
     classes, codes = np.unique(np.asarray(y), return_inverse=True)

@@ -72,6 +72,7 @@ from .clip_defaults import (
     DEFAULT_CLASSIFIER,
     DEFAULT_ENCODER,
     DEFAULT_FEATURES,
+    calibration_groups,
     default_features,
     drop_no_pose,
     item_has_pose,
@@ -314,7 +315,7 @@ class BehaviorModel(ClassifierMixin, TransformerMixin, BaseEstimator):
                 else:
                     seed = int(self.random_state) if isinstance(self.random_state, int | np.integer) else 0
                     self.classifier_, self.calibrator_ = fit_calibrated(
-                        clf, F, y, self.calibration, random_state=seed
+                        clf, F, y, self.calibration, random_state=seed, groups=calibration_groups(seqs)
                     )
         self.classes_ = np.asarray(self.classifier_.classes_)
         self.training_data_sha256_ = persist.training_data_sha256(seqs, y)
