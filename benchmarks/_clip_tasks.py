@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,7 +104,8 @@ def rocket_input(seqs: list[PoseSequence], n_frames: int = 64) -> np.ndarray:
         roots = s.layout.root_indices
         if len(roots) == 0 or len(roots) == s.layout.n_joints:
             roots = np.arange(s.layout.n_joints)
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():  # frames where no root joint is seen: 0 after nan_to_num
+            warnings.simplefilter("ignore", RuntimeWarning)
             root = np.nanmean(r[:, roots], axis=1, keepdims=True)
         r = np.nan_to_num(r - root)
         out.append(r.reshape(n_frames, -1).T)
