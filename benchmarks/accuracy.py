@@ -65,9 +65,11 @@ def _has_torch() -> bool:
 
 
 def _offers_ensemble() -> bool:
-    from skelbehave.models.heads import HEADS
-
-    return "ensemble" in HEADS
+    try:
+        from skelbehave.pipeline import clip_ensemble  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def ours(task: ClipTask, classifier: str | None) -> tuple[np.ndarray, float, float]:
