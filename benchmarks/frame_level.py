@@ -352,22 +352,24 @@ def encoding_test(which, quick: bool, n_jobs: int, names_only=None) -> None:
 
 
 # ----------------------------------------------------------------------------- the library default
-#: candidate library defaults (``--defaults``), each over FrameLevelModel's signature as it stood before
-#: (window 31, stride 1, extra_trees: 200 trees, min_samples_leaf 2, fit_stride = stride); only the
-#: data set's ignored labels and random_state=0 are added
-_ET = {"n_estimators": 60, "min_samples_leaf": 5, "class_weight": "balanced"}
+#: candidate library defaults (``--defaults``), each a change to FrameLevelModel's signature as it is
+#: now; only the data set's ignored labels and random_state=0 are added. The first row is the default
+#: before the context stage was turned on (one stage); the last block probes the choices made.
 DEFAULT_CANDIDATES: dict[str, dict] = {
-    "old default (200 trees, leaf 2, fit_stride 1)": {"classifier_params": {"n_estimators": 200,
-                                                                            "min_samples_leaf": 2},
-                                                      "fit_stride": None, "stride": 1},
-    "60 trees, leaf 5, balanced, fit_stride 4": {"fit_stride": 4, "stride": 1, "classifier_params": _ET},
-    "60 trees, leaf 10, balanced, fit_stride 4": {"fit_stride": 4, "stride": 1,
-                                                  "classifier_params": dict(_ET, min_samples_leaf=10)},
-    "  same, stride 2 when predicting": {"fit_stride": 4, "stride": 2,
-                                         "classifier_params": dict(_ET, min_samples_leaf=10)},
-    "40 trees, leaf 10, balanced, fit_stride 4": {"fit_stride": 4, "stride": 1, "classifier_params": dict(
-        _ET, n_estimators=40, min_samples_leaf=10)},
+    "one stage (previous default)": {"context_folds": 0},
+    "context: means 9-91 (the old context stage)": {"context_stats": ("mean",), "context_scales": (9, 31, 91),
+                                                    "context_means": ()},
+    "context: means 9-271": {"context_stats": ("mean",), "context_means": ()},
+    "context: mean+max+diff 9-271": {"context_means": ()},
+    "  + feature means over 91 frames (chosen)": {},
+    "  + feature means over 91 and 271 frames": {"context_means": (91, 271)},
+    "  chosen, 2 folds": {"context_folds": 2},
+    "  chosen, 4 folds": {"context_folds": 4},
+    "  chosen, fold models = first stage (60 trees)": {"classifier_params": {
+        "n_estimators": 60, "min_samples_leaf": 5, "class_weight": "balanced"}},
 }  # fmt: skip
+#: the defaults compared on the test ids (``--defaults test`` and the plain run): before and now
+TEST_ROWS = {"old default (one stage)": {"context_folds": 0}, "new default (library signature)": {}}
 
 
 def _default_sets(which):
@@ -379,39 +381,53 @@ def _default_sets(which):
 
 
 def defaults_cv(which, n_jobs: int, names_only=None) -> None:
-    """Grouped CV of the candidate defaults on the TRAINING ids 1-8 only (pairs held out)."""
+    """Grouped CV of the candidate defaults on the TRAINING ids 1-8 only (pairs held out), both data sets."""
     folds = [(1, 2), (3, 4), (5, 6), (7, 8)]
+    table: dict[str, dict[str, tuple]] = {}
     for name, ds, names, classes, ignore, base, _, _ in _default_sets(which):
         print("=" * 78)
         print(f"{name}: candidate defaults, grouped CV on training ids 1-8 (9-12 unused)")
-        print(f"{'variant':<46}" + "".join(f"{f'{a}-{b}':>8}" for a, b in folds) + f"{'mean':>8}"
-              f"{'fit s':>7}{'pred s':>7}")  # fmt: skip
+        print(f"{'variant':<48}" + "".join(f"{f'{a}-{b}':>8}" for a, b in folds) + f"{'mean':>8}{'seg F1':>8}"
+              f"{'fit s':>7}{'pred s':>7}  per-class F1 ({', '.join(classes)})")  # fmt: skip
         for label, change in DEFAULT_CANDIDATES.items():
             if names_only and not any(label.strip().startswith(n) for n in names_only):
                 continue
             params = dict(base, n_jobs=n_jobs, **change)
-            scores, fit_t, pred_t = [], 0.0, 0.0
+            scores, segs, per, fit_t, pred_t = [], [], [], 0.0, 0.0
             for held in folds:
                 train = [s for s in range(1, 9) if s not in held]
                 rep, fit_s, pred_s, _ = _fit_eval(ds, names, train, held, params, classes, ignore)
                 scores.append(rep.loc["macro", "frame_f1"])
+                segs.append(rep.loc["macro", "segment_f1@0.5"])
+                per.append(rep.loc[[str(c) for c in classes], "frame_f1"].to_numpy())
                 fit_t, pred_t = fit_t + fit_s, pred_t + pred_s
-            print(f"{label:<46}" + "".join(f"{x:>8.4f}" for x in scores)
-                  + f"{np.mean(scores):>8.4f}{fit_t:>7.0f}{pred_t:>7.1f}", flush=True)  # fmt: skip
+            table.setdefault(label, {})[name] = (np.mean(scores), np.mean(segs), fit_t, pred_t)
+            print(f"{label:<48}" + "".join(f"{x:>8.4f}" for x in scores)
+                  + f"{np.mean(scores):>8.4f}{np.mean(segs):>8.4f}{fit_t:>7.0f}{pred_t:>7.1f}  "
+                  + " ".join(f"{x:.2f}" for x in np.mean(per, axis=0)), flush=True)  # fmt: skip
+    if len(which) > 1:
+        print("\nmean over the data sets (frame macro F1 / segment F1@0.5; fit and prediction s summed):")
+        for label, row in table.items():
+            if len(row) == len(which):
+                f, sg, ft, pt = (np.mean([r[i] for r in row.values()]) for i in range(4))
+                print(f"  {label:<48}{f:>8.4f}{sg:>8.4f}{ft * len(row):>7.0f}{pt * len(row):>7.1f}")
 
 
 def defaults_test(which, n_jobs: int, names_only=None) -> None:
-    """The old and the new library default side by side on the test ids 9-12 (trained on 1-8)."""
+    """The old and the new library default side by side on the test ids 9-12 (trained on 1-8), one run.
+
+    Each model is saved and loaded before scoring (scored as a saved model is, flattened trees);
+    fit and prediction seconds are wall time of one process, measured side by side in this run.
+    """
     import tempfile
+
+    from skelbehave import load
 
     for name, ds, names, classes, ignore, base, train, test in _default_sets(which):
         print("=" * 78)
         print(f"{name}: train 1-8, test 9-12; old vs new library default")
-        print(f"{'model':<46}{'frame F1':>10}{'seg F1@0.5':>12}{'fit s':>8}{'fit x':>7}{'frames/s':>10}"
-              f"{'file MB':>9}")  # fmt: skip
         rows = []
-        for label, change in (("old default", DEFAULT_CANDIDATES[next(iter(DEFAULT_CANDIDATES))]),
-                              ("new default (library signature)", {})):  # fmt: skip
+        for label, change in TEST_ROWS.items():
             if names_only and label not in names_only:
                 continue
             params = dict(base, n_jobs=n_jobs, **change)
@@ -423,19 +439,24 @@ def defaults_test(which, n_jobs: int, names_only=None) -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 path = model.save(os.path.join(tmp, "m.skb"))
                 mb = os.path.getsize(path) / 1e6
-                from skelbehave import load
-
-                model = load(path)  # scored as a saved model is (flattened trees)
+                model = load(path)
+            X_te = [ds.sequences[i] for i in te]
+            model.predict(X_te[:1])  # kernels compiled before the clock starts
             t0 = time.perf_counter()
-            pred = model.predict([ds.sequences[i] for i in te])
+            pred = model.predict(X_te)
             pred_s = time.perf_counter() - t0
             truth = [names[i] for i in te]
             rep = frame_report(truth, pred, labels=classes, ignore=ignore, iou_thresholds=(0.5,))
             n = sum(len(y) for y in truth)
-            rows.append((label, rep.loc["macro", "frame_f1"], rep.loc["macro", "segment_f1@0.5"], fit_s,
-                         n / pred_s, mb))  # fmt: skip
-        for label, f, sg, fs, fps, mb in rows:
-            print(f"{label:<46}{f:>10.4f}{sg:>12.4f}{fs:>8.1f}{fs / rows[0][3]:>7.2f}{fps:>10.0f}{mb:>9.1f}")
+            per = rep.loc[[str(c) for c in classes], "frame_f1"].to_numpy()
+            f1, seg = rep.loc["macro", "frame_f1"], rep.loc["macro", "segment_f1@0.5"]
+            rows.append((label, f1, seg, fit_s, pred_s, n / pred_s, mb, per))
+        print(f"{'model':<34}{'frame F1':>9}{'seg F1':>8}{'fit s':>7}{'fit x':>6}{'pred s':>7}{'pred x':>7}"
+              f"{'frames/s':>9}{'MB':>6}  per-class frame F1")  # fmt: skip
+        for label, f, sg, fs, ps, fps, mb, per in rows:
+            ratios = f"{fs:>7.1f}{fs / rows[0][3]:>6.2f}{ps:>7.2f}{ps / rows[0][4]:>7.2f}"
+            per_class = "  ".join(f"{c} {x:.3f}" for c, x in zip(classes, per, strict=True))
+            print(f"{label:<34}{f:>9.4f}{sg:>8.4f}{ratios}{fps:>9.0f}{mb:>6.1f}  {per_class}")
 
 
 def encode_speed() -> None:
@@ -476,6 +497,9 @@ def encode_speed() -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small forests, no leave-subjects-out")
+    ap.add_argument("--settings", action="store_true",
+                    help="the data sets' own settings (DEMO_MODEL for PRECOG, RAT_MODEL for the rats) "
+                    "instead of the library default table")  # fmt: skip
     ap.add_argument("--skip-rat", action="store_true")
     ap.add_argument("--skip-precog", action="store_true")
     ap.add_argument("--no-loso", action="store_true", help="skip the leave-subjects-out average")
@@ -508,6 +532,11 @@ def main(argv=None) -> int:
         return 0
     if args.cv:
         precog_cv(args.n_jobs)
+        print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+        return 0
+    if not (args.settings or args.quick):
+        which = [d for d, skip in (("precog", args.skip_precog), ("rat", args.skip_rat)) if not skip]
+        defaults_test(which, args.n_jobs, args.variants)
         print(f"\ntotal {time.perf_counter() - t0:.0f} s")
         return 0
     if not args.skip_precog:

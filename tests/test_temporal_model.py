@@ -177,8 +177,11 @@ def test_acceleration_joint_speed_and_extra_windows(tmp_path):
         window=9, classifier_params={"n_estimators": 5}, acceleration=True, joint_speed=True,
         extra_windows=("1s",), context_folds=2, context_raw=True, random_state=0,
     ).fit(recs, ys)  # fmt: skip
-    # the second stage sees the context of the probabilities and the frame's own features
-    assert model.context_.n_features_in_ == 2 * (1 + 3 * len(model.context_scales)) + len(names)
+    # the second stage sees the context of the probabilities (means, maxima over the first three scales,
+    # after-minus-before per scale), the means of the features over context_means, and the features
+    n_sc = len(model.context_scales)
+    width = 2 * (1 + 3 * n_sc + min(3, n_sc) + n_sc) + len(names) * (len(model.context_means) + 1)
+    assert model.context_.n_features_in_ == width
     n_feat = len(names)
     # one more time scale: its mean and std per feature
     assert model.n_features_in_ == base.n_features_in_ * n_feat // len(n0) + 2 * n_feat

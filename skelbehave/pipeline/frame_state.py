@@ -7,14 +7,79 @@ loaded model's stages describe windows as wide as its heads expect.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
 
 from ..errors import LayoutError, ModelFileError
+from ..io.archive import state_bool, state_int, state_int_list, state_str
 from ..layouts import JointLayout, get_layout
 from ..poses import PoseSequence
+from ..temporal.context import CONTEXT_STATS
 from ..temporal.windows import sliding_windows
+
+#: window encodings a saved model may name (``FrameLevelModel``'s ``ENCODINGS``)
+_ENCODINGS = ("statistics", "vlad", "vlad+statistics")
+
+#: values of parameters added since the first frame-level files, for files written before them: a
+#: file without them was fitted with (and is scored with) these (the context stage as it was)
+_BEFORE = {"context_stats": ("mean",), "context_means": ()}
+
+
+def _checked_init(cls: type, init: Any) -> dict[str, Any]:
+    """The constructor parameters of a saved frame-level model, each checked (type, range, length).
+
+    Lists become tuples where the signature's default is a tuple; parameters
+    a file predates take their values of then (:data:`_BEFORE`), not today's
+    defaults, so an older model scores as it did.
+
+    Raises
+    ------
+    ModelFileError
+        An unknown parameter, or one of the wrong type or out of range.
+    """
+    if not isinstance(init, dict):
+        raise ModelFileError("init must be an object of parameters")
+    names = set(cls._get_param_names())
+    unknown = sorted(set(init) - names)
+    if unknown:
+        raise ModelFileError(f"init: unknown parameters {unknown}")
+    sig = inspect.signature(cls.__init__).parameters
+    kw = {
+        k: tuple(v) if isinstance(sig[k].default, tuple) and isinstance(v, list) else v
+        for k, v in init.items()
+    }
+    for k, v in _BEFORE.items():
+        kw.setdefault(k, v)
+    state_int_list(kw, "pyramid", 1, 64, max_len=8) if "pyramid" in kw else None
+    state_int_list(kw, "context_scales", 1, 100_000, max_len=16) if "context_scales" in kw else None
+    state_int_list(kw, "context_means", 1, 100_000, max_len=8)
+    cs = kw["context_stats"]
+    if not isinstance(cs, tuple) or not cs or not all(isinstance(v, str) and v in CONTEXT_STATS for v in cs):
+        raise ModelFileError(f"context_stats must be a non-empty list of {list(CONTEXT_STATS)}, got {cs!r}")
+    if "step" in kw:
+        state_int(kw, "step", 1, 1000)
+    for k in ("acceleration", "joint_speed", "context_raw"):
+        if k in kw:
+            state_bool(kw, k)
+    if "weights" in kw:
+        state_str(kw, "weights", ("gaussian", "triangular", "uniform", "center"))
+    if "encoding" in kw:
+        state_str(kw, "encoding", _ENCODINGS)
+    if kw.get("rotate", "auto") not in ("auto", True, False):
+        raise ModelFileError(f"rotate must be 'auto', true or false, got {kw['rotate']!r}")
+    if "n_jobs" in kw:
+        state_int(kw, "n_jobs", -1, 1024, none=True)
+    ew = kw.get("extra_windows") or ()
+    if not isinstance(ew, tuple | list) or len(ew) > 8:
+        raise ModelFileError(f"extra_windows must be a list of at most 8 window lengths, got {ew!r}")
+    for v in ew:
+        if isinstance(v, str):
+            state_str({"extra_windows": v}, "extra_windows")
+        else:
+            state_int({"extra_windows": v}, "extra_windows", 1, 100_000)
+    return kw
 
 __all__: list[str] = []
 

@@ -7,6 +7,7 @@ Examples
 3
 """
 
+from .context import CONTEXT_STATS, context_statistics, moving_mean
 from .presence import ABSENT, NO_POSE, has_pose, present_frames, stretches
 from .segments import (
     absent_labels,
@@ -21,6 +22,9 @@ from .windows import Windows, aggregate_windows, sliding_windows, to_frames, win
 
 __all__ = [
     "ABSENT",
+    "CONTEXT_STATS",
+    "context_statistics",
+    "moving_mean",
     "NO_POSE",
     "has_pose",
     "present_frames",
