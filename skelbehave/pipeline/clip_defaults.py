@@ -162,7 +162,7 @@ def split_options(options: dict[str, Any]):
     fkw = {k: options.pop(k) for k in list(options) if k in f_names}
     ekw = {k: options.pop(k) for k in list(options) if k in e_names}
     ckw = {}
-    if isinstance(clf, str) and options:
+    if isinstance(clf, str) and clf != "ensemble" and options:  # the ensemble takes no head options
         probe = make_head(clf)
         c_names = set(probe.get_params()) - {"random_state"}
         ckw = {k: options.pop(k) for k in list(options) if k in c_names}
