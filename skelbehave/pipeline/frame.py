@@ -56,7 +56,8 @@ WINDOW_HEAD: dict[str, dict[str, Any]] = {
 #: changes to the :data:`WINDOW_HEAD` parameters for the context stage's fold models (which also
 #: train on every second training window): they only make the out-of-fold probabilities the second
 #: stage learns from, and a third of the trees keeps the fit of the default within about 2x of the
-#: one-stage fit (grouped CV on ids 1-8: mean frame macro F1 0.738 vs 0.743 with full fold models)
+#: one-stage fit (rat S1, 8 recordings: 1.7x). Grouped CV on ids 1-8 (PRECOG and rat S1, mean frame
+#: macro F1): 0.734 with these fold models, 0.737 with fold models as large as the first stage
 FOLD_HEAD: dict[str, dict[str, Any]] = {"extra_trees": {"n_estimators": 20}}
 
 
@@ -75,8 +76,11 @@ class FrameLevelModel(FrameStages, BaseEstimator):
     (:func:`~skelbehave.features.frame.frame_descriptors`), computed for all
     windows at once by :func:`~skelbehave.encoding.windows.encode_windows`.
     Frame probabilities average the
-    windows containing the frame (kernel ``weights``), are median-filtered
-    (``median``), and bouts shorter than ``min_bout`` are merged away.
+    windows containing the frame (kernel ``weights``); by default a second
+    stage then relabels every frame from the temporal context of these
+    probabilities (``context_folds``, :data:`FOLD_HEAD`); they are
+    median-filtered (``median``), and bouts shorter than ``min_bout`` are
+    merged away.
 
     Parameters
     ----------
@@ -143,25 +147,34 @@ class FrameLevelModel(FrameStages, BaseEstimator):
         ``context_stats`` over ``context_scales`` frames around each frame);
         it is trained on out-of-fold first-stage probabilities from k folds
         over the training recordings (fold models: :data:`FOLD_HEAD`, every
-        second training window). The default, 3 folds, was chosen by
-        grouped CV on the training ids 1-8 of PRECOG and the rat dyads at
-        once (``python benchmarks/frame_level.py --defaults cv``; mean frame
-        macro F1 over both 0.669 one-stage, 0.738 with this context stage;
-        2 folds 0.706: too few recordings per fold for the rare classes).
-        A model fitted on one recording has no context stage.
+        second training window). A model fitted on fewer than 2 recordings
+        with training windows has no context stage. The default (3 folds
+        and the context settings below) was chosen by grouped CV on the
+        training ids 1-8 of PRECOG and the rat dyads at once, pairs held
+        out (``python benchmarks/frame_level.py --defaults cv``, whose
+        docstring has the table): mean frame macro F1 over both 0.668 with
+        one stage, 0.734 with this context stage (PRECOG 0.745 -> 0.820,
+        rat S1 0.590 -> 0.648); 2 folds 0.697 and 4 folds 0.719 (too few
+        recordings per fold for the rare rat aggression). Once on the test
+        ids 9-12 (trained on 1-8): PRECOG 0.853 -> 0.870, rat S1 0.607 ->
+        0.692 (aggression 0.27 -> 0.44); fit 1.3-1.7x, scoring 1.8-2.0x
+        the one-stage model's time.
     context_scales : tuple of int
         Context window lengths in frames for the second stage (default 0.3
-        to 9 s at 30 fps: PRECOG actions last about 1 s, rat bouts 5 s).
+        to 9 s at 30 fps: PRECOG actions last about 1 s, rat bouts 5 s;
+        9-271 rather than 9-91: CV 0.728 vs 0.714 with means alone).
     context_stats : tuple of str
         Statistics of the probabilities over each context window:
         ``"mean"`` (centred, before, after), ``"max"`` (centred, first
-        three scales), ``"diff"`` (after minus before). All three: grouped
-        CV 0.733 vs 0.730 with means alone (9-271 frames).
+        three scales), ``"diff"`` (after minus before). All three rather
+        than means alone: a tie in the CV (0.725 vs 0.728 without feature
+        means, 0.733 vs 0.730 in a screen on cached probabilities), with a
+        higher segment F1 (0.465 vs 0.456).
     context_means : tuple of int
         Window lengths (frames) over which the means of the per-frame
-        features are also given to the second stage: slow changes a
-        one-second window does not see (grouped CV: rat S1 0.641 -> 0.653,
-        PRECOG 0.820 -> 0.822).
+        features (NaN left out) are also given to the second stage: slow
+        changes a one-second window does not see (CV: 0.725 -> 0.734;
+        rat S1 0.638 -> 0.648, PRECOG 0.812 -> 0.820; 91 and 271: 0.734).
     context_raw : bool
         The second stage also sees the frame's own per-frame features
         (:class:`FrameFeatures`), not only the first stage's probabilities.

@@ -292,16 +292,20 @@ class FrameStages:
         return np.concatenate(aggregate_windows(p, w, lengths, weights=self.weights))
 
     def _fit_context(self, F: np.ndarray, frames, lengths: np.ndarray, w_fit: Windows, y_fit: np.ndarray):
-        """Second stage on out-of-fold first-stage probabilities (folds over recordings).
+        """Second stage on out-of-fold first-stage probabilities (folds over recordings); None: no stage.
 
         The fold models are lighter than the first stage (``_FOLD_HEAD``, and
         every second training window): they only make the probabilities the
         second stage learns from.
         """
-        n_rec = len(lengths)
-        k = min(int(self.context_folds), n_rec)
+        with_windows = np.unique(w_fit.seq)  # recordings with a training window (not all absent / ignored)
+        if len(with_windows) < 2:
+            log.info("context stage skipped: fewer than 2 recordings with training windows")
+            return None
+        k = min(int(self.context_folds), len(with_windows))
         rng = np.random.default_rng(self.random_state)
-        fold_of = rng.permutation(np.arange(n_rec) % k)
+        fold_of = np.full(len(lengths), -1)
+        fold_of[with_windows] = rng.permutation(np.arange(len(with_windows)) % k)
         offsets = np.r_[0, np.cumsum(lengths)]
         P = np.zeros((int(offsets[-1]), len(self.classes_)))
         from tqdm.auto import tqdm
