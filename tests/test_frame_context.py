@@ -144,6 +144,16 @@ def test_a_file_from_before_the_new_context_parameters_scores_as_it_did(precog, 
         FrameLevelModel._from_state(params, arrays)
 
 
+def test_no_context_stage_without_two_recordings_that_have_training_windows(precog):
+    _, X, y = precog
+    from skelbehave.poses import PoseSequence
+
+    nobody = PoseSequence(np.full_like(X[1].position, np.nan), X[1].layout, fps=X[1].fps)
+    m = FrameLevelModel(window=15, classifier_params={"n_estimators": 3}, random_state=0)
+    assert m.fit([X[0], nobody], [y[0], y[1]]).context_ is None  # one stage, no error
+    assert m.fit([X[0], nobody, X[2]], [y[0], y[1], y[2]]).context_ is not None
+
+
 @pytest.mark.parametrize(
     "bad",
     [
