@@ -106,7 +106,7 @@ def test_default_has_the_context_stage_with_lighter_fold_models(default_model):
     assert type(ctx.steps[-1][1] if hasattr(ctx, "steps") else ctx).__name__ == "ExtraTreesClassifier"
 
 
-def test_context_stage_round_trips_through_save_and_load(precog, default_model, tmp_path):
+def test_context_stage_round_trips_through_save_and_load(precog, default_model, tmp_path, monkeypatch):
     ds, _, _ = precog
     seqs = [ds.sequences[i] for i in np.flatnonzero(ds.subjects == 12)[:2]]
     back = load_frame_model(default_model.save(tmp_path / "m.skb"))
@@ -115,6 +115,14 @@ def test_context_stage_round_trips_through_save_and_load(precog, default_model, 
     for a, b in zip(default_model.predict_proba(seqs), back.predict_proba(seqs), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
     for a, b in zip(default_model.predict(seqs), back.predict(seqs), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # the context stage's rows in blocks shared by threads: the probabilities of one thread, bit for bit
+    import skelbehave.pipeline.frame_stages as stages
+
+    one = back.set_params(n_jobs=1).predict_proba(seqs)
+    monkeypatch.setattr(stages, "_CONTEXT_ROWS", 37)
+    two = back.set_params(n_jobs=2).predict_proba(seqs)
+    for a, b in zip(one, two, strict=True):
         np.testing.assert_array_equal(a, b)
 
 

@@ -393,7 +393,7 @@ class FrameLevelModel(FrameStages, BaseEstimator):
             F, lengths = self._features([r])
             P = self._frame_proba_stage1(self.classifier_, F, lengths)
             if self.context_ is not None:
-                P = self._full_proba(self.context_, self._context_input(P, F, lengths))
+                P = self._context_proba(self._context_input(P, F, lengths))
             P = np.asarray(P, dtype=np.float64)
             P[~present] = np.nan
             out.append(P)

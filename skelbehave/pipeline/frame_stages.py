@@ -43,6 +43,8 @@ __all__ = ["FrameStages", "timed"]
 
 #: forests grow in about this many steps under the progress bar
 _TREE_STEPS = 20
+#: frames per block when the context stage's head is shared by threads
+_CONTEXT_ROWS = 8192
 #: heads (estimator class names) that serve as their own context-stage head
 _TREE_HEADS = ("ExtraTreesClassifier", "RandomForestClassifier", "HistGradientBoostingClassifier")
 
@@ -341,6 +343,17 @@ class FrameStages:
         name = next(iter(self._WINDOW_HEAD), "extra_trees")
         params = self._WINDOW_HEAD.get(name, {})
         return make_head(name, random_state=self.random_state, nan_safe=True, n_jobs=self.n_jobs, **params)
+
+    def _context_proba(self, C: np.ndarray) -> np.ndarray:
+        """The context stage's frame probabilities, in row blocks shared by the ``n_jobs`` threads.
+
+        Each row is predicted on its own, so the blocks give the probabilities of one call.
+        """
+        rows = np.arange(len(C))
+        blocks = [rows[i : i + _CONTEXT_ROWS] for i in range(0, len(C), _CONTEXT_ROWS)] or [rows]
+        threads = resolve_n_jobs(self.n_jobs)
+        parts = thread_map(lambda idx: self._full_proba(self.context_, C[idx]), blocks, threads)
+        return np.concatenate(parts, axis=0)
 
     def _context_input(self, P: np.ndarray, F: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """What the context stage sees per frame: statistics of the probabilities, feature means, features."""
