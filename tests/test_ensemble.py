@@ -46,7 +46,7 @@ def test_ensemble_probabilities_are_the_weighted_mean_of_its_members(fitted, msr
     assert fitted.encoder_ is None and list(fitted.classes_) == sorted(set(ytr.tolist()))
     members = ens.member_proba(Xte)
     proba = fitted.predict_proba(Xte)
-    assert np.allclose(proba, 0.2 * members["vlad"] + 0.8 * members["cnn"])
+    assert np.allclose(proba, 0.3 * members["vlad"] + 0.7 * members["cnn"])
     assert np.allclose(proba.sum(1), 1.0)
     assert np.array_equal(fitted.predict(Xte), fitted.classes_[proba.argmax(1)])
     # the VLAD member's probabilities are its calibrated ones
