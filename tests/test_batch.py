@@ -330,8 +330,20 @@ def test_clip_model_rescored_when_the_window_changes(msr_clip_model, tmp_path):
     assert len(table) > 1 and (table["stop_frame"] - table["start_frame"]).eq(10).all()
     from skelbehave.errors import PoseDataError
 
-    with pytest.raises(PoseDataError, match="ethogram"):
+    with pytest.raises(PoseDataError, match="ethogram"):  # one label per file: nothing along time
         score_files(path, files[:1], out, ethogram=True, progress=False)
+    # sliding segments: the ethogram and bout table of the frames' nearest segments
+    eth = score_files(
+        path, files[:1], tmp_path / "eth", output_format="csv", window=10, stride=5, ethogram=True,
+        progress=False,
+    )  # fmt: skip
+    stem = Path(eth["output"].iloc[0]).name.split(".predictions")[0]
+    assert (tmp_path / "eth" / f"{stem}.ethogram.png").stat().st_size > 0
+    bouts = pd.read_csv(tmp_path / "eth" / f"{stem}.bouts.csv", index_col="label")
+    seg = pd.read_csv(eth["output"].iloc[0])
+    assert bouts["frames"].sum() == seg["stop_frame"].max()  # every frame the segments cover, once
+    top = seg["label"].value_counts().index[0]  # the label of most segments holds frames
+    assert bouts.loc[str(top), "frames"] > 0
     with pytest.raises(PoseDataError, match="stride needs a window"):
         score_files(path, files[:1], out, stride=5, progress=False)
 

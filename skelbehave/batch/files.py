@@ -34,6 +34,7 @@ from ..errors import (
     PoseDataError,
     SkelbehaveError,
 )
+from ..temporal.segments import segment_frames
 from .chunks import plan_workers
 from .tables import _write_ethogram, _write_table, is_frame_level, score_file
 from .videos import extract_videos, find_inputs, is_video
@@ -109,8 +110,9 @@ def _score_item(item: dict) -> dict:
             "run again once it is complete",
         }
     _write_table(table, Path(item["output"]), item["output_format"])
-    if item.get("ethogram"):
-        _write_ethogram(table, model.classes_.tolist(), Path(item["output"]), Path(src).name)
+    if item.get("ethogram"):  # a clip model's sliding segments: each frame the nearest segment's label
+        frames = table if "frame" in table else segment_frames(table)
+        _write_ethogram(frames, model.classes_.tolist(), Path(item["output"]), Path(src).name)
     result["n_frames"] = int(table.attrs.get("n_frames", 0))
     result["n_rows"] = len(table)
     return result
@@ -213,8 +215,9 @@ def score_files(
         :func:`skelbehave._util.threads.limit_threads`); also the model's
         own ``n_jobs`` while it scores.
     ethogram : bool
-        Frame-level models only. Also write ``<name>.ethogram.png`` (behaviours over time, one panel
-        per animal when animals are scored separately) and
+        Also write ``<name>.ethogram.png`` (behaviours over time, one panel per animal when animals
+        are scored separately; for a clip-level model, which needs a ``window``, each frame takes the
+        label of the nearest segment covering it: :func:`skelbehave.temporal.segment_frames`) and
         ``<name>.bouts.csv`` (time spent and bout counts per behaviour).
     progress : bool
         Show a progress bar.
@@ -329,8 +332,11 @@ def _score_files_locked(
         )
     if stride is not None and window is None:
         raise PoseDataError("stride needs a window (the length of the segments to score)")
-    if ethogram and not frame_level:
-        raise PoseDataError("an ethogram needs per-frame labels: score with a frame-level model")
+    if ethogram and not frame_level and window is None:
+        raise PoseDataError(
+            "an ethogram needs labels along time: score with a frame-level model, or give a clip-level "
+            "model a window (and stride) to slide"
+        )
     start_method = _start_method(start_method, frame_level)
     if scheduler is None:  # used here (jobs=1), or inherited by forked workers
         _MODEL_CACHE.clear()
