@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 from _clip_tasks import ClipTask, cv_folds, run_rockets
+from sklearn.linear_model import RidgeClassifier
 from sklearn.metrics import accuracy_score, f1_score
 
 from skelbehave.encoding import VLADEncoder
@@ -27,7 +28,7 @@ from skelbehave.pipeline.clip_defaults import DEFAULT_CLASSIFIER, DEFAULT_ENCODE
 SEED = 0
 
 
-def candidate(features: dict | None = None, encoder: dict | None = None, classifier: str | None = None):
+def candidate(features: dict | None = None, encoder: dict | None = None, classifier=None):
     """A factory of BehaviorModels: the defaults with some parameters replaced."""
     f = {**DEFAULT_FEATURES, **(features or {})}
     e = {**DEFAULT_ENCODER, **(encoder or {})}
@@ -36,7 +37,7 @@ def candidate(features: dict | None = None, encoder: dict | None = None, classif
         return BehaviorModel(
             features=JointFeatures(**f),
             encoder=VLADEncoder(**e),
-            classifier=classifier or DEFAULT_CLASSIFIER,
+            classifier=DEFAULT_CLASSIFIER if classifier is None else classifier,
             random_state=SEED,
             n_jobs=1,
         )
@@ -57,6 +58,11 @@ CANDIDATES: dict[str, Callable[[], BehaviorModel]] = {
     "head svm": candidate(classifier="svm"),
 }
 ROT = {"rotate": True}
+
+
+def _ridge(alpha: float) -> RidgeClassifier:
+    return RidgeClassifier(alpha=alpha, class_weight="balanced")
+
 #: The second round: variations around the first round's winner (rotation).
 CANDIDATES.update(
     {
@@ -70,6 +76,12 @@ CANDIDATES.update(
         "rotate, weights 3/4": candidate(ROT, {"kind_weights": {"displacement": 3.0, "acceleration": 4.0}}),
         "rotate, step 1": candidate({**ROT, "step": 1}),
         "rotate, head svm": candidate(ROT, classifier="svm"),
+        # the third round: the encoder's PCA, its normalisation, the ridge penalty
+        "rotate, PCA 0.99": candidate(ROT, {"n_components": 0.99}),
+        "rotate, PCA 0.95 whiten": candidate(ROT, {"n_components": 0.95, "whiten": True}),
+        "rotate, no intra-norm": candidate(ROT, {"intra_norm": False}),
+        "rotate, ridge alpha 0.01": candidate(ROT, classifier=_ridge(0.01)),
+        "rotate, ridge alpha 1": candidate(ROT, classifier=_ridge(1.0)),
     }
 )
 
