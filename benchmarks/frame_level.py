@@ -582,14 +582,19 @@ def main(argv=None) -> int:
                     help="only the window-encoding comparison (statistics vs VLAD): grouped CV on ids 1-8, "
                     "the side-by-side run on 9-12, or both")  # fmt: skip
     ap.add_argument("--variants", nargs="*", help="only these ENCODING_CANDIDATES (exploring)")
-    ap.add_argument("--defaults", choices=["cv", "test"],
+    ap.add_argument("--defaults", choices=["cv", "cv1", "test"],
                     help="only the choice of the library default: grouped CV of DEFAULT_CANDIDATES on ids "
                     "1-8, or the old and the new default side by side on 9-12")  # fmt: skip
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     if args.defaults:
         which = [d for d, skip in (("precog", args.skip_precog), ("rat", args.skip_rat)) if not skip]
-        (defaults_cv if args.defaults == "cv" else defaults_test)(which, args.n_jobs, args.variants)
+        if args.defaults == "cv":  # round 2: relations between animals, smoothing
+            from _frame_defaults import defaults_cv2
+
+            defaults_cv2(_default_sets(which), args.n_jobs, args.variants)
+        else:
+            (defaults_cv if args.defaults == "cv1" else defaults_test)(which, args.n_jobs, args.variants)
         print(f"\ntotal {time.perf_counter() - t0:.0f} s")
         return 0
     if args.encodings == "speed":

@@ -23,7 +23,6 @@ from ..features.frame import (
 )
 from ..io.archive import state_classes, state_float, state_int, state_layout
 from ..poses import PoseSequence  # noqa: F401  (the examples use it)
-from ..temporal.segments import absent_labels
 from ..temporal.windows import Windows, sliding_windows, to_frames, window_labels
 from .frame_stages import FrameStages, timed
 from .frame_state import _HEAD_NAMES, _check_widths, _checked_init, _jsonable, _registered_layout
@@ -178,6 +177,21 @@ class FrameLevelModel(FrameStages, BaseEstimator):
     context_raw : bool
         The second stage also sees the frame's own per-frame features
         (:class:`FrameFeatures`), not only the first stage's probabilities.
+    relations : {"symmetric", "ordered", "none"}
+        Recordings with several individuals (a list of PoseSequences per
+        recording, or a layout of several copies of one animal's joints such
+        as ``rat_dyad``, split by
+        :func:`~skelbehave.features.frame.split_individuals`): ``"none"``
+        gives the per-individual and ordered-pair columns of
+        :class:`FrameFeatures`; ``"ordered"`` adds the relative descriptors
+        of every ordered pair (:func:`~skelbehave.features.frame_pairs.relation_columns`:
+        key-point distances, relative position in each other's heading,
+        closing and approach speeds); ``"symmetric"`` adds them and pools
+        every column over the individuals (elementwise minimum and maximum,
+        :func:`~skelbehave.features.frame_pairs.pool_individuals`), so that
+        the labels do not depend on which individual is listed first. One
+        individual: no difference. Files saved before this parameter load
+        with ``"none"``.
     ignore_labels : list, optional
         Frame labels that are not behaviours (e.g. ``"base"``, unannotated):
         windows centred on them are not used for training.
@@ -237,6 +251,7 @@ class FrameLevelModel(FrameStages, BaseEstimator):
         context_stats: tuple[str, ...] = ("mean", "max", "diff"),
         context_means: tuple[int, ...] = (91,),
         context_raw: bool = False,
+        relations: str = "symmetric",
         ignore_labels: Sequence[Any] | None = None,
         fps: float | None = None,
         random_state: int | None = None,
@@ -265,6 +280,7 @@ class FrameLevelModel(FrameStages, BaseEstimator):
         self.context_stats = context_stats
         self.context_means = context_means
         self.context_raw = context_raw
+        self.relations = relations
         self.ignore_labels = ignore_labels
         self.fps = fps
         self.random_state = random_state
@@ -431,23 +447,6 @@ class FrameLevelModel(FrameStages, BaseEstimator):
             lab, ps = self.smooth(p)
             out.append(abstain(self.labels_of(lab), ps, min_confidence, classes=self.classes_))
         return out
-
-    def score(self, X, y) -> float:
-        """Frame-level macro F1 over the model's classes (frames with ignored labels or no pose left out).
-
-        Makes the model usable with scikit-learn model selection on lists of
-        recordings (e.g. ``GroupKFold`` over recordings).
-        """
-        from sklearn.metrics import f1_score
-
-        ys = [np.asarray(v) for v in y]
-        pred = self.predict(X)
-        t = np.concatenate(ys) if ys else np.zeros(0)
-        p = np.concatenate(pred) if pred else np.zeros(0)
-        keep = ~np.isin(t, list(self.ignore_labels or ())) & ~absent_labels(p)  # absent frames: not scored
-        pk = p[keep].astype(self.classes_.dtype)
-        macro = f1_score(t[keep], pk, labels=self.classes_.tolist(), average="macro", zero_division=0)
-        return float(macro)
 
     # ------------------------------------------------------------------ saving
     _FITTED_SCALARS = (

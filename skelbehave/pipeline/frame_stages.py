@@ -30,6 +30,7 @@ from ..features.frame import (
     window_blocks,
     window_statistics,
 )
+from ..features.frame_pairs import RELATIONS, recording_features
 from ..models.heads import head_predict_proba, is_sequence_model, make_head
 from ..poses import PoseSequence, convert_layouts
 from ..temporal.context import CONTEXT_STATS, context_statistics, moving_mean
@@ -90,8 +91,9 @@ class FrameStages:
             joint_speed=self.joint_speed,
         )
         blocks = []
+        relations = getattr(self, "relations", "none")
         for r in tqdm(recs, desc="features", disable=not self.progress, leave=False):
-            F, names = ff.transform_recording(r)
+            F, names = recording_features(ff, r, relations)
             blocks.append(F)
         self._feature_names = names
         lengths = np.array([len(b) for b in blocks], dtype=np.int64)
@@ -173,6 +175,8 @@ class FrameStages:
         cf = self.context_folds
         if isinstance(cf, bool) or not isinstance(cf, int | np.integer) or cf < 0 or cf == 1:
             raise ParameterError(f"context_folds must be 0 (one stage) or an integer >= 2, got {cf!r}")
+        if self.relations not in RELATIONS:
+            raise ParameterError(f"relations must be one of {RELATIONS}, got {self.relations!r}")
         cs = self.context_stats
         if isinstance(cs, str) or not cs or any(v not in CONTEXT_STATS for v in cs):
             raise ParameterError(f"context_stats must be a non-empty tuple of {CONTEXT_STATS}, got {cs!r}")
@@ -365,6 +369,23 @@ class FrameStages:
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
     # ------------------------------------------------------------------ output
+    def score(self, X, y) -> float:
+        """Frame-level macro F1 over the model's classes (frames with ignored labels or no pose left out).
+
+        Makes the model usable with scikit-learn model selection on lists of
+        recordings (e.g. ``GroupKFold`` over recordings).
+        """
+        from sklearn.metrics import f1_score
+
+        ys = [np.asarray(v) for v in y]
+        pred = self.predict(X)
+        t = np.concatenate(ys) if ys else np.zeros(0)
+        p = np.concatenate(pred) if pred else np.zeros(0)
+        keep = ~np.isin(t, list(self.ignore_labels or ())) & ~absent_labels(p)  # absent frames: not scored
+        pk = p[keep].astype(self.classes_.dtype)
+        macro = f1_score(t[keep], pk, labels=self.classes_.tolist(), average="macro", zero_division=0)
+        return float(macro)
+
     def smooth(self, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Median filter then minimum bout length: returns (class indices, smoothed probabilities).
 

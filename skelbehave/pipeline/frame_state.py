@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import LayoutError, ModelFileError
+from ..features.frame_pairs import RELATIONS
 from ..io.archive import state_bool, state_int, state_int_list, state_str
 from ..layouts import JointLayout, get_layout
 from ..poses import PoseSequence
@@ -24,7 +25,7 @@ _ENCODINGS = ("statistics", "vlad", "vlad+statistics")
 
 #: values of parameters added since the first frame-level files, for files written before them: a
 #: file without them was fitted with (and is scored with) these (the context stage as it was)
-_BEFORE = {"context_stats": ("mean",), "context_means": ()}
+_BEFORE = {"context_stats": ("mean",), "context_means": (), "relations": "none"}
 
 
 def _checked_init(cls: type, init: Any) -> dict[str, Any]:
@@ -67,6 +68,7 @@ def _checked_init(cls: type, init: Any) -> dict[str, Any]:
         state_str(kw, "weights", ("gaussian", "triangular", "uniform", "center"))
     if "encoding" in kw:
         state_str(kw, "encoding", _ENCODINGS)
+    state_str(kw, "relations", RELATIONS)
     if kw.get("rotate", "auto") not in ("auto", True, False):
         raise ModelFileError(f"rotate must be 'auto', true or false, got {kw['rotate']!r}")
     if "n_jobs" in kw:
