@@ -95,22 +95,28 @@ def pool_individuals(F: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, l
     for c, name in enumerate(names):
         who, _, feat = name.partition(":")
         groups.setdefault(("pair" if ">" in who else "ind", feat), []).append(c)
-    cols, out = [], []
+    out_names: list[str] = []
+    single: list[tuple[int, int]] = []  # (output column, input column)
+    pooled: dict[int, list[tuple[int, list[int]]]] = {}  # group size -> (output column of lo, inputs)
     for (kind, feat), idx in groups.items():
         if len(idx) == 1:
-            cols.append(F[:, idx])
-            out.append(names[idx[0]])
+            single.append((len(out_names), idx[0]))
+            out_names.append(names[idx[0]])
             continue
-        block = F[:, idx]
-        with np.errstate(invalid="ignore"):
-            lo = np.fmin.reduce(block, axis=1)
-            hi = np.fmax.reduce(block, axis=1)
-        cols.append(np.stack([lo, hi], axis=1))
+        pooled.setdefault(len(idx), []).append((len(out_names), idx))
         pre = "pair>" if kind == "pair" else ""
-        out.extend([f"{pre}lo:{feat}", f"{pre}hi:{feat}"])
-    if not cols:
-        return F, names
-    return np.concatenate(cols, axis=1).astype(F.dtype, copy=False), out
+        out_names.extend([f"{pre}lo:{feat}", f"{pre}hi:{feat}"])
+    out = np.empty((F.shape[0], len(out_names)), dtype=F.dtype)
+    if single:
+        o, i = np.array(single).T
+        out[:, o] = F[:, i]
+    for members in pooled.values():  # every group of one size at once
+        at = np.array([o for o, _ in members])
+        block = F[:, np.array([idx for _, idx in members])]  # (N, groups, size)
+        with np.errstate(invalid="ignore"):
+            out[:, at] = np.fmin.reduce(block, axis=2)
+            out[:, at + 1] = np.fmax.reduce(block, axis=2)
+    return out, out_names
 
 
 def recording_features(
