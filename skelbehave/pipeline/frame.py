@@ -199,7 +199,7 @@ class FrameLevelModel(FrameStages, BaseEstimator):
         individual: no difference. Files saved before this parameter load
         with ``"none"``. Chosen by the grouped CV on training ids 1-8 (rat
         S1 frame macro F1 0.648 none, 0.662 ordered, 0.679 symmetric; PRECOG
-        the same; fit about 1.4x), see ``benchmarks/frame_level.py``.
+        the same; rat fit 1.4-1.6x, scoring 1.5-1.8x), see ``benchmarks/frame_level.py``.
     ignore_labels : list, optional
         Frame labels that are not behaviours (e.g. ``"base"``, unannotated):
         windows centred on them are not used for training.
