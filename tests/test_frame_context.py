@@ -175,3 +175,22 @@ def test_bad_context_parameters_fail_before_fitting(precog, bad):
     _, X, y = precog
     with pytest.raises(ParameterError, match=next(iter(bad))):
         FrameLevelModel(**bad).fit(X[:2], y[:2])
+
+
+def test_context_inputs_at_some_rows_equal_those_rows_of_all(monkeypatch):
+    """Fit computes the context inputs at the training windows only; moving means go by column blocks."""
+    import skelbehave.temporal.context as ctx
+
+    rng = np.random.default_rng(1)
+    lengths = [40, 0, 1, 77, 30]
+    P = rng.random((148, 3))
+    F = rng.normal(size=(148, 7))
+    F[rng.random(F.shape) < 0.2] = np.nan
+    rows = np.r_[0, 39, 40, 41, 60, 117, 118, 147]
+    stats = ("mean", "max", "diff")
+    full = context_statistics(P, lengths, [3, 9, 31], stats)
+    np.testing.assert_array_equal(context_statistics(P, lengths, [3, 9, 31], stats, rows=rows), full[rows])
+    means = moving_mean(F, lengths, [5, 91])
+    monkeypatch.setattr(ctx, "BLOCK_BYTES", 8 * 149 * 3 * 2)  # two columns per block
+    np.testing.assert_array_equal(moving_mean(F, lengths, [5, 91]), means)
+    np.testing.assert_array_equal(moving_mean(F, lengths, [5, 91], rows=rows), means[rows])

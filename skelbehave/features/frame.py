@@ -10,7 +10,6 @@
 - :func:`frame_descriptors` - the per-frame features grouped by body part as
   :class:`~skelbehave.features.descriptors.LocalDescriptors` (input of the
   per-group VLAD of windows).
-- :func:`context_features` - temporal context of per-frame probabilities.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ __all__ = [
     "FrameFeatures",
     "as_recording",
     "as_recordings",
-    "context_features",
     "frame_descriptors",
     "split_individuals",
     "WINDOW_BLOCK",
@@ -545,34 +543,3 @@ def window_statistics_reference(
                 ve = np.where(ne > 0, (Q[hi] - Q[lo]) / np.maximum(ne, 1) - me * me, np.nan)
             parts += [me.astype(np.float32), np.sqrt(np.clip(ve, 0, None)).astype(np.float32)]
     return np.concatenate(parts, axis=1)
-
-
-def context_features(P: np.ndarray, lengths: np.ndarray, scales: Sequence[int]) -> np.ndarray:
-    """Temporal context of per-frame probabilities ``P`` (concatenated sequences).
-
-    Per frame: ``P`` itself; for each scale ``s`` the mean of ``P`` over the
-    centred ``s`` frames, over the ``s`` frames before and the ``s`` frames
-    after (clipped at the sequence ends; an empty side repeats the frame).
-    """
-    N, K = P.shape
-    lengths = np.asarray(lengths, dtype=np.int64)
-    offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
-    seq = np.repeat(np.arange(len(lengths)), lengths)
-    lo_seq, hi_seq = offsets[seq], offsets[seq + 1]
-    t = np.arange(N)
-    C = np.zeros((N + 1, K))
-    np.cumsum(P, axis=0, out=C[1:])
-
-    def mean(a, b):
-        a = np.clip(a, lo_seq, hi_seq)
-        b = np.clip(b, lo_seq, hi_seq)
-        n = (b - a)[:, None]
-        return np.where(n > 0, (C[b] - C[a]) / np.maximum(n, 1), P)
-
-    parts = [P]
-    for sc in scales:
-        h = int(sc) // 2
-        parts.append(mean(t - h, t + h + 1))
-        parts.append(mean(t - int(sc), t))
-        parts.append(mean(t + 1, t + 1 + int(sc)))
-    return np.concatenate(parts, axis=1).astype(np.float32)

@@ -329,8 +329,8 @@ class FrameStages:
             rows = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in held])
             P[rows] = self._frame_proba_stage1(clf, F[rows], lengths[held])
             log.info("context stage: fold %d/%d done", f + 1, k)
-        C = self._context_input(P, F, lengths)
-        ctx = self._fit_head(self._new_context_head(), C[w_fit.global_center], y_fit, desc="context trees")
+        C = self._context_input(P, F, lengths, rows=w_fit.global_center)  # the training windows' frames only
+        ctx = self._fit_head(self._new_context_head(), C, y_fit, desc="context trees")
         return ctx
 
     def _new_context_head(self):
@@ -359,13 +359,16 @@ class FrameStages:
         parts = thread_map(lambda idx: self._full_proba(self.context_, C[idx]), blocks, threads)
         return np.concatenate(parts, axis=0)
 
-    def _context_input(self, P: np.ndarray, F: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """What the context stage sees per frame: statistics of the probabilities, feature means, features."""
-        parts = [context_statistics(P, lengths, self.context_scales, self.context_stats)]
+    def _context_input(self, P: np.ndarray, F: np.ndarray, lengths: np.ndarray, rows=None) -> np.ndarray:
+        """What the context stage sees per frame: statistics of the probabilities, feature means, features.
+
+        ``rows``: only those frames (at fit, the training windows' centres).
+        """
+        parts = [context_statistics(P, lengths, self.context_scales, self.context_stats, rows=rows)]
         if self.context_means:
-            parts.append(moving_mean(F, lengths, self.context_means))
+            parts.append(moving_mean(F, lengths, self.context_means, rows=rows))
         if self.context_raw:
-            parts.append(F.astype(np.float32))
+            parts.append((F if rows is None else F[rows]).astype(np.float32))
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
     # ------------------------------------------------------------------ output

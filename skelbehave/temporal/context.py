@@ -29,6 +29,9 @@ __all__ = ["CONTEXT_STATS", "context_statistics", "moving_mean"]
 #: the statistics :func:`context_statistics` can give, in output order
 CONTEXT_STATS = ("mean", "max", "diff")
 
+#: working memory of :func:`moving_mean` per block of columns (its cumulative sums and counts)
+BLOCK_BYTES = 64 * 2**20
+
 
 def _check(values: np.ndarray, lengths, scales) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     values = np.asarray(values)
@@ -47,7 +50,7 @@ def _check(values: np.ndarray, lengths, scales) -> tuple[np.ndarray, np.ndarray,
 
 
 def context_statistics(
-    P: np.ndarray, lengths, scales: Sequence[int], stats: Sequence[str] = ("mean",)
+    P: np.ndarray, lengths, scales: Sequence[int], stats: Sequence[str] = ("mean",), rows=None
 ) -> np.ndarray:
     """Temporal context of per-frame values ``P`` (sequences concatenated along axis 0).
 
@@ -70,10 +73,12 @@ def context_statistics(
     stats : sequence of str
         Any of :data:`CONTEXT_STATS`; ``("mean",)`` gives
         ``K * (1 + 3 * len(scales))`` columns.
+    rows : array-like of int, optional
+        Only these frames (indices into the N rows); default all.
 
     Returns
     -------
-    ndarray (N, n_columns), float32
+    ndarray (len(rows) or N, n_columns), float32
 
     Examples
     --------
@@ -94,9 +99,10 @@ def context_statistics(
     N = len(P)
     P = P.astype(np.float64)
     offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
-    seq = np.repeat(np.arange(len(lengths)), lengths)
+    t = np.arange(N) if rows is None else np.asarray(rows, dtype=np.int64)
+    seq = np.searchsorted(offsets, t, side="right") - 1
     lo_seq, hi_seq = offsets[seq], offsets[seq + 1]
-    t = np.arange(N)
+    Pt = P[t]
     C = np.zeros((N + 1, P.shape[1]))
     np.cumsum(P, axis=0, out=C[1:])
 
@@ -104,9 +110,9 @@ def context_statistics(
         a = np.clip(a, lo_seq, hi_seq)
         b = np.clip(b, lo_seq, hi_seq)
         n = (b - a)[:, None]
-        return np.where(n > 0, (C[b] - C[a]) / np.maximum(n, 1), P)
+        return np.where(n > 0, (C[b] - C[a]) / np.maximum(n, 1), Pt)
 
-    parts = [P]
+    parts = [Pt]
     before, after = [], []
     for s in sc:
         h = s // 2
@@ -121,17 +127,18 @@ def context_statistics(
             for a, b in pairwise(offsets):
                 if b > a:
                     block[a:b] = maximum_filter1d(P[a:b], s, axis=0, mode="nearest")
-            parts.append(block)
+            parts.append(block[t])
     if "diff" in stats:
         parts += [a - b for a, b in zip(after, before, strict=True)]
     return np.concatenate(parts, axis=1).astype(np.float32)
 
 
-def moving_mean(F: np.ndarray, lengths, scales: Sequence[int]) -> np.ndarray:
+def moving_mean(F: np.ndarray, lengths, scales: Sequence[int], rows=None) -> np.ndarray:
     """Centred moving means of per-frame features over each of ``scales`` frames, NaN left out.
 
     A mean is clipped at its sequence's ends; a stretch with no finite value
-    of a column gives NaN there.
+    of a column gives NaN there. Columns are taken in blocks, so the working
+    memory stays near :data:`BLOCK_BYTES` whatever the number of frames.
 
     Parameters
     ----------
@@ -141,10 +148,13 @@ def moving_mean(F: np.ndarray, lengths, scales: Sequence[int]) -> np.ndarray:
         Lengths of the sequences (sum N).
     scales : sequence of int
         Window lengths in frames.
+    rows : array-like of int, optional
+        Only these frames (indices into the N rows), e.g. the training
+        windows' centres; default all.
 
     Returns
     -------
-    ndarray (N, d * len(scales)), float32
+    ndarray (len(rows) or N, d * len(scales)), float32
 
     Examples
     --------
@@ -153,26 +163,30 @@ def moving_mean(F: np.ndarray, lengths, scales: Sequence[int]) -> np.ndarray:
     [0.0, 1.5, 4.0, 4.0]
     >>> moving_mean(F, [2, 2], [3]).ravel().tolist()  # two sequences of 2 frames
     [0.0, 0.0, 4.0, 4.0]
+    >>> moving_mean(F, [4], [3], rows=[1, 3]).ravel().tolist()
+    [1.5, 4.0]
     """
     F, lengths, sc = _check(F, lengths, scales)
     N, d = F.shape
-    ok = np.isfinite(F)
-    Z = np.where(ok, F, 0.0).astype(np.float64)
-    S = np.zeros((N + 1, d))
-    n = np.zeros((N + 1, d))
-    np.cumsum(Z, axis=0, out=S[1:])
-    np.cumsum(ok, axis=0, out=n[1:])
     offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
-    seq = np.repeat(np.arange(len(lengths)), lengths)
+    t = np.arange(N) if rows is None else np.asarray(rows, dtype=np.int64)
+    seq = np.searchsorted(offsets, t, side="right") - 1
     lo_seq, hi_seq = offsets[seq], offsets[seq + 1]
-    t = np.arange(N)
-    parts = []
-    for s in sc:
-        a = np.clip(t - s // 2, lo_seq, hi_seq)
-        b = np.clip(t - s // 2 + s, lo_seq, hi_seq)
-        cnt = n[b] - n[a]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            parts.append(np.where(cnt > 0, (S[b] - S[a]) / np.maximum(cnt, 1), np.nan))
-    if not parts:
-        return np.zeros((N, 0), dtype=np.float32)
-    return np.concatenate(parts, axis=1).astype(np.float32)
+    ends = [(np.clip(t - s // 2, lo_seq, hi_seq), np.clip(t - s // 2 + s, lo_seq, hi_seq)) for s in sc]
+    out = np.empty((len(t), d * len(sc)), dtype=np.float32)
+    step = max(1, BLOCK_BYTES // (8 * (N + 1) * 3))  # columns per block: cumulative sums, counts, values
+    S = np.zeros((N + 1, min(step, d)))
+    n = np.zeros_like(S)
+    for c0 in range(0, d, step):
+        c1 = min(d, c0 + step)
+        block = F[:, c0:c1]
+        ok = np.isfinite(block)
+        np.cumsum(np.where(ok, block, 0.0), axis=0, out=S[1:, : c1 - c0])
+        np.cumsum(ok, axis=0, out=n[1:, : c1 - c0])
+        for i, (a, b) in enumerate(ends):
+            cnt = n[b, : c1 - c0] - n[a, : c1 - c0]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[:, i * d + c0 : i * d + c1] = np.where(
+                    cnt > 0, (S[b, : c1 - c0] - S[a, : c1 - c0]) / np.maximum(cnt, 1), np.nan
+                )
+    return out
