@@ -13,9 +13,12 @@ shared rat recordings repeated as often as needed. Each fit runs in a fresh
 process, which reports its wall and CPU seconds, its peak resident memory
 (``ru_maxrss``, the imported package and the loaded data included; the
 process's memory before the fit is printed too) and the size of the saved
-model file. ``--old N`` fits the previous library default (200 trees,
-``min_samples_leaf=2``, every window for training) on N recordings in the
-same run, for the speed-up.
+model file. ``--old N`` fits, on N recordings in the same run, the library
+default of when the performance issue was filed (:data:`OLD_DEFAULT`: 200
+trees, ``min_samples_leaf=2``, every window for training, one stage), for the
+speed-up, and the cheap one-stage model (:data:`ONE_STAGE`: the default
+without the context stage, the relations between animals and the
+smoothing, which cost time for accuracy).
 
 Part 2, scoring: the default model trained on recordings 1-8 scores n copies
 of the 12 DeepLabCut files with ``skelbehave score --jobs 2`` (a fresh
@@ -70,8 +73,16 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from batch import RAT, PeakMemory, _cpu_seconds  # the benchmark next door
 
-#: the library default before the change (``benchmarks/frame_level.py --defaults``)
-OLD_DEFAULT = {"classifier_params": {"n_estimators": 200, "min_samples_leaf": 2}, "fit_stride": 1}
+#: the library default when the performance issue was filed (every parameter that has changed since
+#: pinned): 200 trees, leaf 2, unbalanced, every window, one stage, no relations, no smoothing
+OLD_DEFAULT = {
+    "classifier_params": {"n_estimators": 200, "min_samples_leaf": 2, "class_weight": None},
+    "stride": 1, "fit_stride": 1, "context_folds": 0, "context_scales": (9, 31, 91),
+    "context_stats": ("mean",), "context_means": (), "relations": "none", "median": 0, "min_bout": 0,
+}  # fmt: skip
+#: the cheap one-stage model (the default before the context stage and relations, which cost fit
+#: and scoring time for accuracy: ``benchmarks/frame_level.py``); a user can ask for it
+ONE_STAGE = {"context_folds": 0, "relations": "none", "median": 0, "min_bout": 0}
 
 
 def _fit_child(n: int, params: dict, out: str, conn) -> None:
@@ -123,6 +134,9 @@ def part_fit(sizes: list[int], old: int | None, work: Path) -> Path:
         print(f"{'default':<14}{n:>11}{r[5]:>9}{r[0]:>8.1f}{r[1]:>8.1f}{r[2] / 2**20:>15.0f}"
               f"{r[3] / 2**20:>13.0f}{r[4] / 1e6:>9.2f}", flush=True)  # fmt: skip
     if old:
+        r1 = fit_once(old, ONE_STAGE, work / f"one_stage_{old}.skb")
+        print(f"{'one stage':<14}{old:>11}{r1[5]:>9}{r1[0]:>8.1f}{r1[1]:>8.1f}{r1[2] / 2**20:>15.0f}"
+              f"{r1[3] / 2**20:>13.0f}{r1[4] / 1e6:>9.2f}", flush=True)  # fmt: skip
         r = fit_once(old, OLD_DEFAULT, work / f"old_{old}.skb")
         print(f"{'old default':<14}{old:>11}{r[5]:>9}{r[0]:>8.1f}{r[1]:>8.1f}{r[2] / 2**20:>15.0f}"
               f"{r[3] / 2**20:>13.0f}{r[4] / 1e6:>9.2f}", flush=True)  # fmt: skip
@@ -132,6 +146,8 @@ def part_fit(sizes: list[int], old: int | None, work: Path) -> Path:
             print(f"default vs old default on {old} recordings: fit {r[0] / wall:.1f}x faster (wall), "
                   f"{r[1] / cpu:.1f}x less CPU; peak RSS {peak / 2**20:.0f} vs {r[3] / 2**20:.0f} MB; "
                   f"file {mb / 1e6:.2f} vs {r[4] / 1e6:.2f} MB")  # fmt: skip
+        print(f"one stage ({ONE_STAGE}) vs old default: fit {r[0] / r1[0]:.1f}x faster (wall), "
+              f"{r[1] / r1[1]:.1f}x less CPU; peak RSS {r1[3] / 2**20:.0f} MB")  # fmt: skip
     if len(rows) > 1:
         frames = [x[6] for x in rows]
         for label, col in (("CPU s", 2), ("peak RSS - RSS before", None)):
