@@ -61,7 +61,7 @@ ROCKETS = ("MiniRocket", "MultiRocket-Hydra")
 def _has_torch() -> bool:
     from skelbehave._util.optional import missing
 
-    return not missing("torch")
+    return not missing(("torch",))
 
 
 def _offers_ensemble() -> bool:

@@ -42,7 +42,7 @@ def test_calibrator_matches_scikit_learn(head, method, labels):
     est, cal = fit_calibrated(head, F, labels, method=method, random_state=0)
     assert np.array_equal(est.classes_, np.unique(labels)) and np.array_equal(cal.classes_, est.classes_)
     ref = CalibratedClassifierCV(
-        head, method=method, cv=StratifiedKFold(5, shuffle=True, random_state=0), ensemble=False
+        head, method=method, cv=StratifiedKFold(3, shuffle=True, random_state=0), ensemble=False
     ).fit(F, codes)
     Fnew = rng.normal(size=(30, 6)) + 1.0
     P = cal.predict_proba(head_scores(est, Fnew))

@@ -175,7 +175,7 @@ class Calibrator:
 
 
 def fit_calibrated(
-    head, F, y, method: str = "temperature", n_splits: int = 5, random_state=None, groups=None
+    head, F, y, method: str = "temperature", n_splits: int = 3, random_state=None, groups=None
 ):
     """Fit ``head`` on all of ``F`` and a calibration map on its out-of-fold scores.
 
@@ -192,7 +192,9 @@ def fit_calibrated(
     n_splits : int
         Folds of the stratified K-fold giving out-of-fold scores; fewer when
         the smallest class has fewer examples. With fewer than 2 examples in
-        some class no map is fitted.
+        some class no map is fitted. 3 by default: the map has one parameter,
+        and each fold refits the head (5 folds doubled the fit time of the
+        default clip model on MSR Action3D; 3 folds cost 1.5x no calibration).
     random_state : int or None
         Shuffles the folds.
     groups : array (n,), optional
