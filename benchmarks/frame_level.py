@@ -645,7 +645,7 @@ def main(argv=None) -> int:
                     help="only the window-encoding comparison (statistics vs VLAD): grouped CV on ids 1-8, "
                     "the side-by-side run on 9-12, or both")  # fmt: skip
     ap.add_argument("--variants", nargs="*", help="only these ENCODING_CANDIDATES (exploring)")
-    ap.add_argument("--defaults", choices=["cv", "cv1", "test"],
+    ap.add_argument("--defaults", choices=["cv", "cv1", "cv3", "test"],
                     help="only the choice of the library default: grouped CV of DEFAULT_CANDIDATES on ids "
                     "1-8, or the old and the new default side by side on 9-12")  # fmt: skip
     args = ap.parse_args(argv)
@@ -656,6 +656,10 @@ def main(argv=None) -> int:
             from _frame_defaults import defaults_cv2
 
             defaults_cv2(_default_sets(which), args.n_jobs, args.variants)
+        elif args.defaults == "cv3":  # round 3: a cheaper default at the same accuracy (issue 16)
+            from _frame_defaults import ROUND3_CANDIDATES, defaults_cv2
+
+            defaults_cv2(_default_sets(which), args.n_jobs, args.variants, ROUND3_CANDIDATES, ((9, 9),))
         else:
             (defaults_cv if args.defaults == "cv1" else defaults_test)(which, args.n_jobs, args.variants)
         print(f"\ntotal {time.perf_counter() - t0:.0f} s")

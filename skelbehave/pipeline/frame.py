@@ -32,7 +32,8 @@ from .persist import save as _persist_save
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ENCODINGS", "FOLD_HEAD", "WINDOW_HEAD", "WINDOW_VLAD", "FrameLevelModel", "load_frame_model"]
+__all__ = ["CONTEXT_HEAD", "ENCODINGS", "FOLD_HEAD", "WINDOW_HEAD", "WINDOW_VLAD", "FrameLevelModel",
+           "load_frame_model"]  # fmt: skip
 
 #: how a window is described: statistics of the per-frame features, or their per-group VLAD
 ENCODINGS = ("statistics", "vlad", "vlad+statistics")
@@ -42,22 +43,25 @@ ENCODINGS = ("statistics", "vlad", "vlad+statistics")
 #: intra-normalisation (PRECOG subjects 1-6 -> 7-8, forest head: frame macro F1 0.754 vs 0.699)
 WINDOW_VLAD: dict[str, Any] = {"n_clusters": 8, "pyramid_levels": 2, "intra_norm": False, "dtype": "float32"}
 
-#: window-head parameters when ``classifier_params`` is None (over the head registry's defaults):
-#: a smaller, shallower, class-balanced forest. Grouped CV on the training ids 1-8 against the previous
-#: default (200 trees, min_samples_leaf=2, every window for training), mean frame macro F1 over held-out
-#: pairs (``python benchmarks/frame_level.py --defaults cv``): see that benchmark's docstring. Leaf 5
-#: rather than 10: the same frame F1 (PRECOG 0.7452 vs 0.7450, rat S1 0.590 vs 0.595) and better
-#: segments (PRECOG segment F1@0.5 0.709 vs 0.678; the previous default 0.694)
+#: window-head parameters when ``classifier_params`` is None (over the head registry's defaults): a
+#: small, shallow, class-balanced forest, chosen by grouped CV on training ids 1-8 (``python
+#: benchmarks/frame_level.py --defaults cv1``, its docstring). Issue 16: 40 trees trying
+#: ``max_features="log2"`` columns at a split (10 of the rats' 1,341) instead of 60 trying sqrt (36);
+#: CV on ids 1-8, PRECOG and rat S1 (``--defaults cv3``): mean frame F1 0.7521 vs 0.7516, segment F1
+#: 0.553 vs 0.556; fit on 16 rat recordings 0.60x (19.8 vs 32.8 s). Fold models, context head: sqrt
 WINDOW_HEAD: dict[str, dict[str, Any]] = {
-    "extra_trees": {"n_estimators": 60, "min_samples_leaf": 5, "class_weight": "balanced"},
-}
+    "extra_trees": {"n_estimators": 40, "min_samples_leaf": 5, "class_weight": "balanced",
+                    "max_features": "log2"},
+}  # fmt: skip
 
-#: changes to the :data:`WINDOW_HEAD` parameters for the context stage's fold models (which also
-#: train on every second training window): they only make the out-of-fold probabilities the second
-#: stage learns from, and a third of the trees keeps the fit of the default within about 2x of the
-#: one-stage fit (rat S1, 8 recordings: 1.7x). Grouped CV on ids 1-8 (PRECOG and rat S1, mean frame
-#: macro F1): 0.734 with these fold models, 0.737 with fold models as large as the first stage
-FOLD_HEAD: dict[str, dict[str, Any]] = {"extra_trees": {"n_estimators": 20}}
+#: changes to the :data:`WINDOW_HEAD` parameters for the context stage's fold models (which train on
+#: every second training window): they only make the out-of-fold probabilities the second stage learns
+#: from (CV on ids 1-8: 0.734 with 20 trees, 0.737 with 60); sqrt, not log2 (CV segment F1 0.540 vs 0.553)
+FOLD_HEAD: dict[str, dict[str, Any]] = {"extra_trees": {"n_estimators": 20, "max_features": "sqrt"}}
+
+#: changes to the :data:`WINDOW_HEAD` parameters for the context stage's head: 60 trees, sqrt, as
+#: before issue 16 (CV with 40 trees: mean frame F1 0.7463; with log2: 0.7498, segment F1 0.538)
+CONTEXT_HEAD: dict[str, dict[str, Any]] = {"extra_trees": {"n_estimators": 60, "max_features": "sqrt"}}
 
 
 class FrameLevelModel(FrameStages, BaseEstimator):
@@ -143,8 +147,10 @@ class FrameLevelModel(FrameStages, BaseEstimator):
         the context stage when the head is a tree ensemble (other heads get
         the default forest as their context head). None:
         :data:`WINDOW_HEAD` for the head named there (``"extra_trees"``:
-        60 trees, ``min_samples_leaf=5``, balanced class weights), the
-        registry's defaults for the others.
+        40 trees, ``min_samples_leaf=5``, balanced class weights,
+        ``max_features="log2"``; the context stage's fold models and head:
+        :data:`FOLD_HEAD`, :data:`CONTEXT_HEAD`), the registry's defaults
+        for the others.
     context_folds : int
         0: one stage. k >= 2: a second stage (stacking, "auto-context")
         learns from the temporal context of the first stage's frame
@@ -234,6 +240,7 @@ class FrameLevelModel(FrameStages, BaseEstimator):
 
     _WINDOW_HEAD = WINDOW_HEAD
     _FOLD_HEAD = FOLD_HEAD
+    _CONTEXT_HEAD = CONTEXT_HEAD
 
     def __init__(
         self,

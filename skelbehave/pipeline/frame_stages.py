@@ -71,6 +71,10 @@ class FrameStages:
     _WINDOW_HEAD: ClassVar[dict[str, dict[str, Any]]] = {}
     #: changes to those for the context stage's fold models (set by the model class)
     _FOLD_HEAD: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: changes to those for the context stage's head (set by the model class)
+    _CONTEXT_HEAD: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: the fold models train on every n-th training window
+    _FOLD_STRIDE: ClassVar[int] = 2
 
     def _fps_of(self, recs: list[list[PoseSequence]]) -> float | None:
         for r in recs:
@@ -217,8 +221,11 @@ class FrameStages:
             parts.append(encode_windows(self.encoder_, D, w.global_start, w.global_stop))
         return parts[0] if len(parts) == 1 else np.hstack([p.astype(np.float32) for p in parts])
 
-    def _new_classifier(self, nan_safe: bool = True, fold: bool = False):
-        """A new window head; ``fold``: a context-stage fold model (``_FOLD_HEAD`` over the defaults)."""
+    def _new_classifier(self, nan_safe: bool = True, fold: bool = False, context: bool = False):
+        """A new window head; ``fold``: a context-stage fold model (``_FOLD_HEAD`` over the defaults).
+
+        ``context``: the context stage's head (``_CONTEXT_HEAD`` over the defaults).
+        """
         params = self.classifier_params
         if isinstance(self.classifier, str) and self.classifier.lower() == "cnn":  # before torch is needed
             raise ParameterError(
@@ -229,6 +236,8 @@ class FrameStages:
             params = self._WINDOW_HEAD.get(self.classifier.lower())
             if fold:
                 params = {**(params or {}), **self._FOLD_HEAD.get(self.classifier.lower(), {})}
+            if context:
+                params = {**(params or {}), **self._CONTEXT_HEAD.get(self.classifier.lower(), {})}
         est = make_head(
             self.classifier,
             random_state=self.random_state,
@@ -319,7 +328,7 @@ class FrameStages:
         for f in tqdm(range(k), desc="context folds", disable=not self.progress, leave=False):
             held = np.flatnonzero(fold_of == f)
             tr = np.flatnonzero(~np.isin(w_fit.seq, held))
-            tr = tr[::2]
+            tr = tr[:: self._FOLD_STRIDE]
             sub = Windows(
                 w_fit.seq[tr], w_fit.center[tr], w_fit.start[tr], w_fit.stop[tr], w_fit.offsets, w_fit.length,
                 w_fit.stride,
@@ -340,12 +349,12 @@ class FrameStages:
         head on them lost the actions (PRECOG subjects 1-4 -> 9-10, ridge window
         head: frame macro F1 0.26 with a ridge context head).
         """
-        est = self._new_classifier()
+        est = self._new_classifier(context=True)
         final = est.steps[-1][1] if hasattr(est, "steps") else est
         if type(final).__name__ in _TREE_HEADS:
             return est
         name = next(iter(self._WINDOW_HEAD), "extra_trees")
-        params = self._WINDOW_HEAD.get(name, {})
+        params = {**self._WINDOW_HEAD.get(name, {}), **self._CONTEXT_HEAD.get(name, {})}
         return make_head(name, random_state=self.random_state, nan_safe=True, n_jobs=self.n_jobs, **params)
 
     def _context_proba(self, C: np.ndarray) -> np.ndarray:
