@@ -13,7 +13,7 @@ import pytest
 
 from skelbehave.datasets import load_precog
 from skelbehave.errors import ModelFileError, ParameterError
-from skelbehave.pipeline.frame import FOLD_HEAD, WINDOW_HEAD, FrameLevelModel, load_frame_model
+from skelbehave.pipeline.frame import CONTEXT_HEAD, FOLD_HEAD, WINDOW_HEAD, FrameLevelModel, load_frame_model
 from skelbehave.temporal import context_statistics, moving_mean
 
 
@@ -104,6 +104,27 @@ def test_default_has_the_context_stage_with_lighter_fold_models(default_model):
     # a linear window head gets the default forest as its context head (trees read the probabilities)
     ctx = FrameLevelModel(classifier="ridge")._new_context_head()
     assert type(ctx.steps[-1][1] if hasattr(ctx, "steps") else ctx).__name__ == "ExtraTreesClassifier"
+
+
+def _final(est):
+    return est.steps[-1][1] if hasattr(est, "steps") else est
+
+
+def test_window_head_tries_log2_columns_while_fold_models_and_context_head_keep_sqrt():
+    # issue 16: the cheaper window head (40 trees, log2 of the columns per split); the out-of-fold
+    # probabilities and the context head as before (sqrt; 60 context trees), also behind a linear head
+    m = FrameLevelModel()
+    head, fold = _final(m._new_classifier()), _final(m._new_classifier(fold=True))
+    ctx = _final(m._new_context_head())
+    assert (head.n_estimators, head.max_features) == (40, "log2") == (
+        WINDOW_HEAD["extra_trees"]["n_estimators"], WINDOW_HEAD["extra_trees"]["max_features"])
+    assert (fold.n_estimators, fold.max_features) == (FOLD_HEAD["extra_trees"]["n_estimators"], "sqrt")
+    assert (ctx.n_estimators, ctx.max_features) == (CONTEXT_HEAD["extra_trees"]["n_estimators"], "sqrt")
+    assert head.class_weight == fold.class_weight == ctx.class_weight == "balanced"
+    linear = _final(FrameLevelModel(classifier="ridge")._new_context_head())
+    assert (linear.n_estimators, linear.max_features) == (60, "sqrt")
+    given = _final(FrameLevelModel(classifier_params={"n_estimators": 7})._new_context_head())
+    assert (given.n_estimators, given.max_features) == (7, "sqrt")  # explicit parameters kept as given
 
 
 def test_context_stage_round_trips_through_save_and_load(precog, default_model, tmp_path, monkeypatch):
