@@ -380,7 +380,9 @@ def test_an_unexpected_error_is_one_line_that_asks_for_v(monkeypatch, capsys, tm
 # ----------------------------------------------------------------------------- Ctrl-C
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_ctrl_c_says_how_far_it_got_and_exits_130(jobs, model_path, rat_csvs, tmp_path):
-    n = 60  # enough files that scoring (tens of thousands of frames a second) is still running at the signal
+    # enough files that scoring (tens of thousands of frames a second) is still running at the signal,
+    # also when a loaded machine delays this process's polling
+    n = 150
     inputs = [
         _head(rat_csvs[i % 4], tmp_path / "in" / f"r{i}.csv", 1500, skip=3000 + 50 * i) for i in range(n)
     ]
